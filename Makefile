@@ -1,0 +1,49 @@
+# Grimnir Radio — developer entry points. Every target creates the virtualenv
+# and installs the package first, so a fresh clone needs nothing else.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install peers lint types pytest test bench soak clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## System test peers (ffmpeg, icecast2) and services (PostgreSQL, MariaDB, Redis, NATS).
+peers:
+	bash scripts/test-peers.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+## Everything CI runs: install, peers, lint, types, tests.
+test: install peers lint types pytest
+
+## Benchmarks print ratios against a baseline measured in the same run.
+bench: $(STAMP)
+	@set -e; found=0; for f in benchmarks/*.py; do \
+		[ -e "$$f" ] || continue; found=1; echo "== $$f"; $(BIN)/python "$$f"; done; \
+	[ $$found = 1 ] || echo "no benchmarks yet"
+
+## Long soak runs, kept out of `make test`.
+soak: $(STAMP)
+	@$(BIN)/pytest -m slow $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc = 5 ]; then echo "no soak tests yet"; exit 0; fi; exit $$rc
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

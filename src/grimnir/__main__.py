@@ -1,0 +1,3 @@
+from grimnir.cli import main
+
+main()

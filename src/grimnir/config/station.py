@@ -1,0 +1,220 @@
+"""The declarative station config: one YAML file describes a whole station.
+
+``load_station_config("station.yaml")`` reads and validates such a file. On
+any problem it raises ``ConfigError`` listing every problem at once, each as
+``station.yaml:27 dsp_graph.nodes[2].ratio: must be ≥ 1 (got 0.5)``, so an
+engineer can fix the file in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import uuid
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from grimnir.config._base import (
+    AT_KEY_ERROR,
+    ConfigModel,
+    HttpUrl,
+    NonEmptyStr,
+    Slug,
+    check_unique_ids,
+    did_you_mean,
+)
+from grimnir.config._dsp import DspGraph
+from grimnir.config._outputs import Mount
+from grimnir.config.documents import load_document, parse_document
+from grimnir.domain.priority import Priority
+
+__all__ = [
+    "Failover",
+    "Priorities",
+    "StationConfig",
+    "StationInfo",
+    "load_station_config",
+    "parse_station_config",
+    "slugify",
+]
+
+
+def slugify(text: str) -> str:
+    """A short id from a display name: ``"WGMR FM"`` → ``"wgmr-fm"``.
+
+    Accents are folded to ASCII, anything else but letters and digits becomes
+    ``-``; the result fits the ``short_name`` rules (empty when nothing is left).
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:63].rstrip("-")
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = did_you_mean(name, available_timezones())
+        suffix = f"; did you mean {hint!r}?" if hint else " (use an IANA name like 'Europe/Oslo')"
+        raise ValueError(f"unknown time zone {name!r}{suffix}") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+"""An IANA time zone name that this machine's zoneinfo database knows."""
+
+
+class StationInfo(ConfigModel):
+    """Who the station is: identity, display data and its local time zone."""
+
+    id: uuid.UUID = Field(description="Stable UUID of the station; never reuse one.")
+    name: NonEmptyStr = Field(description="Display name, e.g. WGMR FM.")
+    short_name: Slug | None = Field(
+        default=None,
+        description="Short id for URLs, paths and metrics; derived from name when absent "
+        "(see `resolved_short_name`).",
+    )
+    timezone: TimeZoneName = Field(
+        description="IANA time zone, e.g. America/New_York; schedules and clocks run in it."
+    )
+    description: str = Field(default="", description="One-line description for directories.")
+    genre: str = Field(default="", description="Genre for directories (ice-genre).")
+    url: HttpUrl | None = Field(default=None, description="The station's web site.")
+
+    @property
+    def resolved_short_name(self) -> str:
+        """``short_name``, or one derived from ``name`` ("WGMR FM" → "wgmr-fm")."""
+        if self.short_name is not None:
+            return self.short_name
+        return slugify(self.name) or f"station-{self.id.hex[:8]}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The station's time zone, ready for datetime arithmetic."""
+        return ZoneInfo(self.timezone)
+
+
+class Failover(ConfigModel):
+    """When and how the station leaves a failing source, and what it falls back to."""
+
+    live_timeout_sec: float = Field(
+        default=30, gt=0, description="A live source silent or gone this long is dropped."
+    )
+    live_grace_sec: float = Field(
+        default=5,
+        ge=0,
+        description="A DJ dropout shorter than this doesn't flip back to automation.",
+    )
+    automation_fallback_enabled: bool = Field(
+        default=True, description="Return to automation when live ends or fails."
+    )
+    emergency_audio_path: str | None = Field(
+        default=None, description="Audio played for an emergency without its own audio."
+    )
+    fallback_paths: list[str] = Field(
+        default_factory=list,
+        description="Files or directories played (in order) when nothing else can be.",
+    )
+    silence_threshold_db: float = Field(
+        default=-50, ge=-90, le=0, description="Below this level the master bus is silent."
+    )
+    silence_duration_sec: float = Field(
+        default=10, gt=0, description="Silence this long counts as dead air and fails over."
+    )
+    layer_fade_ms: int = Field(
+        default=500, ge=0, le=10000, description="Fade time when switching layers."
+    )
+
+
+class Priorities(ConfigModel):
+    """The priority ladder: which source takes the air from which (lower wins).
+
+    All five keys are required and their values must be 0…4, each used once,
+    so there is never a tie to break.
+    """
+
+    emergency: int = Field(ge=0, le=4, description="Emergency alerts (default 0).")
+    live_override: int = Field(ge=0, le=4, description="A DJ taking over (default 1).")
+    live_scheduled: int = Field(ge=0, le=4, description="A scheduled live show (default 2).")
+    automation: int = Field(ge=0, le=4, description="The planned timeline (default 3).")
+    fallback: int = Field(ge=0, le=4, description="Fallback audio (default 4).")
+
+    @classmethod
+    def default(cls) -> Priorities:
+        """The standard ladder: emergency 0 … fallback 4."""
+        return cls(**{priority.key: int(priority) for priority in Priority})
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        seen: dict[int, str] = {}
+        for key, value in self.model_dump().items():
+            if value in seen:
+                raise PydanticCustomError(
+                    AT_KEY_ERROR,
+                    "'{first}' is {value} already; give each of the five sources its own "
+                    "priority from 0 to 4",
+                    {"first": seen[value], "value": value, "at_key": key},
+                )
+            seen[value] = key
+        return self
+
+    def as_priorities(self) -> dict[str, Priority]:
+        """Source name (``live_override``, …) → its rank on the ladder."""
+        return {key: Priority(value) for key, value in self.model_dump().items()}
+
+
+class StationConfig(ConfigModel):
+    """A whole station: identity, mounts and outputs, processing, failover, priorities."""
+
+    station: StationInfo = Field(description="Identity and time zone.")
+    mounts: list[Mount] = Field(min_length=1, description="Programme feeds and their outputs.")
+    dsp_graph: DspGraph = Field(
+        default_factory=DspGraph, description="Processing of the master bus."
+    )
+    failover: Failover = Field(default_factory=Failover, description="Failover rules.")
+    priorities: Priorities = Field(
+        default_factory=Priorities.default, description="The priority ladder."
+    )
+
+    @field_validator("dsp_graph", "failover", "priorities", mode="before")
+    @classmethod
+    def _empty_section_means_defaults(cls, value: object, info: ValidationInfo) -> object:
+        # `failover:` with every key commented out reads as None; treat it as
+        # "all defaults" rather than as an error.
+        if value is None and info.field_name is not None:
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
+
+    @field_validator("mounts")
+    @classmethod
+    def _unique_mount_ids(cls, mounts: list[Mount]) -> list[Mount]:
+        check_unique_ids(mounts, "mount")
+        return mounts
+
+
+def parse_station_config(text: str, filename: str = "<string>") -> StationConfig:
+    """Validate station config YAML ``text``; ``filename`` is used in messages.
+
+    Raises ``ConfigError`` with one line per problem, sorted by line.
+    """
+    return parse_document(text, filename, StationConfig, what="station config", keys=_KEYS)
+
+
+def load_station_config(path: str | os.PathLike[str]) -> StationConfig:
+    """Read and validate the station config file at ``path``.
+
+    Messages name the file as given, so they match what the user typed.
+    """
+    return load_document(path, StationConfig, what="station config", keys=_KEYS)
+
+
+_KEYS = "`station:` and `mounts:`"
