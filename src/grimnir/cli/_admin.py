@@ -1,162 +1,42 @@
-"""The ``grimnir`` command.
-
-Every command that lists or shows takes ``--json`` for scripts; errors go to
-stderr as one line per problem and exit 1.
-"""
+"""Admin commands: version, config, db, user, station."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from grimnir import __version__
-from grimnir.config.settings import Settings, load_settings
+from grimnir.cli._common import (
+    JsonOpt,
+    current_settings,
+    fail,
+    out,
+    print_json,
+    run_db,
+    with_session,
+)
 from grimnir.config.station import load_station_config
-from grimnir.domain.errors import ConfigError, GrimnirError, StoreError
+from grimnir.domain.errors import ConfigError, StoreError
 from grimnir.domain.urls import mask_url
 
-T = TypeVar("T")
-
-app = typer.Typer(
-    help="Grimnir Radio: broadcast automation for radio stations.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 config_app = typer.Typer(help="Check station config files and show settings.", no_args_is_help=True)
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 station_app = typer.Typer(help="Register and list stations.", no_args_is_help=True)
-app.add_typer(config_app, name="config")
-app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
-app.add_typer(station_app, name="station")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-class _State:
-    settings_file: Path | None = None
-
-
-@app.callback()
-def _main_options(
-    settings: Annotated[
-        Path | None,
-        typer.Option(
-            "--settings",
-            help="YAML settings file (GRIMNIR_* environment variables still win).",
-            envvar="GRIMNIR_SETTINGS_FILE",
-        ),
-    ] = None,
-) -> None:
-    _State.settings_file = settings
-
-
-def _fail(message: str, problems: list[str] | None = None) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
-    for line in problems or []:
-        err.print(f"  {line}", markup=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings(_State.settings_file)
-    except ConfigError as exc:
-        _fail(str(exc.args[0]), exc.problems if len(exc.problems) > 1 else None)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _run_db(
-    settings: Settings,
-    work: Callable[[AsyncEngine], Awaitable[T]],
-) -> T:
-    """Run ``work`` against the configured database, turning failures into one clear line."""
-    from grimnir.store.db import create_engine
-
-    async def main() -> T:
-        engine = create_engine(settings.resolved_database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    url = mask_url(settings.resolved_database_url)
-    try:
-        return asyncio.run(main())
-    except GrimnirError as exc:
-        problems = getattr(exc, "problems", None)
-        _fail(
-            str(exc.args[0]) if exc.args else str(exc),
-            problems if problems and len(problems) > 1 else None,
-        )
-    except (DBAPIError, OSError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        _fail(
-            f"cannot use the database at {url}: {reason}",
-            [
-                "check GRIMNIR_DATABASE_URL (or database_url in the settings file) and that "
-                "the server is running"
-            ],
-        )
-    except SQLAlchemyError as exc:
-        _fail(f"database error at {url}: {exc}")
-
-
-async def _ensure_schema(engine: AsyncEngine, settings: Settings) -> None:
-    """Migrate the embedded SQLite database by itself; ask for a server database."""
-    from grimnir.store import migrate
-
-    current = await migrate.current_revision(engine)
-    head = migrate.head_revision()
-    if current == head:
-        return
-    if settings.is_embedded_database:
-        await migrate.upgrade(engine)
-        return
-    raise StoreError(
-        f"the database is at revision {current or 'none (empty)'} but this grimnir needs "
-        f"{head}: run `grimnir db upgrade`"
-    )
-
-
-def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction, committed when it returns."""
-    from grimnir.store.db import session_factory
-
-    async def run(engine: AsyncEngine) -> T:
-        await _ensure_schema(engine, settings)
-        async with session_factory(engine)() as session, session.begin():
-            return await work(session)
-
-    return _run_db(settings, run)
 
 
 # -- version / config --------------------------------------------------------
 
 
-@app.command()
 def version(as_json: JsonOpt = False) -> None:
     """Print the version of grimnir."""
     if as_json:
-        _print_json({"version": __version__})
+        print_json({"version": __version__})
     else:
         out.print(f"grimnir {__version__}")
 
@@ -171,9 +51,9 @@ def config_check(
         config = load_station_config(file)
     except ConfigError as exc:
         if as_json:
-            _print_json({"ok": False, "file": str(file), "problems": exc.problems})
+            print_json({"ok": False, "file": str(file), "problems": exc.problems})
             raise typer.Exit(1) from None
-        _fail(str(exc.args[0]), exc.problems)
+        fail(str(exc.args[0]), exc.problems)
     summary = {
         "ok": True,
         "file": str(file),
@@ -185,7 +65,7 @@ def config_check(
         "dsp_nodes": len(config.dsp_graph.nodes),
     }
     if as_json:
-        _print_json(summary)
+        print_json(summary)
         return
     out.print(
         f"{file}: OK — {summary['station']} ({summary['short_name']}, {summary['timezone']}), "
@@ -197,9 +77,9 @@ def config_check(
 @config_app.command("show")
 def config_show(as_json: JsonOpt = False) -> None:
     """Print the settings in force (passwords masked)."""
-    shown = _settings().display()
+    shown = current_settings().display()
     if as_json:
-        _print_json(shown)
+        print_json(shown)
         return
     for key, value in shown.items():
         out.print(f"{key:15} {value}")
@@ -215,14 +95,14 @@ def db_upgrade(
     """Create the database schema or migrate it forward."""
     from grimnir.store import migrate
 
-    settings = _settings()
+    settings = current_settings()
 
     async def work(engine: AsyncEngine) -> tuple[str | None, str | None]:
         before = await migrate.current_revision(engine)
         await migrate.upgrade(engine, revision)
         return before, await migrate.current_revision(engine)
 
-    before, after = _run_db(settings, work)
+    before, after = run_db(settings, work)
     url = mask_url(settings.resolved_database_url)
     if before == after:
         out.print(f"{url}: already at {after}")
@@ -239,7 +119,7 @@ def db_downgrade(
     """Migrate the database schema back (``base`` removes every table)."""
     from grimnir.store import migrate
 
-    settings = _settings()
+    settings = current_settings()
 
     async def work(engine: AsyncEngine) -> tuple[str | None, str | None]:
         before = await migrate.current_revision(engine)
@@ -248,7 +128,7 @@ def db_downgrade(
         await migrate.downgrade(engine, revision)
         return before, await migrate.current_revision(engine)
 
-    before, after = _run_db(settings, work)
+    before, after = run_db(settings, work)
     out.print(
         f"{mask_url(settings.resolved_database_url)}: downgraded {before} → {after or 'base'}"
     )
@@ -259,11 +139,11 @@ def db_current(as_json: JsonOpt = False) -> None:
     """Show the database's schema revision and the one this grimnir needs."""
     from grimnir.store import migrate
 
-    settings = _settings()
-    current = _run_db(settings, migrate.current_revision)
+    settings = current_settings()
+    current = run_db(settings, migrate.current_revision)
     head = migrate.head_revision()
     if as_json:
-        _print_json({"current": current, "head": head, "up_to_date": current == head})
+        print_json({"current": current, "head": head, "up_to_date": current == head})
         return
     state = "up to date" if current == head else "run `grimnir db upgrade`"
     out.print(f"current {current or 'none'}, head {head}: {state}")
@@ -276,7 +156,7 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        _fail("no terminal to ask for a password: pipe it in with --password-stdin")
+        fail("no terminal to ask for a password: pipe it in with --password-stdin")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
@@ -296,15 +176,15 @@ def user_create(
     try:
         check_new_credentials(username, password)
     except ConfigError as exc:
-        _fail(str(exc))
-    settings = _settings()
+        fail(str(exc))
+    settings = current_settings()
 
     async def work(session: AsyncSession) -> None:
         await create_user(
             session, username=username, password=password, is_admin=admin, email=email
         )
 
-    _with_session(settings, work)
+    with_session(settings, work)
     out.print(f"created {'admin ' if admin else ''}user {username}")
 
 
@@ -326,9 +206,9 @@ def user_list(as_json: JsonOpt = False) -> None:
             for u in await repos.list_users(session)
         ]
 
-    rows = _with_session(_settings(), work)
+    rows = with_session(current_settings(), work)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("username", "admin", "email", "created (UTC)")
     for row in rows:
@@ -387,16 +267,16 @@ def station_add(
     try:
         station_config = load_station_config(config)
     except ConfigError as exc:
-        _fail(str(exc.args[0]), exc.problems)
+        fail(str(exc.args[0]), exc.problems)
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], bool]:
         station, created = await register_station(session, station_config)
         fresh = await repos.get_station(session, str(station.id))
         return _station_row(fresh), created
 
-    row, created = _with_session(_settings(), work)
+    row, created = with_session(current_settings(), work)
     if as_json:
-        _print_json({**row, "created": created})
+        print_json({**row, "created": created})
         return
     verb = "registered" if created else "updated"
     outputs = sum(len(m["outputs"]) for m in row["mounts"])
@@ -414,9 +294,9 @@ def station_list(as_json: JsonOpt = False) -> None:
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         return [_station_row(s) for s in await repos.list_stations(session)]
 
-    rows = _with_session(_settings(), work)
+    rows = with_session(current_settings(), work)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("no stations yet: register one with `grimnir station add --config FILE`")
@@ -444,9 +324,9 @@ def station_show(
     async def work(session: AsyncSession) -> dict[str, Any]:
         return _station_row(await repos.get_station(session, station))
 
-    row = _with_session(_settings(), work)
+    row = with_session(current_settings(), work)
     if as_json:
-        _print_json(row)
+        print_json(row)
         return
     out.print(f"[bold]{row['name']}[/] ({row['short_name']}) id {row['id']}, {row['timezone']}")
     for mount in row["mounts"]:
@@ -455,8 +335,3 @@ def station_show(
             where = o.get("url") or o.get("path") or ""
             rate = f" {o['bitrate_kbps']} kbps" if o.get("bitrate_kbps") else ""
             out.print(f"    {o['type']:9} {o['format']}{rate} {where}", markup=False)
-
-
-def main() -> None:
-    """Entry point of the ``grimnir`` console script."""
-    app()

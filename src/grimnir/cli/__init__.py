@@ -1,0 +1,51 @@
+"""The ``grimnir`` command.
+
+Every command that lists or shows takes ``--json`` for scripts; errors go to
+stderr as one line per problem and exit 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from grimnir.cli._admin import config_app, db_app, station_app, user_app, version
+from grimnir.cli._common import State
+from grimnir.cli._render import render_command
+
+app = typer.Typer(
+    help="Grimnir Radio: broadcast automation for radio stations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(version)
+app.command("render")(render_command)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(station_app, name="station")
+
+
+@app.callback()
+def _main_options(
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            help="YAML settings file (GRIMNIR_* environment variables still win).",
+            envvar="GRIMNIR_SETTINGS_FILE",
+        ),
+    ] = None,
+) -> None:
+    State.settings_file = settings
+
+
+def main() -> None:
+    """Entry point of the ``grimnir`` console script."""
+    app()
+
+
+__all__ = ["app", "main"]

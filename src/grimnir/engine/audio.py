@@ -1,0 +1,61 @@
+"""The engine's audio model: 48 kHz stereo float32 blocks shaped (channels, frames).
+
+Every part of the engine passes audio as a ``Block``: a C-contiguous float32
+array of shape ``(2, n)`` (the layout pedalboard takes), nominally ``n = 960``
+frames (20 ms). Levels are linear, full scale ±1.0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from grimnir.domain.units import BLOCK_FRAMES, CHANNELS, SAMPLE_RATE
+
+Block: TypeAlias = npt.NDArray[np.float32]
+"""Audio of shape (CHANNELS, frames), float32."""
+
+RATE: Final = SAMPLE_RATE
+NCH: Final = CHANNELS
+BLOCK: Final = int(BLOCK_FRAMES)
+SILENCE_FLOOR_DB: Final = -150.0
+
+
+def silence(frames: int = BLOCK) -> Block:
+    """A new block of digital silence."""
+    return np.zeros((NCH, frames), dtype=np.float32)
+
+
+def db_to_gain(db: float) -> float:
+    """Linear gain for ``db`` decibels."""
+    return float(10.0 ** (db / 20.0))
+
+
+def gain_to_db(gain: float) -> float:
+    """Decibels for linear ``gain`` (floored at −150 dB for silence)."""
+    if gain <= 0.0:
+        return SILENCE_FLOOR_DB
+    return max(SILENCE_FLOOR_DB, 20.0 * math.log10(gain))
+
+
+def peak_db(block: Block) -> float:
+    """Sample peak of ``block`` over all channels, in dBFS."""
+    if block.size == 0:
+        return SILENCE_FLOOR_DB
+    return gain_to_db(float(np.max(np.abs(block))))
+
+
+def rms_db(block: Block) -> float:
+    """RMS level of ``block`` over all channels, in dBFS."""
+    if block.size == 0:
+        return SILENCE_FLOOR_DB
+    return gain_to_db(float(np.sqrt(np.mean(np.square(block, dtype=np.float64)))))
+
+
+def to_int16_interleaved(block: Block) -> npt.NDArray[np.int16]:
+    """``block`` clipped and converted to interleaved 16-bit PCM (L R L R …)."""
+    clipped = np.clip(block, -1.0, 1.0)
+    return np.round(clipped.T * 32767.0).astype(np.int16).reshape(-1)

@@ -1,0 +1,337 @@
+"""One station's engine: layers → master bus → DSP → encoders → outputs, per block.
+
+The same ``Engine`` runs under a ``RealtimeClock`` (on air) and a
+``VirtualClock`` (``grimnir render`` and tests). Control calls may come from
+any thread: they are queued and applied at the next block boundary, so the
+order of audio events depends only on engine frames, never on thread timing.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grimnir.config._dsp import DspGraph
+from grimnir.config.station import Failover
+from grimnir.domain.catalog import AudioFormat
+from grimnir.domain.units import Millis, millis_to_frames
+from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.automation import DECLICK_MS, AutomationPlayer, PlayItem
+from grimnir.engine.clock import Clock
+from grimnir.engine.dsp import DspChain, build_chain
+from grimnir.engine.encoders import EncoderHandle, EncoderKey, EncoderPool
+from grimnir.engine.events import EngineEvent
+from grimnir.engine.fallback import FallbackPlayer
+from grimnir.engine.layers import DuckSettings, Layer, LayerMixer, MixSettings
+from grimnir.engine.outputs import FileOutput, Output
+from grimnir.engine.sources import AnalysisRequest, FileSource, Source
+from grimnir.engine.telemetry import TelemetryCollector
+
+EventSink = Callable[[EngineEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputBinding:
+    """An output and the encoder format it takes."""
+
+    output: Output
+    format: str
+    bitrate_kbps: int | None = None
+
+
+@dataclass(slots=True)
+class EngineOptions:
+    """What an engine needs besides its clock."""
+
+    dsp_graph: DspGraph = field(default_factory=DspGraph)
+    failover: Failover = field(default_factory=Failover)
+    realtime: bool = False
+    """Realtime engines never wait for a decoder; offline ones always do."""
+    mp3_quality: int = 2
+
+
+class Engine:
+    """The media engine of one station."""
+
+    def __init__(
+        self, clock: Clock, options: EngineOptions | None = None, on_event: EventSink | None = None
+    ) -> None:
+        self.clock = clock
+        self.options = options or EngineOptions()
+        self._sinks: list[EventSink] = [on_event] if on_event else []
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        failover = self.options.failover
+        self.chain: DspChain = build_chain(self.options.dsp_graph)
+        mix, duck = _layer_settings(self.chain)
+        self.mixer = LayerMixer(
+            layer_fade_ms=failover.layer_fade_ms,
+            silence_threshold_db=failover.silence_threshold_db,
+            silence_duration_ms=int(failover.silence_duration_sec * 1000),
+            fallback_enabled=bool(failover.fallback_paths),
+            mix=mix,
+            duck=duck,
+        )
+        self.automation = AutomationPlayer(self._make_source, self._emit, Layer.AUTOMATION.value)
+        self.emergency = AutomationPlayer(self._make_source, self._emit, Layer.EMERGENCY.value)
+        self.fallback = FallbackPlayer(
+            [Path(p) for p in failover.fallback_paths], self._make_source, self._emit
+        )
+        self.live: Source | None = None
+        self.encoders = EncoderPool()
+        self.outputs: list[tuple[OutputBinding, EncoderHandle]] = []
+        self._routes: dict[EncoderKey, list[Output]] = {}
+        self.telemetry = TelemetryCollector(self.chain)
+        self._stopped = False
+        self._measured: dict[str, tuple[float, int, int]] = {}
+        self._measuring: list[tuple[PlayItem, FileSource]] = []
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def subscribe(self, sink: EventSink) -> None:
+        """Call ``sink`` with every event (from the engine's own thread)."""
+        self._sinks.append(sink)
+
+    def add_output(self, binding: OutputBinding) -> None:
+        """Send the encoded master bus to ``binding.output`` (encoders are shared).
+
+        The encoder's stream header is written first, so a late joiner can decode.
+        """
+        handle = self._acquire(binding.format, binding.bitrate_kbps)
+        header = handle.stream_header()
+        if header:
+            binding.output.write(header)
+        self.outputs.append((binding, handle))
+        self._routes.setdefault(handle.key, []).append(binding.output)
+
+    def add_file_output(
+        self, path: Path, fmt: AudioFormat, bitrate_kbps: int | None = None, *, synchronous: bool
+    ) -> FileOutput:
+        """Record the master bus to ``path``; a WAV gets its true sizes at close."""
+        handle = self._acquire(fmt.value, bitrate_kbps)
+        output = FileOutput(
+            path,
+            handle.stream_header(),
+            synchronous=synchronous,
+            finalize=handle.encoder.finalize_header,
+        )
+        self.outputs.append((OutputBinding(output, fmt.value, bitrate_kbps), handle))
+        self._routes.setdefault(handle.key, []).append(output)
+        return output
+
+    def _acquire(self, fmt: str, bitrate_kbps: int | None) -> EncoderHandle:
+        return self.encoders.acquire(
+            AudioFormat(fmt), bitrate_kbps, mp3_quality=self.options.mp3_quality
+        )
+
+    def _make_source(self, item: PlayItem) -> Source:
+        cue_in, gain = int(item.cue.cue_in), item.gain_db
+        cue_out = None if item.cue.cue_out is None else int(item.cue.cue_out)
+        analyze = None
+        if item.analyze:
+            known = self._measured.get(item.path)
+            if known is None:
+                analyze = AnalysisRequest(target_lufs=self._target_lufs())
+            else:
+                # NOTE: measured when it last played: a looped playlist pays once.
+                levelling, measured_in, measured_out = known
+                cue_in = max(cue_in, measured_in)
+                cue_out = measured_out if cue_out is None else min(cue_out, measured_out)
+                gain += levelling
+        source = FileSource(
+            item.path,
+            cue_in_ms=cue_in,
+            cue_out_ms=cue_out,
+            gain_db=gain,
+            blocking=not self.options.realtime,
+            analyze=analyze,
+        )
+        if analyze is not None:
+            self._measuring.append((item, source))
+        return source
+
+    def _collect_measurements(self) -> None:
+        for entry in list(self._measuring):
+            item, source = entry
+            result = source.analysis
+            if result is None and not source.finished:
+                continue
+            self._measuring.remove(entry)
+            if result is not None:
+                self._measured[item.path] = (
+                    result.gain_db - item.gain_db,
+                    result.cue_in_ms,
+                    result.cue_out_ms,
+                )
+
+    def _target_lufs(self) -> float:
+        for node in self.options.dsp_graph.nodes:
+            if node.type == "loudness_normalize":
+                return float(node.target_lufs)
+        return -16.0
+
+    def _emit(self, event: EngineEvent) -> None:
+        for sink in self._sinks:
+            sink(event)
+
+    # -- control (thread-safe: applied at the next block) ----------------------------------
+
+    def submit(self, command: Callable[[], None]) -> None:
+        self._commands.put(command)
+
+    def play(self, item: PlayItem) -> None:
+        """Queue ``item`` on the automation layer."""
+        self.submit(lambda: self.automation.enqueue(item))
+
+    def insert_emergency(self, item: PlayItem) -> None:
+        """Play ``item`` on the emergency layer now (it pre-empts everything)."""
+        self.submit(lambda: self.emergency.enqueue(item))
+
+    def skip(self, fade_ms: int = DECLICK_MS) -> None:
+        self.submit(lambda: self.automation.skip(self.clock.frame, fade_ms))
+
+    def stop_automation(self, fade_ms: int = DECLICK_MS) -> None:
+        self.submit(lambda: self.automation.stop(self.clock.frame, fade_ms))
+
+    def set_live(self, source: Source | None) -> None:
+        """Route a live source onto the live layer (None takes it off)."""
+
+        def apply() -> None:
+            if self.live is not None:
+                self.live.close()
+            self.live = source
+            if source is not None:
+                source.start()
+
+        self.submit(apply)
+
+    # -- the block ------------------------------------------------------------------------
+
+    def step(self) -> Block:
+        """Produce one block at the clock's current frame and send it out."""
+        started = time.perf_counter()
+        while True:
+            try:
+                self._commands.get_nowait()()
+            except queue.Empty:
+                break
+        if self._measuring:
+            self._collect_measurements()
+        frame0 = self.clock.frame
+        blocks: dict[Layer, Block] = {}
+        active: dict[Layer, bool] = {}
+        blocks[Layer.AUTOMATION] = self.automation.render(frame0, BLOCK)
+        active[Layer.AUTOMATION] = self.automation.active
+        blocks[Layer.EMERGENCY] = self.emergency.render(frame0, BLOCK)
+        active[Layer.EMERGENCY] = self.emergency.active
+        if self.live is not None:
+            block, real = self.live.read(BLOCK)
+            blocks[Layer.LIVE] = block
+            active[Layer.LIVE] = real > 0 and not self.live.finished
+        if self.mixer.wants_fallback_audio:
+            blocks[Layer.FALLBACK] = self.fallback.render(frame0, BLOCK)
+        before = self.mixer.on_air
+        master, changes = self.mixer.mix(blocks, active)
+        for change in changes:
+            self._emit_change(change, frame0, before)
+        master = self.chain.process(master)
+        self._send(self.encoders.encode(master))
+        self.telemetry.add_block(master, time.perf_counter() - started)
+        if self.telemetry.due(frame0 + BLOCK):
+            self._emit(EngineEvent("telemetry", frame0, self.telemetry.snapshot(self)))
+        return master
+
+    def _send(self, encoded: dict[EncoderKey, bytes]) -> None:
+        for key, data in encoded.items():
+            if data:
+                for output in self._routes.get(key, ()):
+                    output.write(data)
+
+    def _emit_change(self, change: str, frame: int, before: Layer | None) -> None:
+        if change == "layer.changed":
+            after = self.mixer.on_air
+            self._emit(
+                EngineEvent(
+                    "layer.changed",
+                    frame,
+                    {
+                        "from": before.value if before else None,
+                        "to": after.value if after else None,
+                    },
+                )
+            )
+        elif change == "silence.detected":
+            # NOTE: stamped where the threshold was reached: the end of this block.
+            self._emit(
+                EngineEvent(
+                    "silence.detected",
+                    frame + BLOCK,
+                    {
+                        "silent_ms": self.mixer.silence.silent_ms,
+                    },
+                )
+            )
+        else:
+            self._emit(EngineEvent(change, frame, {}))
+
+    def run(
+        self, until_frame: int | None = None, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Run blocks until ``until_frame`` (or until stopped)."""
+        while not self._stopped and self.clock.wait():
+            if until_frame is not None and self.clock.frame >= until_frame:
+                break
+            self.step()
+            if progress is not None:
+                progress(self.clock.frame + BLOCK)
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued or playing on automation and emergency."""
+        return not (
+            self.automation.active
+            or self.automation.queue
+            or self.emergency.active
+            or self.emergency.queue
+        )
+
+    def close(self) -> None:
+        """Flush encoders, close outputs and sources (in reverse order of creation)."""
+        self._stopped = True
+        self.clock.stop()
+        try:
+            self._send(self.encoders.flush())
+        finally:
+            for out_binding, _ in self.outputs:
+                out_binding.output.close()
+            self.automation.close()
+            self.emergency.close()
+            self.fallback.close()
+            if self.live is not None:
+                self.live.close()
+
+
+def seconds_to_frames(seconds: float) -> int:
+    """Engine frames in ``seconds``."""
+    return int(millis_to_frames(Millis(round(seconds * 1000))))
+
+
+def frames_to_seconds(frames: int) -> float:
+    return frames / RATE
+
+
+def _layer_settings(chain: DspChain) -> tuple[MixSettings | None, DuckSettings | None]:
+    mix_cfg, duck_cfg = chain.layer_config
+    mix = None
+    if mix_cfg is not None:
+        mix = MixSettings(
+            tuple(Layer(name) for name in mix_cfg.inputs), tuple(mix_cfg.gains_db or ())
+        )
+    duck = None
+    if duck_cfg is not None:
+        duck = DuckSettings(
+            duck_cfg.amount_db, duck_cfg.attack_ms, duck_cfg.release_ms, duck_cfg.threshold_db
+        )
+    return mix, duck

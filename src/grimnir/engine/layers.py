@@ -1,0 +1,202 @@
+"""Layers by priority, the switch between them, ducking and the fallback rule.
+
+Four layers feed the master bus: emergency (0), live (1–2), automation (3),
+fallback (4). The highest-priority layer with audio is on air; a change fades
+over ``layer_fade_ms``. A ``mix`` node in the DSP graph lets several layers
+sound together (a DJ's voice over the music), and a ``duck`` node lowers the
+lower-priority ones while a higher one is above its threshold.
+
+Fallback is decided by ear, not by bookkeeping: when the programme (every
+layer but fallback) has been silent for ``silence_duration_sec``, fallback
+goes on air; when programme audio returns, it fades out again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from grimnir.domain.priority import Priority
+from grimnir.domain.units import Millis, millis_to_frames
+from grimnir.engine.audio import BLOCK, Block, db_to_gain, rms_db, silence
+
+
+class Layer(StrEnum):
+    """A mixer input, in priority order."""
+
+    EMERGENCY = "emergency"
+    LIVE = "live"
+    AUTOMATION = "automation"
+    FALLBACK = "fallback"
+
+    @property
+    def priority(self) -> Priority:
+        return _PRIORITY[self]
+
+
+_PRIORITY = {
+    Layer.EMERGENCY: Priority.EMERGENCY,
+    Layer.LIVE: Priority.LIVE_OVERRIDE,
+    Layer.AUTOMATION: Priority.AUTOMATION,
+    Layer.FALLBACK: Priority.FALLBACK,
+}
+PROGRAMME_LAYERS = (Layer.EMERGENCY, Layer.LIVE, Layer.AUTOMATION)
+
+
+@dataclass(frozen=True, slots=True)
+class DuckSettings:
+    """Lower lower-priority layers by ``amount_db`` while a higher one is loud."""
+
+    amount_db: float = 12.0
+    attack_ms: float = 50.0
+    release_ms: float = 500.0
+    threshold_db: float = -40.0
+
+
+@dataclass(frozen=True, slots=True)
+class MixSettings:
+    """Layers that sound together instead of replacing each other, with gains."""
+
+    inputs: tuple[Layer, ...]
+    gains_db: tuple[float, ...] = ()
+
+
+class SilenceWatch:
+    """Counts how long a signal stayed below a threshold, block by block."""
+
+    def __init__(self, threshold_db: float, duration_ms: int) -> None:
+        self.threshold_db = threshold_db
+        self.duration_ms = duration_ms
+        self.silent_ms = 0
+
+    def update(self, block: Block) -> bool:
+        """Feed one block; True while the signal counts as silent (dead air)."""
+        block_ms = block.shape[1] * 1000 // 48_000
+        if rms_db(block) < self.threshold_db:
+            self.silent_ms += block_ms
+        else:
+            self.silent_ms = 0
+        return self.silent_ms >= self.duration_ms
+
+
+class LayerMixer:
+    """Mixes the layers' blocks into the master bus with fades between layers."""
+
+    def __init__(
+        self,
+        *,
+        layer_fade_ms: int = 500,
+        silence_threshold_db: float = -50.0,
+        silence_duration_ms: int = 10_000,
+        fallback_enabled: bool = True,
+        mix: MixSettings | None = None,
+        duck: DuckSettings | None = None,
+    ) -> None:
+        self._fade_frames = max(1, int(millis_to_frames(Millis(layer_fade_ms))))
+        self.gains = {layer: 0.0 for layer in Layer}
+        self.on_air: Layer | None = None
+        self.fallback_enabled = fallback_enabled
+        self.fallback_on = False
+        self.silence = SilenceWatch(silence_threshold_db, silence_duration_ms)
+        self._mix = mix
+        self._mix_gain = {layer: 1.0 for layer in Layer}
+        if mix is not None:
+            for layer, gain_db in zip(mix.inputs, mix.gains_db, strict=False):
+                self._mix_gain[layer] = db_to_gain(gain_db)
+        self._duck = duck
+        self._duck_gain = 1.0
+
+    def targets(self, active: dict[Layer, bool]) -> dict[Layer, float]:
+        """Where each layer's gain is heading, given which layers have audio."""
+        target = dict.fromkeys(Layer, 0.0)
+        if self.fallback_on:
+            target[Layer.FALLBACK] = 1.0
+            return target
+        playing = [layer for layer in PROGRAMME_LAYERS if active.get(layer)]
+        if not playing:
+            return target
+        top = min(playing, key=lambda layer: layer.priority)
+        target[top] = 1.0
+        if self._mix is not None and top in self._mix.inputs:
+            for layer in self._mix.inputs:
+                if active.get(layer):
+                    target[layer] = 1.0
+        return target
+
+    def _ramp(self, layer: Layer, goal: float, n: int) -> np.ndarray | float:
+        current = self.gains[layer]
+        if current == goal:
+            return current
+        step = n / self._fade_frames
+        new = min(goal, current + step) if goal > current else max(goal, current - step)
+        self.gains[layer] = new
+        return np.linspace(current, new, n, endpoint=False, dtype=np.float32)
+
+    def mix(self, blocks: dict[Layer, Block], active: dict[Layer, bool]) -> tuple[Block, list[str]]:
+        """Master-bus block for this block's layer audio; returns changes that happened.
+
+        ``blocks`` holds the audio each programme layer rendered (and fallback's
+        when asked for via ``wants_fallback_audio``); ``active`` says which layers
+        have something playing.
+        """
+        changes: list[str] = []
+        n = next(iter(blocks.values())).shape[1] if blocks else BLOCK
+        target = self.targets(active)
+        out = silence(n)
+        # NOTE: dead air is judged on the programme layers as they are, before
+        # layer gains: while fallback is on air they are faded down, but their
+        # return must still be heard.
+        programme = silence(n)
+        for layer in PROGRAMME_LAYERS:
+            if layer in blocks:
+                programme += blocks[layer]
+        duck = self._duck_gains(blocks, target, n)
+        for layer in Layer:
+            gain = self._ramp(layer, target[layer], n)
+            block = blocks.get(layer)
+            if block is None:
+                continue
+            scale = gain * self._mix_gain[layer]
+            if layer in duck:
+                scale = scale * duck[layer]
+            if isinstance(scale, float) and scale == 0.0:
+                continue
+            out += block * scale
+        on_air = max(target, key=lambda layer: (target[layer], -layer.priority))
+        new_on_air = on_air if target[on_air] > 0 else None
+        if new_on_air != self.on_air:
+            self.on_air = new_on_air
+            changes.append("layer.changed")
+        dead_air = self.silence.update(programme)
+        if self.fallback_enabled and dead_air and not self.fallback_on:
+            self.fallback_on = True
+            changes.append("silence.detected")
+        elif self.fallback_on and self.silence.silent_ms == 0:
+            self.fallback_on = False
+            changes.append("silence.cleared")
+        return out, changes
+
+    @property
+    def wants_fallback_audio(self) -> bool:
+        """True while fallback is audible or fading, so its player must advance."""
+        return self.fallback_on or self.gains[Layer.FALLBACK] > 0.0
+
+    def _duck_gains(
+        self, blocks: dict[Layer, Block], target: dict[Layer, float], n: int
+    ) -> dict[Layer, float]:
+        if self._duck is None or self._mix is None:
+            return {}
+        audible = [layer for layer in self._mix.inputs if target[layer] > 0 and layer in blocks]
+        if len(audible) < 2:
+            self._duck_gain = 1.0
+            return {}
+        top = min(audible, key=lambda layer: layer.priority)
+        loud = rms_db(blocks[top]) > self._duck.threshold_db
+        goal = db_to_gain(-self._duck.amount_db) if loud else 1.0
+        time_ms = self._duck.attack_ms if goal < self._duck_gain else self._duck.release_ms
+        # NOTE: one-pole smoothing per block; a block is 20 ms.
+        coeff = 1.0 - float(np.exp(-(n / 48.0) / max(time_ms, 1.0)))
+        self._duck_gain += (goal - self._duck_gain) * coeff
+        return {layer: self._duck_gain for layer in audible if layer is not top}

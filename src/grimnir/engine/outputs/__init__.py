@@ -1,0 +1,18 @@
+"""Outputs: where a station's encoded audio goes (files, counters; network outputs later).
+
+Every output takes bytes through ``write`` without ever stalling the block
+loop and reports its health through ``state``, ``last_error`` and counters.
+"""
+
+from grimnir.engine.outputs._base import Output, OutputState
+from grimnir.engine.outputs._file import DEFAULT_MAX_QUEUED_BYTES, FileOutput, Finalizer
+from grimnir.engine.outputs._null import NullOutput
+
+__all__ = [
+    "DEFAULT_MAX_QUEUED_BYTES",
+    "FileOutput",
+    "Finalizer",
+    "NullOutput",
+    "Output",
+    "OutputState",
+]

@@ -1,0 +1,94 @@
+"""Once-a-second telemetry: levels, loudness, timing and what is on air."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grimnir.engine.audio import BLOCK, RATE, Block, gain_to_db
+
+if TYPE_CHECKING:
+    from grimnir.engine.dsp import DspChain
+    from grimnir.engine.engine import Engine
+
+TELEMETRY_EVERY_FRAMES = RATE
+
+
+class TelemetryCollector:
+    """Accumulates per-block figures and reports them once per engine second."""
+
+    def __init__(self, chain: DspChain) -> None:
+        self._chain = chain
+        self._peak = np.zeros(2, dtype=np.float64)
+        self._sum_sq = np.zeros(2, dtype=np.float64)
+        self._frames = 0
+        self._busy = 0.0
+        self._blocks = 0
+        self._cpu0 = time.process_time()
+        self._wall0 = time.perf_counter()
+        self._next = TELEMETRY_EVERY_FRAMES
+
+    def add_block(self, block: Block, busy_seconds: float) -> None:
+        np.maximum(self._peak, np.max(np.abs(block), axis=1), out=self._peak)
+        self._sum_sq += np.einsum("ij,ij->i", block, block, dtype=np.float64)
+        self._frames += block.shape[1]
+        self._busy += busy_seconds
+        self._blocks += 1
+
+    def due(self, frame: int) -> bool:
+        return frame >= self._next
+
+    def snapshot(self, engine: Engine) -> dict[str, Any]:
+        """The telemetry record for the second that just ended; resets the counters."""
+        frames = max(self._frames, 1)
+        rms = np.sqrt(self._sum_sq / frames)
+        cpu_now, wall_now = time.process_time(), time.perf_counter()
+        wall = max(wall_now - self._wall0, 1e-9)
+        data: dict[str, Any] = {
+            "peak_db": [round(gain_to_db(float(p)), 2) for p in self._peak],
+            "rms_db": [round(gain_to_db(float(r)), 2) for r in rms],
+            "late_blocks": engine.clock.late_blocks,
+            "cpu_percent": round(100.0 * (cpu_now - self._cpu0) / wall, 2),
+            "block_busy_ms": round(1000.0 * self._busy / max(self._blocks, 1), 3),
+            "on_air": engine.mixer.on_air.value if engine.mixer.on_air else None,
+            "pid": os.getpid(),
+        }
+        meter = self._chain.meter
+        if meter is not None:
+            reading = meter.reading()
+            data.update(
+                {
+                    "lufs_momentary": reading.momentary_lufs,
+                    "lufs_short_term": reading.short_term_lufs,
+                    "lufs_integrated": reading.integrated_lufs,
+                    "true_peak_dbtp": reading.true_peak_dbtp,
+                }
+            )
+        current = engine.automation.current
+        if current is not None:
+            source = current.source
+            data["current"] = {
+                "item_id": current.item.item_id,
+                "title": current.item.title,
+                "artist": current.item.artist,
+                "position_ms": source.position_frames * 1000 // RATE,
+                "duration_ms": None
+                if source.duration_frames is None
+                else source.duration_frames * 1000 // RATE,
+                "underruns": source.underruns,
+            }
+        data["queue_length"] = len(engine.automation.queue)
+        self._peak[:] = 0.0
+        self._sum_sq[:] = 0.0
+        self._frames = 0
+        self._busy = 0.0
+        self._blocks = 0
+        self._cpu0, self._wall0 = cpu_now, wall_now
+        self._next += TELEMETRY_EVERY_FRAMES
+        return data
+
+
+__all__ = ["BLOCK", "TelemetryCollector"]

@@ -1,0 +1,162 @@
+"""An item on air: the request (``PlayItem``) and its voice (source + fades).
+
+A voice places a source at an engine frame and applies its fade ramps; it
+knows where its item will hand over to the next one (the segue point) and
+where it ended, to the frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grimnir.domain.catalog import EndReason
+from grimnir.domain.fades import CuePoints, FadeCurve, Timing
+from grimnir.domain.units import Millis, millis_to_frames
+from grimnir.engine.audio import Block
+from grimnir.engine.fades import Ramp
+from grimnir.engine.sources import Source
+
+DECLICK_MS = 20
+"""Shortest fade used when an item is cut (hard start, skip, stop)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayItem:
+    """One item to play, as the executor (or ``grimnir render``) sends it."""
+
+    item_id: str
+    path: str
+    start_at: int | None = None
+    """Engine frame to start at; None = as soon as the queue reaches it."""
+    timing: Timing = Timing.SOFT
+    cue: CuePoints = field(default_factory=CuePoints)
+    gain_db: float = 0.0
+    fade_in_ms: int = 0
+    fade_out_ms: int = 0
+    curve: FadeCurve = FadeCurve.LINEAR
+    title: str = ""
+    artist: str = ""
+    analyze: bool = False
+    """Measure loudness and cue points before playing (files with no known gain)."""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+SourceFactory = Callable[[PlayItem], Source]
+
+
+class Voice:
+    """One item on air: its source placed at an engine frame, with fades."""
+
+    def __init__(self, item: PlayItem, source: Source, start: int) -> None:
+        self.item = item
+        self.source = source
+        self.start = start
+        self.fade_in: Ramp | None = None
+        self.fade_out: Ramp | None = None
+        self.end: int | None = None
+        """Engine frame after the last sample, once known."""
+        self.end_reason: EndReason | None = None
+        self.stop_at: int | None = None
+        self.successor_started = False
+        self.started_event_sent = False
+        self._pending: Block | None = None
+        self._mean_square: float | None = None
+        if item.fade_in_ms > 0:
+            self.fade_in = Ramp(
+                start, int(millis_to_frames(Millis(item.fade_in_ms))), item.curve, True
+            )
+
+    # -- where the item will end / hand over ---------------------------------
+
+    def natural_end(self) -> int | None:
+        """Engine frame where the audio ends, when the source knows its length."""
+        if self.end is not None:
+            return self.end
+        length = self.source.duration_frames
+        return None if length is None else self.start + length
+
+    def segue_frame(self) -> int | None:
+        """Engine frame where the next soft item may start (None: at the end)."""
+        cue = self.item.cue
+        if cue.segue is not None:
+            return self.start + int(millis_to_frames(Millis(cue.segue - cue.cue_in)))
+        end = self.natural_end()
+        if end is None:
+            return None
+        return end - int(millis_to_frames(Millis(self.item.fade_out_ms)))
+
+    def fade_out_at(self, frame: int, length: int, curve: FadeCurve, reason: EndReason) -> None:
+        """Fade out from ``frame`` over ``length`` frames, then stop."""
+        if self.fade_out is not None and self.fade_out.end <= frame + length:
+            return  # already leaving at least as soon
+        self.fade_out = Ramp(frame, length, curve, False)
+        self.stop_at = frame + length
+        self.end_reason = reason
+
+    # -- audio ------------------------------------------------------------------
+
+    def peek(self, frames: int) -> Block:
+        """The first ``frames`` of the item without consuming them (for smart fades)."""
+        if self._pending is None:
+            block, real = self.source.read(frames)
+            self._pending = block[:, :real]
+        return self._pending
+
+    def _read(self, frames: int) -> tuple[Block, int]:
+        if self._pending is None or self._pending.shape[1] == 0:
+            return self.source.read(frames)
+        pending = self._pending
+        take = min(frames, pending.shape[1])
+        self._pending = pending[:, take:]
+        if take == frames:
+            return np.ascontiguousarray(pending[:, :take]), take
+        rest, real = self.source.read(frames - take)
+        return np.concatenate([pending[:, :take], rest], axis=1), take + real
+
+    def render(self, frame0: int, out: Block) -> None:
+        """Add this voice's audio for frames ``[frame0, frame0 + n)`` into ``out``."""
+        n = out.shape[1]
+        begin = max(frame0, self.start)
+        stop = frame0 + n
+        if self.stop_at is not None:
+            stop = min(stop, self.stop_at)
+        if begin >= stop:
+            if self.stop_at is not None and frame0 + n >= self.stop_at and self.end is None:
+                self.end = self.stop_at
+            return
+        want = stop - begin
+        block, real = self._read(want)
+        if real < want and self.source.finished:
+            self.end = begin + real
+            if self.end_reason is None:
+                self.end_reason = EndReason.ERROR if self.source.error else EndReason.FINISHED
+        elif self.stop_at is not None and stop >= self.stop_at:
+            self.end = self.stop_at
+        if real == 0:
+            return
+        audio = block[:, :real]
+        a = begin - frame0
+        for ramp in (self.fade_in, self.fade_out):
+            if ramp is not None:
+                g = ramp.gains(begin, real)
+                if g is not None:
+                    audio = audio * g
+        out[:, a : a + real] += audio
+        ms = float(np.mean(np.square(audio, dtype=np.float64)))
+        # NOTE: ~0.4 s exponential average, the level a smart crossfade compares.
+        prev = self._mean_square
+        self._mean_square = ms if prev is None else 0.95 * prev + 0.05 * ms
+
+    @property
+    def level_db(self) -> float | None:
+        """Recent RMS level of what this voice played (None before any audio)."""
+        if self._mean_square is None:
+            return None
+        return 10.0 * float(np.log10(max(self._mean_square, 1e-15)))
+
+    def close(self) -> None:
+        self.source.close()
