@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 import pyebur128
+
+if TYPE_CHECKING:
+    from grimnir.engine.engine import Engine
 
 RATE = 48_000
 Audio = npt.NDArray[np.float32]
@@ -39,3 +44,12 @@ def integrated(audio: Audio) -> float:
     state = pyebur128.R128State(2, RATE, MODE.MODE_I)
     state.add_frames(np.ascontiguousarray(audio.T).reshape(-1), audio.shape[1])
     return float(pyebur128.get_loudness_global(state))
+
+
+def run_engine(engine: Engine, seconds: float) -> Audio:
+    """Step ``engine`` block by block for ``seconds``; the master bus it produced."""
+    blocks = []
+    for _ in range(round(seconds * RATE / 960)):
+        engine.clock.wait()
+        blocks.append(engine.step())
+    return np.concatenate(blocks, axis=1)

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pyebur128
 import pytest
-from _signals import music_track
+from _signals import music_track, run_engine
 from typer.testing import CliRunner
 
 from grimnir.cli import app
@@ -45,14 +45,6 @@ def write_wav(path: Path, audio: npt.NDArray[np.float32]) -> None:
         wav.setsampwidth(2)
         wav.setframerate(RATE)
         wav.writeframes(pcm.tobytes())
-
-
-def run_engine(engine: Engine, seconds: float) -> npt.NDArray[np.float32]:
-    blocks = []
-    for _ in range(round(seconds * RATE / BLOCK)):
-        engine.clock.wait()
-        blocks.append(engine.step())
-    return np.concatenate(blocks, axis=1)
 
 
 def block_rms_db(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:

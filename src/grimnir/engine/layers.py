@@ -116,7 +116,10 @@ class LayerMixer:
             return target
         playing = [layer for layer in PROGRAMME_LAYERS if active.get(layer)]
         if not playing:
-            return target
+            # NOTE: a moment with nothing playing changes nobody's gain: the layer
+            # on air stays on air (silent; dead-air detection judges it), so the
+            # next item does not fade in from a layer switch that never happened.
+            return dict(self.gains)
         top = min(playing, key=lambda layer: layer.priority)
         target[top] = 1.0
         if self._mix is not None and top in self._mix.inputs:
@@ -144,6 +147,9 @@ class LayerMixer:
         changes: list[str] = []
         n = next(iter(blocks.values())).shape[1] if blocks else BLOCK
         target = self.targets(active)
+        if all(gain == 0.0 for gain in self.gains.values()):
+            # Nothing was audible: there is nothing to fade from.
+            self.gains.update(target)
         out = silence(n)
         # NOTE: dead air is judged on the programme layers as they are, before
         # layer gains: while fallback is on air they are faded down, but their

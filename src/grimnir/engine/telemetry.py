@@ -79,6 +79,7 @@ class TelemetryCollector:
                 if source.duration_frames is None
                 else source.duration_frames * 1000 // RATE,
                 "underruns": source.underruns,
+                "buffered_ms": source.buffered_frames * 1000 // RATE,
             }
         data["queue_length"] = len(engine.automation.queue)
         self._peak[:] = 0.0
