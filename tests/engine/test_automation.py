@@ -11,7 +11,7 @@ import pytest
 
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis
-from grimnir.engine.audio import BLOCK
+from grimnir.engine.audio import BLOCK, silence
 from grimnir.engine.automation import AutomationPlayer, PlayItem
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fades import Ramp
@@ -52,7 +52,8 @@ class Rig:
 
     def run(self, seconds: float) -> npt.NDArray[np.float32]:
         for _ in range(round(seconds * RATE / BLOCK)):
-            self.blocks.append(self.player.render(self.frame, BLOCK))
+            block = self.player.render(self.frame, BLOCK)
+            self.blocks.append(silence(BLOCK) if block is None else block)
             self.frame += BLOCK
         return self.audio
 

@@ -88,3 +88,20 @@ def test_realtime_clock_paces_and_counts_late_blocks() -> None:
 )
 def test_smart_transition_rules(old: float, new: float, kind: str) -> None:
     assert plan_smart_transition(old, new).kind == kind
+
+
+def test_realtime_clock_in_bursts_renders_ahead_but_keeps_pace() -> None:
+    clock = RealtimeClock(burst=5)
+    t0 = time.monotonic()
+    for _ in range(5):  # blocks 0–4: the first burst, rendered at once
+        assert clock.wait()
+    first_burst = time.monotonic() - t0
+    for _ in range(10):  # blocks 5–14: two more bursts, due at 100 ms and 200 ms
+        assert clock.wait()
+    elapsed = time.monotonic() - t0
+    assert elapsed >= 0.2 - 0.002  # paced to wall time overall
+    assert first_burst < elapsed / 2  # the first burst did not wait for its own blocks
+    assert clock.frame == 14 * 960
+    clock.stop()
+    with pytest.raises(ValueError, match="at least 1"):
+        RealtimeClock(burst=0)

@@ -52,7 +52,9 @@ def rms_db(block: Block) -> float:
     """RMS level of ``block`` over all channels, in dBFS."""
     if block.size == 0:
         return SILENCE_FLOOR_DB
-    return gain_to_db(float(np.sqrt(np.mean(np.square(block, dtype=np.float64)))))
+    flat = block.reshape(-1)
+    # NOTE: a float32 dot product is exact enough for a level and allocates nothing.
+    return gain_to_db(math.sqrt(max(float(np.dot(flat, flat)), 0.0) / flat.size))
 
 
 def to_int16_interleaved(block: Block) -> npt.NDArray[np.int16]:

@@ -106,8 +106,10 @@ class AutomationPlayer:
 
     # -- the block ---------------------------------------------------------------
 
-    def render(self, frame0: int, n: int) -> Block:
-        """Audio of this layer for frames ``[frame0, frame0 + n)``."""
+    def render(self, frame0: int, n: int) -> Block | None:
+        """Audio of this layer for frames ``[frame0, frame0 + n)``; None when idle."""
+        if not self.voices and not self._queue and not self._preloaded:
+            return None
         out = silence(n)
         end = frame0 + n
         if self._queue:

@@ -76,10 +76,20 @@ class VirtualClock(Clock):
 
 
 class RealtimeClock(Clock):
-    """Paces blocks to the monotonic clock; a late block is processed at once and counted."""
+    """Paces blocks to the monotonic clock; a late block is processed at once and counted.
 
-    def __init__(self, origin: datetime | None = None) -> None:
+    With ``burst`` > 1 the engine wakes once per ``burst`` blocks and renders
+    them back to back (block n is then due with the first block of its burst):
+    fewer wake-ups and warm caches cost less CPU, and outputs receive audio
+    ``burst`` × 20 ms ahead of wall time instead of 20 ms. Timing inside the
+    audio is unchanged: items still start on their exact frame.
+    """
+
+    def __init__(self, origin: datetime | None = None, *, burst: int = 1) -> None:
         super().__init__(origin)
+        if burst < 1:
+            raise ValueError("burst must be at least 1 block")
+        self.burst = burst
         self._t0: float | None = None
         self._stop = threading.Event()
 
@@ -92,13 +102,14 @@ class RealtimeClock(Clock):
             self.origin = datetime.now(UTC)
             return True
         self.block += 1
-        due = self._t0 + self.block * _BLOCK_SECONDS
+        due = self._t0 + (self.block - self.block % self.burst) * _BLOCK_SECONDS
         delay = due - time.monotonic()
         if delay > 0:
             if self._stop.wait(delay):
                 return False
-        else:
-            # The previous block finished after this one was due: catch up, count it.
+        elif delay < -_BLOCK_SECONDS * self.burst:
+            # NOTE: more than a whole burst behind: an output holding that much
+            # audio would have run dry. Catch up without sleeping, and count it.
             self.late_blocks += 1
         return not self._stop.is_set()
 

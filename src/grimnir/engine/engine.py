@@ -212,20 +212,21 @@ class Engine:
     def step(self) -> Block:
         """Produce one block at the clock's current frame and send it out."""
         started = time.perf_counter()
-        while True:
-            try:
-                self._commands.get_nowait()()
-            except queue.Empty:
-                break
+        while not self._commands.empty():
+            self._commands.get_nowait()()
         if self._measuring:
             self._collect_measurements()
         frame0 = self.clock.frame
         blocks: dict[Layer, Block] = {}
         active: dict[Layer, bool] = {}
-        blocks[Layer.AUTOMATION] = self.automation.render(frame0, BLOCK)
-        active[Layer.AUTOMATION] = self.automation.active
-        blocks[Layer.EMERGENCY] = self.emergency.render(frame0, BLOCK)
-        active[Layer.EMERGENCY] = self.emergency.active
+        for layer, player in (
+            (Layer.AUTOMATION, self.automation),
+            (Layer.EMERGENCY, self.emergency),
+        ):
+            rendered = player.render(frame0, BLOCK)
+            if rendered is not None:
+                blocks[layer] = rendered
+                active[layer] = player.active
         if self.live is not None:
             block, real = self.live.read(BLOCK)
             blocks[Layer.LIVE] = block

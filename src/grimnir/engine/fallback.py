@@ -60,7 +60,8 @@ class FallbackPlayer:
             return silence(n)
         if not self._player.queue and len(self._player.voices) <= 1:
             self._enqueue_next()
-        return self._player.render(frame0, n)
+        block = self._player.render(frame0, n)
+        return silence(n) if block is None else block
 
     def _enqueue_next(self) -> None:
         files = self._files or []

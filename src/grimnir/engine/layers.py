@@ -71,10 +71,10 @@ class SilenceWatch:
         self.duration_ms = duration_ms
         self.silent_ms = 0
 
-    def update(self, block: Block) -> bool:
-        """Feed one block; True while the signal counts as silent (dead air)."""
-        block_ms = block.shape[1] * 1000 // 48_000
-        if rms_db(block) < self.threshold_db:
+    def update(self, block: Block | None, frames: int) -> bool:
+        """Feed one block (None: nothing played); True while it counts as dead air."""
+        block_ms = frames * 1000 // 48_000
+        if block is None or rms_db(block) < self.threshold_db:
             self.silent_ms += block_ms
         else:
             self.silent_ms = 0
@@ -150,15 +150,15 @@ class LayerMixer:
         if all(gain == 0.0 for gain in self.gains.values()):
             # Nothing was audible: there is nothing to fade from.
             self.gains.update(target)
-        out = silence(n)
         # NOTE: dead air is judged on the programme layers as they are, before
         # layer gains: while fallback is on air they are faded down, but their
         # return must still be heard.
-        programme = silence(n)
-        for layer in PROGRAMME_LAYERS:
-            if layer in blocks:
-                programme += blocks[layer]
+        programme = [blocks[layer] for layer in PROGRAMME_LAYERS if layer in blocks]
+        if len(programme) > 1:
+            programme = [sum(programme[1:], programme[0].copy())]
         duck = self._duck_gains(blocks, target, n)
+        out: Block | None = None
+        owned = False  # whether ``out`` is ours to add into (not a layer's own block)
         for layer in Layer:
             gain = self._ramp(layer, target[layer], n)
             block = blocks.get(layer)
@@ -167,15 +167,24 @@ class LayerMixer:
             scale = gain * self._mix_gain[layer]
             if layer in duck:
                 scale = scale * duck[layer]
+            unity = isinstance(scale, float) and scale == 1.0
             if isinstance(scale, float) and scale == 0.0:
                 continue
-            out += block * scale
+            if out is None:
+                # The common case, one layer at unity gain, costs no copy at all.
+                out, owned = (block, False) if unity else (block * scale, True)
+            elif owned:
+                out += block if unity else block * scale
+            else:
+                out, owned = out + (block if unity else block * scale), True
+        if out is None:
+            out = silence(n)
         on_air = max(target, key=lambda layer: (target[layer], -layer.priority))
         new_on_air = on_air if target[on_air] > 0 else None
         if new_on_air != self.on_air:
             self.on_air = new_on_air
             changes.append("layer.changed")
-        dead_air = self.silence.update(programme)
+        dead_air = self.silence.update(programme[0] if programme else None, n)
         if self.fallback_enabled and dead_air and not self.fallback_on:
             self.fallback_on = True
             changes.append("silence.detected")

@@ -32,7 +32,9 @@ class TelemetryCollector:
         self._next = TELEMETRY_EVERY_FRAMES
 
     def add_block(self, block: Block, busy_seconds: float) -> None:
-        np.maximum(self._peak, np.max(np.abs(block), axis=1), out=self._peak)
+        # NOTE: two reductions instead of abs() + max(): no temporary array.
+        np.maximum(self._peak, block.max(axis=1), out=self._peak)
+        np.maximum(self._peak, -block.min(axis=1), out=self._peak)
         self._sum_sq += np.einsum("ij,ij->i", block, block, dtype=np.float64)
         self._frames += block.shape[1]
         self._busy += busy_seconds

@@ -146,8 +146,10 @@ class Voice:
                 if g is not None:
                     audio = audio * g
         out[:, a : a + real] += audio
-        ms = float(np.mean(np.square(audio, dtype=np.float64)))
-        # NOTE: ~0.4 s exponential average, the level a smart crossfade compares.
+        left = audio[0]
+        ms = float(np.dot(left, left)) / real
+        # NOTE: ~0.4 s exponential average of the left channel's power: the level a
+        # smart crossfade compares (one dot product per block, no temporaries).
         prev = self._mean_square
         self._mean_square = ms if prev is None else 0.95 * prev + 0.05 * ms
 
