@@ -416,3 +416,14 @@ def test_nested_problems_blame_the_key_written() -> None:
         f"station.yaml:{_line(text, 'knd:')} dsp_graph.nodes[4].bands[0].knd: unknown key 'knd'; "
         "did you mean 'kind'?",
     ]
+
+
+def test_mp3_bitrate_must_exist() -> None:
+    text = EXAMPLE.read_text().replace("bitrate_kbps: 128", "bitrate_kbps: 100", 1)
+    with pytest.raises(ConfigError) as caught:
+        parse_station_config(text, "station.yaml")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "bitrate_kbps: 100" in row)
+    assert caught.value.problems == [
+        f"station.yaml:{line} mounts[0].outputs[0].bitrate_kbps: MP3 has no 100 kbps; use one of "
+        "32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320"
+    ]

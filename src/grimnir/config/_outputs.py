@@ -9,13 +9,14 @@ Outputs are told apart by ``type``. Bitrates are ignored for lossless formats
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from grimnir.config._base import ConfigModel, HttpUrl, NonEmptyStr, Slug
-from grimnir.domain.catalog import AudioFormat, OutputKind
+from grimnir.config._base import AT_KEY_ERROR, ConfigModel, HttpUrl, NonEmptyStr, Slug
+from grimnir.domain.catalog import MP3_BITRATES, AudioFormat, OutputKind
 from grimnir.domain.urls import mask_url
 
 StreamFormat = Literal["mp3", "aac", "opus", "vorbis", "flac"]
@@ -76,6 +77,18 @@ class _OutputBase(ConfigModel):
     def audio_format(self) -> AudioFormat:
         """The encoded format as the domain enum."""
         return AudioFormat(getattr(self, "format"))  # noqa: B009 - every subclass has `format`
+
+    @model_validator(mode="after")
+    def _mp3_bitrate_exists(self) -> Self:
+        bitrate = getattr(self, "bitrate_kbps", None)
+        if getattr(self, "format", None) == "mp3" and bitrate not in MP3_BITRATES:
+            valid = ", ".join(str(b) for b in MP3_BITRATES)
+            raise PydanticCustomError(
+                AT_KEY_ERROR,
+                "MP3 has no {bitrate} kbps; use one of {valid}",
+                {"bitrate": bitrate, "valid": valid, "at_key": "bitrate_kbps"},
+            )
+        return self
 
 
 class IcecastOutput(_OutputBase):

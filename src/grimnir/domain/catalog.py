@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
+
+MP3_BITRATES: Final = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+"""The bitrates (kbit/s) an MPEG-1 Layer III stream at 48 kHz can have (CBR)."""
 
 
 class Role(StrEnum):

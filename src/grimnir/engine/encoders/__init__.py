@@ -4,6 +4,7 @@
 bitrate between every output that needs it.
 """
 
+from grimnir.domain.catalog import MP3_BITRATES
 from grimnir.engine.encoders._base import CONTENT_TYPES, EXTENSIONS, Encoder
 from grimnir.engine.encoders._factory import (
     DEFAULT_BITRATES,
@@ -11,7 +12,7 @@ from grimnir.engine.encoders._factory import (
     create_encoder,
     normalize_bitrate,
 )
-from grimnir.engine.encoders._mp3 import MP3_BITRATES, Mp3Encoder, mp3_frame_length
+from grimnir.engine.encoders._mp3 import Mp3Encoder, mp3_frame_length
 from grimnir.engine.encoders._pool import EncoderHandle, EncoderKey, EncoderPool
 from grimnir.engine.encoders._pyav import PyAVEncoder
 from grimnir.engine.encoders._wav import MAX_WAV_DATA_BYTES, WavEncoder, wav_header

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from grimnir.domain.catalog import AudioFormat
+from grimnir.domain.catalog import MP3_BITRATES, AudioFormat
 from grimnir.domain.errors import EngineError
 from grimnir.engine.encoders._base import Encoder
-from grimnir.engine.encoders._mp3 import MP3_BITRATES, Mp3Encoder
+from grimnir.engine.encoders._mp3 import Mp3Encoder
 from grimnir.engine.encoders._pyav import PyAVEncoder
 from grimnir.engine.encoders._wav import WavEncoder
 

@@ -17,7 +17,6 @@ from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.audio import NCH, RATE, Block
 from grimnir.engine.encoders._base import Encoder, pcm16_interleaved
 
-MP3_BITRATES: Final = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 """MPEG-1 Layer III bitrates (kbps) valid at 48 kHz."""
 
 SAMPLES_PER_FRAME: Final = 1152
