@@ -50,7 +50,9 @@ def child(folder: str, seconds: float, idle: bool, start_at: float, burst: int) 
         print(json.dumps({"rss_mib": peak_rss_mib()}))
         return
     station = load_station_config(HERE.parent / "examples" / "station-wgmr.yaml")
-    options = EngineOptions(dsp_graph=station.dsp_graph, failover=station.failover, realtime=True)
+    options = EngineOptions(
+        dsp_graph=station.dsp_graph, failover=station.failover, realtime=True, process_blocks=burst
+    )
     engine = Engine(RealtimeClock(burst=burst), options)
     engine.add_output(OutputBinding(NullOutput(), AudioFormat.MP3.value, 128))
     feeder = PlaylistFeeder(

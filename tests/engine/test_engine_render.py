@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from grimnir.cli import app
 from grimnir.config.station import Failover, load_station_config
+from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.fades import FadeCurve
 from grimnir.engine.audio import BLOCK
 from grimnir.engine.automation import PlayItem
@@ -218,3 +219,23 @@ def test_ten_minutes_at_the_example_loudness(make_media: MakeMedia, tmp_path: Pa
             if k >= 3 * RATE:  # a full 3 s window inside the track
                 worst = max(worst, abs(pyebur128.get_loudness_shortterm(short_term) + 16.0))
         assert worst <= 3.0, (begin, worst)
+
+
+def test_chunked_processing_changes_nothing_but_cost(make_media: MakeMedia, tmp_path: Path) -> None:
+    a = make_media("a.wav", seconds=1.5, freq_hz=440, rate=RATE)
+    b = make_media("b.flac", seconds=1.3, freq_hz=660, fmt="flac")
+    outputs = []
+    for process_blocks in (1, 7, 10):
+        events: list[EngineEvent] = []
+        engine = Engine(
+            VirtualClock(), EngineOptions(process_blocks=process_blocks), on_event=events.append
+        )
+        out = tmp_path / f"chunked{process_blocks}.wav"
+        engine.add_file_output(out, AudioFormat.WAV, synchronous=True)
+        engine.play(PlayItem("a", str(a), fade_out_ms=300))
+        engine.play(PlayItem("b", str(b), fade_in_ms=300))
+        run_engine(engine, 3.3)  # not a multiple of 7 or 10 blocks: the tail is flushed
+        engine.close()
+        outputs.append((out.read_bytes(), [(e.type, e.frame) for e in events]))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(read_wav(tmp_path / "chunked10.wav")[0]) == round(3.3 * RATE / BLOCK) * BLOCK

@@ -38,6 +38,11 @@ FORMATS_BY_EXTENSION = {
 }
 
 
+RENDER_PROCESS_BLOCKS = 10
+"""DSP and encoding run on 200 ms chunks offline (same value as a realtime
+engine with 10-block bursts, so a render sounds like the station)."""
+
+
 class TimelineItem(ConfigModel):
     """One entry of a render timeline file. Times are in seconds."""
 
@@ -204,7 +209,7 @@ def render(
     if timeline is None and playlist is None:
         raise ConfigError("nothing to render: give a timeline or a playlist")
     fmt = output_format(out)
-    options = EngineOptions(realtime=False)
+    options = EngineOptions(realtime=False, process_blocks=RENDER_PROCESS_BLOCKS)
     if station is not None:
         options.dsp_graph = station.dsp_graph
         options.failover = station.failover

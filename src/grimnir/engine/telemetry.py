@@ -38,7 +38,7 @@ class TelemetryCollector:
         self._sum_sq += np.einsum("ij,ij->i", block, block, dtype=np.float64)
         self._frames += block.shape[1]
         self._busy += busy_seconds
-        self._blocks += 1
+        self._blocks += max(1, block.shape[1] // BLOCK)
 
     def due(self, frame: int) -> bool:
         return frame >= self._next
@@ -92,6 +92,3 @@ class TelemetryCollector:
         self._cpu0, self._wall0 = cpu_now, wall_now
         self._next += TELEMETRY_EVERY_FRAMES
         return data
-
-
-__all__ = ["BLOCK", "TelemetryCollector"]
