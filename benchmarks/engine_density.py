@@ -97,19 +97,27 @@ def run(
     n: int, folder: str, seconds: float, idle: bool = False, burst: int = 10
 ) -> list[dict[str, float]]:
     start_at = time.time() + 5.0 + 0.6 * n  # start-up takes ~0.5 CPU s per engine
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        folder,
-        "--seconds",
-        str(seconds),
-        "--start-at",
-        str(start_at),
-    ]
-    if idle:
-        cmd.append("--idle")
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    period = burst * 0.020
+    procs = []
+    for index in range(n):
+        # NOTE: engines started one after another wake at different phases of the
+        # burst period, as a supervisor starting stations does; all run together.
+        phase = period * index / n
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            folder,
+            "--seconds",
+            str(seconds),
+            "--start-at",
+            str(start_at + phase),
+            "--burst",
+            str(burst),
+        ]
+        if idle:
+            cmd.append("--idle")
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
     results = []
     for proc in procs:
         out, _ = proc.communicate()
