@@ -206,3 +206,34 @@ def test_reconnects_after_the_server_restarts(icecast: IcecastServer) -> None:
         )
     finally:
         output.close()
+
+
+def test_legacy_source_method_streams_too(icecast: IcecastServer) -> None:
+    url = f"icecast://source:{PASSWORD}@127.0.0.1:{icecast.port}/legacy.mp3"
+    output = IcecastOutput(url, content_type="audio/mpeg", legacy_source=True)
+    try:
+        stream(output, 0.5)
+        assert output.state is OutputState.UP, output.last_error
+        assert wait_for(
+            lambda: any(
+                str(s.get("listenurl", "")).endswith("/legacy.mp3") for s in icecast.status()
+            )
+        )
+    finally:
+        output.close()
+
+
+def test_a_busy_mount_is_refused_with_a_clear_reason(icecast: IcecastServer) -> None:
+    url = f"icecast://source:{PASSWORD}@127.0.0.1:{icecast.port}/busy.mp3"
+    first = IcecastOutput(url, content_type="audio/mpeg")
+    second = None
+    try:
+        stream(first, 0.3)
+        assert first.state is OutputState.UP
+        second = IcecastOutput(url, content_type="audio/mpeg")
+        assert wait_for(lambda: second is not None and second.state is OutputState.DOWN)
+        assert "HTTP 403" in (second.last_error or "")
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
