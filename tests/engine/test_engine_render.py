@@ -239,3 +239,23 @@ def test_chunked_processing_changes_nothing_but_cost(make_media: MakeMedia, tmp_
         outputs.append((out.read_bytes(), [(e.type, e.frame) for e in events]))
     assert outputs[0] == outputs[1] == outputs[2]
     assert len(read_wav(tmp_path / "chunked10.wav")[0]) == round(3.3 * RATE / BLOCK) * BLOCK
+
+
+def test_rendered_flac_knows_its_length(make_media: MakeMedia, tmp_path: Path) -> None:
+    a = make_media("a.wav", seconds=2.0, freq_hz=440, rate=RATE)
+    out = tmp_path / "show.flac"
+    engine = Engine(VirtualClock())
+    engine.add_file_output(out, AudioFormat.FLAC, synchronous=True)
+    engine.play(PlayItem("a", str(a)))
+    run_engine(engine, 2.5)
+    engine.close()
+    data = out.read_bytes()
+    assert data[:4] == b"fLaC"
+    total = int.from_bytes(data[18:26], "big") & ((1 << 36) - 1)
+    assert total == round(2.5 * RATE / BLOCK) * BLOCK
+    import av
+
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        assert stream.duration is not None
+        assert float(stream.duration * stream.time_base) == 2.5

@@ -153,6 +153,20 @@ class PyAVEncoder(Encoder):
     def stream_header(self) -> bytes:
         return self._header
 
+    def finalize_header(self, data_bytes: int) -> bytes:
+        """FLAC: the stream header with STREAMINFO's total sample count filled in,
+        so players show the file's duration (a live stream leaves it unknown)."""
+        del data_bytes
+        header = self._header
+        if self.format is not AudioFormat.FLAC or header[:4] != b"fLaC" or len(header) < 26:
+            return b""
+        if header[4] & 0x7F != 0:  # the first metadata block must be STREAMINFO
+            return b""
+        field = int.from_bytes(header[18:26], "big")
+        total = min(self.frames_in, (1 << 36) - 1)
+        field = (field & ~((1 << 36) - 1)) | total
+        return header[:18] + field.to_bytes(8, "big") + header[26:]
+
     def _encode(self, block: Block) -> bytes:
         frames = block.shape[1]
         need = self._fill + frames
