@@ -177,3 +177,17 @@ def test_writes_after_close_are_counted_as_dropped(tmp_path: Path) -> None:
     assert repr(out) == "<FileOutput 'recorder' closed>"
     assert (tmp_path / "a.flac").read_bytes() == b"abc"
     assert (out.bytes_written, out.dropped_bytes) == (3, 4)
+
+
+def test_drop_oldest_queue_keeps_the_newest_audio() -> None:
+    from grimnir.engine.outputs import DropOldestQueue
+
+    queue = DropOldestQueue(max_bytes=10)
+    assert queue.push(b"aaaa") == 0
+    assert queue.push(b"bbbb") == 0
+    assert queue.push(b"cccc") == 4  # over 10 bytes: the oldest chunk goes
+    assert queue.bytes == 8
+    assert queue.push(b"x" * 50) == 8  # one huge chunk is still kept
+    assert queue.drain() == [b"x" * 50]
+    assert not queue
+    assert queue.bytes == 0

@@ -9,6 +9,7 @@ Failures never raise into the loop; they show as ``state`` and ``last_error``.
 from __future__ import annotations
 
 import abc
+import collections
 import threading
 from enum import StrEnum
 
@@ -66,3 +67,39 @@ class Output(abc.ABC):
     def _drop(self, count: int) -> None:
         with self._lock:
             self.dropped_bytes += count
+
+
+class DropOldestQueue:
+    """Encoded chunks waiting for a slow destination, bounded in bytes.
+
+    ``push`` never waits: past ``max_bytes`` the oldest chunks go (listeners
+    lose stale audio, not the newest) and the count of dropped bytes comes
+    back. One chunk is always kept, however large. Not thread-safe by itself:
+    callers hold their own lock.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._chunks: collections.deque[bytes] = collections.deque()
+
+    def __bool__(self) -> bool:
+        return bool(self._chunks)
+
+    def push(self, data: bytes) -> int:
+        """Queue ``data``; the number of bytes dropped to make room."""
+        self._chunks.append(data)
+        self.bytes += len(data)
+        dropped = 0
+        while self.bytes > self.max_bytes and len(self._chunks) > 1:
+            oldest = self._chunks.popleft()
+            self.bytes -= len(oldest)
+            dropped += len(oldest)
+        return dropped
+
+    def drain(self) -> list[bytes]:
+        """Everything queued, oldest first; the queue is left empty."""
+        chunks = list(self._chunks)
+        self._chunks.clear()
+        self.bytes = 0
+        return chunks

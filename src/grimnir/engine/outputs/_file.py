@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from grimnir.domain.errors import EngineError
-from grimnir.engine.outputs._base import Output, OutputState
+from grimnir.engine.outputs._base import DropOldestQueue, Output, OutputState
 
 Finalizer = Callable[[int], bytes]
 """Given the bytes written after the header, returns the header to write over
@@ -53,14 +52,12 @@ class FileOutput(Output):
         self.path = Path(path)
         super().__init__(name if name is not None else f"file:{self.path}")
         self.synchronous = synchronous
-        self.max_queued_bytes = max_queued_bytes
         self.close_timeout = close_timeout
         self._header = encoder_header
         self._finalize = finalize
         self._file: BinaryIO | None = None
         self._file_bytes = 0
-        self._queue: deque[bytes] = deque()
-        self._queued_bytes = 0
+        self._queue = DropOldestQueue(max_queued_bytes)
         self._closing = False
         self._wakeup = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -83,7 +80,7 @@ class FileOutput(Output):
     @property
     def queued_bytes(self) -> int:
         """Bytes waiting for the writer thread (always 0 when synchronous)."""
-        return self._queued_bytes
+        return self._queue.bytes
 
     def write(self, data: bytes) -> None:
         if not data:
@@ -98,12 +95,7 @@ class FileOutput(Output):
             if self._closing or self._state in (OutputState.DOWN, OutputState.CLOSED):
                 self.dropped_bytes += len(data)
                 return
-            self._queue.append(data)
-            self._queued_bytes += len(data)
-            while self._queued_bytes > self.max_queued_bytes and len(self._queue) > 1:
-                oldest = self._queue.popleft()
-                self._queued_bytes -= len(oldest)
-                self.dropped_bytes += len(oldest)
+            self.dropped_bytes += self._queue.push(data)
             self._wakeup.notify()
 
     def close(self) -> None:
@@ -118,7 +110,7 @@ class FileOutput(Output):
             if thread.is_alive():
                 self.last_error = (
                     f"{self.path}: the disk did not take the last "
-                    f"{self._queued_bytes} bytes within {self.close_timeout:g} s"
+                    f"{self._queue.bytes} bytes within {self.close_timeout:g} s"
                 )
                 self._state = OutputState.CLOSED
                 return
@@ -187,9 +179,7 @@ class FileOutput(Output):
         except OSError as exc:
             with self._wakeup:
                 self._fail(f"{self.path}: {exc.strerror or exc}")
-                self.dropped_bytes += self._queued_bytes
-                self._queue.clear()
-                self._queued_bytes = 0
+                self.dropped_bytes += sum(len(c) for c in self._queue.drain())
             self._finish()
             return
         with self._wakeup:
@@ -201,14 +191,10 @@ class FileOutput(Output):
                     self._wakeup.wait()
                 if not self._queue:
                     break  # closing and drained
-                chunks = list(self._queue)
-                self._queue.clear()
-                self._queued_bytes = 0
+                chunks = self._queue.drain()
             if not self._write_now(chunks):
                 break
         if self._state is OutputState.DOWN:
             with self._wakeup:
-                self.dropped_bytes += self._queued_bytes
-                self._queue.clear()
-                self._queued_bytes = 0
+                self.dropped_bytes += sum(len(c) for c in self._queue.drain())
         self._finish()

@@ -13,14 +13,13 @@ stream header goes first so listeners can decode. Now-playing titles go to
 from __future__ import annotations
 
 import base64
-import collections
 import socket
 import threading
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from grimnir.domain.errors import EngineError
-from grimnir.engine.outputs._base import Output, OutputState
+from grimnir.engine.outputs._base import DropOldestQueue, Output, OutputState
 
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 30.0
@@ -100,10 +99,8 @@ class IcecastOutput(Output):
         self.legacy_source = legacy_source
         self.connects = 0
         self._header = stream_header
-        self._max_queued = max_queued_bytes
         self._timeout = connect_timeout_s
-        self._queue: collections.deque[bytes] = collections.deque()
-        self._queued = 0
+        self._queue = DropOldestQueue(max_queued_bytes)
         self._wake = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
@@ -118,12 +115,7 @@ class IcecastOutput(Output):
             self._drop(len(data))
             return
         with self._wake:
-            self._queue.append(data)
-            self._queued += len(data)
-            while self._queued > self._max_queued and len(self._queue) > 1:
-                old = self._queue.popleft()
-                self._queued -= len(old)
-                self.dropped_bytes += len(old)
+            self.dropped_bytes += self._queue.push(data)
             self._wake.notify()
 
     def close(self) -> None:
@@ -223,9 +215,7 @@ class IcecastOutput(Output):
             with self._wake:
                 while not self._queue and not self._stop.is_set():
                     self._wake.wait(0.5)
-                chunks = list(self._queue)
-                self._queue.clear()
-                self._queued = 0
+                chunks = self._queue.drain()
             for chunk in chunks:
                 sock.sendall(chunk)
                 with self._lock:
