@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +34,19 @@ from grimnir.engine.sources import AnalysisRequest, FileSource, Source
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
+
+
+class PcmSink(Protocol):
+    """Takes the processed master bus as audio (recordings that encode their own files).
+
+    ``write_pcm`` runs on the block loop with a (2, n) float32 chunk that
+    starts at engine frame ``frame``; like ``Output.write`` it must return
+    quickly and never raise. ``close`` runs once when the engine closes.
+    """
+
+    def write_pcm(self, chunk: Block, frame: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,8 @@ class Engine:
         self._stopped = False
         self._measured: dict[str, tuple[float, int, int]] = {}
         self._pending: list[Block] = []
+        self._pending_frame = 0
+        self._pcm_sinks: list[PcmSink] = []
         self._busy = 0.0
         self._measuring: list[tuple[PlayItem, FileSource]] = []
 
@@ -132,6 +148,10 @@ class Engine:
         self.outputs.append((OutputBinding(output, fmt.value, bitrate_kbps), handle))
         self._routes.setdefault(handle.key, []).append(output)
         return output
+
+    def add_pcm_sink(self, sink: PcmSink) -> None:
+        """Give ``sink`` every processed chunk of the master bus (after the DSP chain)."""
+        self._pcm_sinks.append(sink)
 
     def _acquire(self, fmt: str, bitrate_kbps: int | None) -> EncoderHandle:
         return self.encoders.acquire(
@@ -201,6 +221,18 @@ class Engine:
         """Play ``item`` on the emergency layer now (it pre-empts everything)."""
         self.submit(lambda: self.emergency.enqueue(item))
 
+    def load_graph(self, graph: DspGraph) -> None:
+        """Replace the DSP graph at the next block (its meters and state start afresh)."""
+
+        def apply() -> None:
+            self._process_pending()
+            self.options.dsp_graph = graph
+            self.chain = build_chain(graph)
+            self.telemetry.rebind(self.chain)
+            self.mixer.configure(*_layer_settings(self.chain))
+
+        self.submit(apply)
+
     def skip(self, fade_ms: int = DECLICK_MS) -> None:
         self.submit(lambda: self.automation.skip(self.clock.frame, fade_ms))
 
@@ -253,6 +285,8 @@ class Engine:
         master, changes = self.mixer.mix(blocks, active)
         for change in changes:
             self._emit_change(change, frame0, before)
+        if not self._pending:
+            self._pending_frame = frame0
         self._pending.append(master)
         if len(self._pending) >= self.options.process_blocks:
             self._process_pending()
@@ -272,6 +306,8 @@ class Engine:
         self._pending = []
         chunk = self.chain.process(chunk)
         self._send(self.encoders.encode(chunk))
+        for sink in self._pcm_sinks:
+            sink.write_pcm(chunk, self._pending_frame)
         self.telemetry.add_block(chunk, self._busy + time.perf_counter() - started)
         self._busy = 0.0
 
@@ -339,6 +375,8 @@ class Engine:
         finally:
             for out_binding, _ in self.outputs:
                 out_binding.output.close()
+            for sink in self._pcm_sinks:
+                sink.close()
             self.automation.close()
             self.emergency.close()
             self.fallback.close()

@@ -100,13 +100,17 @@ class LayerMixer:
         self.fallback_enabled = fallback_enabled
         self.fallback_on = False
         self.silence = SilenceWatch(silence_threshold_db, silence_duration_ms)
+        self._duck_gain = 1.0
+        self.configure(mix, duck)
+
+    def configure(self, mix: MixSettings | None, duck: DuckSettings | None) -> None:
+        """Set (or replace, on a new DSP graph) which layers mix and what ducks."""
         self._mix = mix
         self._mix_gain = {layer: 1.0 for layer in Layer}
         if mix is not None:
             for layer, gain_db in zip(mix.inputs, mix.gains_db, strict=False):
                 self._mix_gain[layer] = db_to_gain(gain_db)
         self._duck = duck
-        self._duck_gain = 1.0
 
     def targets(self, active: dict[Layer, bool]) -> dict[Layer, float]:
         """Where each layer's gain is heading, given which layers have audio."""

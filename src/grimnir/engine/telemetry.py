@@ -31,6 +31,10 @@ class TelemetryCollector:
         self._wall0 = time.perf_counter()
         self._next = TELEMETRY_EVERY_FRAMES
 
+    def rebind(self, chain: DspChain) -> None:
+        """Read the meter of ``chain`` from now on (after a new DSP graph)."""
+        self._chain = chain
+
     def add_block(self, block: Block, busy_seconds: float) -> None:
         # NOTE: two reductions instead of abs() + max(): no temporary array.
         np.maximum(self._peak, block.max(axis=1), out=self._peak)
