@@ -86,6 +86,13 @@ class AutomationPlayer:
             if voice.stop_at is None:
                 voice.fade_out_at(frame, length, FadeCurve.LINEAR, EndReason.SKIPPED)
 
+    def fade_current(self, frame: int, fade_ms: int, curve: FadeCurve) -> None:
+        """Fade out what plays now over ``fade_ms`` on ``curve``; the queue follows."""
+        length = int(millis_to_frames(Millis(max(fade_ms, 1))))
+        for voice in self.voices:
+            if voice.stop_at is None:
+                voice.fade_out_at(frame, length, curve, EndReason.SKIPPED)
+
     def stop(self, frame: int, fade_ms: int = DECLICK_MS) -> None:
         """Fade out everything and empty the queue."""
         self.clear()
