@@ -37,7 +37,9 @@ def test_live_takes_over_with_a_fade_and_automation_returns(make_media: MakeMedi
     dj = make_media("dj.wav", seconds=2.0, freq_hz=1500, level_db=-10, rate=RATE)
     events: list[EngineEvent] = []
     engine = Engine(
-        VirtualClock(), EngineOptions(failover=Failover(layer_fade_ms=200)), on_event=events.append
+        VirtualClock(),
+        EngineOptions(failover=Failover(layer_fade_ms=200, live_grace_sec=0)),
+        on_event=events.append,
     )
     engine.play(PlayItem("music", str(music)))
     run_engine(engine, 1.0)

@@ -104,6 +104,11 @@ class Engine:
             [Path(p) for p in failover.fallback_paths], self._make_source, self._emit
         )
         self.live: Source | None = None
+        self.live_label = ""
+        self._live_heard: int | None = None
+        """Engine frame after the live source's last real audio (None: none yet)."""
+        self._live_grace = seconds_to_frames(failover.live_grace_sec)
+        self._live_timeout = seconds_to_frames(failover.live_timeout_sec)
         self.encoders = EncoderPool()
         self.outputs: list[tuple[OutputBinding, EncoderHandle]] = []
         self._routes: dict[EncoderKey, list[Output]] = {}
@@ -239,17 +244,65 @@ class Engine:
     def stop_automation(self, fade_ms: int = DECLICK_MS) -> None:
         self.submit(lambda: self.automation.stop(self.clock.frame, fade_ms))
 
-    def set_live(self, source: Source | None) -> None:
-        """Route a live source onto the live layer (None takes it off)."""
+    def set_live(self, source: Source | None, label: str = "") -> None:
+        """Route a live source onto the live layer (None takes it off at once).
+
+        The source goes on air when its audio flows. A source replacing one that
+        is still holding the air (a DJ reconnecting within the grace time) keeps
+        the air without a switch. ``label`` names it in events (the harbor mount).
+        """
 
         def apply() -> None:
             if self.live is not None:
                 self.live.close()
+                if source is None:
+                    self._end_live("routed_off", self.clock.frame, close=False)
             self.live = source
+            self.live_label = label
             if source is not None:
                 source.start()
 
         self.submit(apply)
+
+    def _live_step(self, frame0: int) -> tuple[Block, bool]:
+        """Read the live layer; is it holding the air?
+
+        Audio gaps shorter than ``live_grace_sec`` hold the air (silence from the
+        DJ, no flip to automation). A longer gap gives the air back but keeps the
+        source, which returns when audio flows again; a gap of
+        ``live_timeout_sec`` drops the source. A source that has ended (the DJ
+        disconnected) holds the air for the grace time, so a quick reconnect
+        continues the show, then it is dropped.
+        """
+        live = self.live
+        if live is None:  # pragma: no cover - the caller checks
+            raise RuntimeError("no live source")
+        block, real = live.read(BLOCK)
+        if real > 0:
+            if self._live_heard is None:
+                self._emit(EngineEvent("live.started", frame0, {"mount": self.live_label}))
+            self._live_heard = frame0 + real
+        heard = self._live_heard
+        gap = BLOCK if heard is None else frame0 + BLOCK - heard
+        if live.finished and (heard is None or gap >= self._live_grace):
+            self._end_live("error" if live.error else "disconnected", frame0)
+            return block, False
+        if heard is None:
+            return block, False
+        if gap >= self._live_timeout:
+            self._end_live("timeout", frame0)
+            return block, False
+        return block, gap < max(self._live_grace, BLOCK)
+
+    def _end_live(self, reason: str, frame: int, *, close: bool = True) -> None:
+        if close and self.live is not None:
+            self.live.close()
+            self.live = None
+        if self._live_heard is not None:
+            self._emit(
+                EngineEvent("live.ended", frame, {"mount": self.live_label, "reason": reason})
+            )
+        self._live_heard = None
 
     # -- the block ------------------------------------------------------------------------
 
@@ -276,9 +329,7 @@ class Engine:
                 blocks[layer] = rendered
                 active[layer] = player.active
         if self.live is not None:
-            block, real = self.live.read(BLOCK)
-            blocks[Layer.LIVE] = block
-            active[Layer.LIVE] = real > 0 and not self.live.finished
+            blocks[Layer.LIVE], active[Layer.LIVE] = self._live_step(frame0)
         if self.mixer.wants_fallback_audio:
             blocks[Layer.FALLBACK] = self.fallback.render(frame0, BLOCK)
         before = self.mixer.on_air

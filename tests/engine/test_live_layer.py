@@ -1,0 +1,155 @@
+"""The live layer's rules: grace for dropouts and reconnects, timeout for stalls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grimnir.config.station import Failover
+from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.automation import PlayItem
+from grimnir.engine.clock import VirtualClock
+from grimnir.engine.engine import Engine, EngineOptions
+from grimnir.engine.events import EngineEvent
+from grimnir.engine.sources import Source
+
+
+class ScriptedLive(Source):
+    """A DJ feed for tests: a tone during given windows of its own frames, then the end.
+
+    ``windows`` are (start_s, end_s) of audio; between them the feed is
+    connected but silent-and-missing (an underrun, as a stalled network gives);
+    at ``end_s`` it disconnects.
+    """
+
+    def __init__(self, windows: list[tuple[float, float]], end_s: float | None) -> None:
+        self._windows = [(int(a * RATE), int(b * RATE)) for a, b in windows]
+        self._end = None if end_s is None else int(end_s * RATE)
+        self._pos = 0
+        self._underruns = 0
+        self.closed = False
+
+    def read(self, frames: int) -> tuple[Block, int]:
+        out = np.zeros((2, frames), dtype=np.float32)
+        start = self._pos
+        self._pos += frames
+        real = 0
+        for a, b in self._windows:
+            if a <= start < b:
+                real = min(frames, b - start)
+                t = np.arange(start, start + real) / RATE
+                out[:, :real] = 0.3 * np.sin(2 * np.pi * 1000 * t)
+        if real < frames:
+            self._underruns += 1
+        return out, real
+
+    @property
+    def finished(self) -> bool:
+        return self.closed or (self._end is not None and self._pos >= self._end)
+
+    @property
+    def error(self) -> str | None:
+        return None
+
+    @property
+    def underruns(self) -> int:
+        return self._underruns
+
+    @property
+    def position_frames(self) -> int:
+        return self._pos
+
+    @property
+    def duration_frames(self) -> int | None:
+        return None
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def run(engine: Engine, seconds: float) -> None:
+    for _ in range(int(seconds * RATE) // BLOCK):
+        engine.clock.wait()
+        engine.step()
+
+
+def layer_changes(events: list[EngineEvent]) -> list[tuple[str | None, float]]:
+    return [(e.data["to"], e.frame / RATE) for e in events if e.type == "layer.changed"]
+
+
+@pytest.fixture
+def make_engine(make_media: Callable[..., Path]) -> Callable[..., Engine]:
+    """An engine with 30 s of music on automation, to which the air falls back."""
+    music = make_media("music.wav", seconds=30.0, freq_hz=300, level_db=-10, rate=RATE)
+
+    def make(events: list[EngineEvent], grace: float, timeout: float) -> Engine:
+        failover = Failover(live_grace_sec=grace, live_timeout_sec=timeout, layer_fade_ms=100)
+        engine = Engine(VirtualClock(), EngineOptions(failover=failover), on_event=events.append)
+        engine.play(PlayItem("music", str(music)))
+        return engine
+
+    return make
+
+
+def test_a_dropout_shorter_than_grace_keeps_the_air(make_engine: Callable[..., Engine]) -> None:
+    events: list[EngineEvent] = []
+    engine = make_engine(events, grace=2.0, timeout=10.0)
+    engine.set_live(ScriptedLive([(0, 3), (4.5, 8)], end_s=None), "/live")
+    run(engine, 8.0)
+    engine.close()
+    assert [to for to, _ in layer_changes(events)] == ["live"]
+    assert [e.type for e in events if e.type.startswith("live.")] == ["live.started"]
+
+
+def test_a_longer_dropout_gives_the_air_back_until_audio_returns(
+    make_engine: Callable[..., Engine],
+) -> None:
+    events: list[EngineEvent] = []
+    engine = make_engine(events, grace=1.0, timeout=10.0)
+    engine.set_live(ScriptedLive([(0, 2), (5, 8)], end_s=None), "/live")
+    run(engine, 8.0)
+    engine.close()
+    changes = layer_changes(events)
+    assert [to for to, _ in changes] == ["live", "automation", "live"]
+    assert changes[1][1] == 3.0 - BLOCK / RATE  # the block at whose end the gap is 1 s
+    assert changes[2][1] == 5.0
+
+
+def test_a_stall_as_long_as_the_timeout_drops_the_source(
+    make_engine: Callable[..., Engine],
+) -> None:
+    events: list[EngineEvent] = []
+    engine = make_engine(events, grace=1.0, timeout=3.0)
+    feed = ScriptedLive([(0, 2), (6, 9)], end_s=None)
+    engine.set_live(feed, "/live")
+    run(engine, 8.0)
+    engine.close()
+    ended = [e for e in events if e.type == "live.ended"]
+    assert len(ended) == 1
+    assert ended[0].data == {"mount": "/live", "reason": "timeout"}
+    assert ended[0].frame / RATE == 5.0 - BLOCK / RATE  # the block where the gap reached 3 s
+    assert feed.closed
+    assert engine.live is None
+
+
+def test_a_disconnect_holds_for_grace_and_a_reconnect_continues_without_a_switch(
+    make_engine: Callable[..., Engine],
+) -> None:
+    events: list[EngineEvent] = []
+    engine = make_engine(events, grace=2.0, timeout=30.0)
+    engine.set_live(ScriptedLive([(0, 3)], end_s=3), "/live")
+    run(engine, 4.0)
+    engine.set_live(ScriptedLive([(0, 3)], end_s=3), "/live")  # back after 1 s
+    run(engine, 6.0)
+    engine.close()
+    assert [to for to, _ in layer_changes(events)] == ["live", "automation"]
+    ended = [e for e in events if e.type == "live.ended"]
+    assert [e.data["reason"] for e in ended] == ["disconnected"]
+    # Second feed ran from 4 s to 7 s; the air is held 2 s more, then given back.
+    assert ended[0].frame / RATE == 9.0 - BLOCK / RATE
