@@ -427,3 +427,10 @@ def test_mp3_bitrate_must_exist() -> None:
         f"station.yaml:{line} mounts[0].outputs[0].bitrate_kbps: MP3 has no 100 kbps; use one of "
         "32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320"
     ]
+
+
+def test_harbor_defaults_to_one_live_mount_and_refuses_repeated_paths() -> None:
+    assert [m.path for m in parse_station_config(TEXT).harbor.mounts] == ["/live"]
+    broken = TEXT + "harbor:\n  mounts:\n    - path: /dj\n    - path: /dj\n"
+    with pytest.raises(ConfigError, match=r"harbor\.mounts.*listed twice: /dj"):
+        parse_station_config(broken, "s.yaml")

@@ -34,12 +34,14 @@ from grimnir.config._base import (
     did_you_mean,
 )
 from grimnir.config._dsp import DspGraph
-from grimnir.config._outputs import Mount
+from grimnir.config._outputs import Mount, MountPath
 from grimnir.config.documents import load_document, parse_document
 from grimnir.domain.priority import Priority
 
 __all__ = [
     "Failover",
+    "Harbor",
+    "HarborMount",
     "Priorities",
     "StationConfig",
     "StationInfo",
@@ -135,6 +137,37 @@ class Failover(ConfigModel):
     )
 
 
+class HarborMount(ConfigModel):
+    """A mount on the built-in server where live DJs connect their encoders."""
+
+    path: MountPath = Field(description="Mount path DJs connect to, e.g. /live.")
+    name: str = Field(default="", description="Shown in the UI and events.")
+
+
+class Harbor(ConfigModel):
+    """Live input: DJs stream to the engine's built-in server like to an Icecast server.
+
+    Credentials are not part of the station file: the control plane checks them
+    (DJ accounts, show tokens); a standalone ``grimnir engine`` takes them from
+    ``--harbor-user NAME:PASSWORD`` or ``GRIMNIR_HARBOR_USERS``.
+    """
+
+    enabled: bool = Field(default=True, description="Accept live sources at all.")
+    mounts: list[HarborMount] = Field(
+        default_factory=lambda: [HarborMount(path="/live")],
+        description="Mounts DJs may connect to (default: /live).",
+    )
+
+    @field_validator("mounts")
+    @classmethod
+    def _unique_paths(cls, mounts: list[HarborMount]) -> list[HarborMount]:
+        paths = [mount.path for mount in mounts]
+        repeated = sorted({path for path in paths if paths.count(path) > 1})
+        if repeated:
+            raise ValueError(f"harbor mount path(s) listed twice: {', '.join(repeated)}")
+        return mounts
+
+
 class Priorities(ConfigModel):
     """The priority ladder: which source takes the air from which (lower wins).
 
@@ -181,11 +214,12 @@ class StationConfig(ConfigModel):
         default_factory=DspGraph, description="Processing of the master bus."
     )
     failover: Failover = Field(default_factory=Failover, description="Failover rules.")
+    harbor: Harbor = Field(default_factory=Harbor, description="Live DJ input.")
     priorities: Priorities = Field(
         default_factory=Priorities.default, description="The priority ladder."
     )
 
-    @field_validator("dsp_graph", "failover", "priorities", mode="before")
+    @field_validator("dsp_graph", "failover", "harbor", "priorities", mode="before")
     @classmethod
     def _empty_section_means_defaults(cls, value: object, info: ValidationInfo) -> object:
         # `failover:` with every key commented out reads as None; treat it as
