@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -139,6 +139,20 @@ class Engine:
         self.outputs.append((binding, handle))
         self._routes.setdefault(handle.key, []).append(binding.output)
 
+    def attach(
+        self, fmt: str, bitrate_kbps: int | None, make: Callable[[bytes], Output]
+    ) -> Output:
+        """Build an output that sends the stream header itself (on every (re)connect).
+
+        ``make`` gets the shared encoder's stream header and returns the output;
+        network outputs resend it to each new peer, so it is not written here.
+        """
+        handle = self._acquire(fmt, bitrate_kbps)
+        output = make(handle.stream_header())
+        self.outputs.append((OutputBinding(output, fmt, bitrate_kbps), handle))
+        self._routes.setdefault(handle.key, []).append(output)
+        return output
+
     def add_file_output(
         self, path: Path, fmt: AudioFormat, bitrate_kbps: int | None = None, *, synchronous: bool
     ) -> FileOutput:
@@ -217,6 +231,10 @@ class Engine:
 
     def submit(self, command: Callable[[], None]) -> None:
         self._commands.put(command)
+
+    def announce(self, event_type: str, data: dict[str, Any]) -> None:
+        """Raise an event from another thread, stamped with the next block's frame."""
+        self.submit(lambda: self._emit(EngineEvent(event_type, self.clock.frame, data)))
 
     def play(self, item: PlayItem) -> None:
         """Queue ``item`` on the automation layer."""
