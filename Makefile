@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install peers lint types pytest test bench soak clean
+.PHONY: install peers lint types pytest test bench soak clean proto
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 soak: $(STAMP)
 	@$(BIN)/pytest -m slow $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc = 5 ]; then echo "no soak tests yet"; exit 0; fi; exit $$rc
+
+## Regenerate the gRPC modules from proto/ (committed; a test checks they match).
+proto: $(STAMP)
+	bash scripts/gen-proto.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -13,6 +13,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +54,12 @@ class EngineControl(Protocol):
 
     @property
     def station_id(self) -> str: ...
+
+    def frame_at(self, when: datetime) -> int:
+        """The engine frame that airs at ``when`` (UTC)."""
+
+    def time_at(self, frame: int) -> datetime:
+        """When engine frame ``frame`` airs (UTC)."""
 
     def load_graph(self, graph: DspGraph) -> None: ...
 
@@ -109,6 +116,12 @@ class LocalControl:
         if layer == "emergency":
             return self.engine.emergency
         raise EngineError(f"unknown layer {layer!r}: use automation or emergency")
+
+    def frame_at(self, when: datetime) -> int:
+        return self.engine.clock.frame_at(when)
+
+    def time_at(self, frame: int) -> datetime:
+        return self.engine.clock.time_at(frame)
 
     def load_graph(self, graph: DspGraph) -> None:
         self.engine.load_graph(graph)

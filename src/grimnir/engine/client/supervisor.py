@@ -1,0 +1,283 @@
+"""Keep a station's engine processes running: start, health-check, restart, alarm.
+
+Each engine runs as its own process (``EngineSpec.argv``) serving the control
+contract on ``grpc_address``. The supervisor asks ``GetStatus`` every
+``check_every_s``; an engine that exits, or fails ``unhealthy_after`` checks
+in a row, is killed and started again after a backoff (0.2 s, doubling, at
+most 10 s). A crash loop must not hammer the machine: after
+``max_restarts`` restarts within ``window_s`` it stops restarting that
+engine, marks it ``failed`` and raises ``engine.alarm`` — a human must act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from grimnir.domain.errors import EngineError, GrimnirError
+from grimnir.engine.client._grpc import GrpcEngineClient
+
+log = logging.getLogger("grimnir.engine.supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """How to run one station's engine. ``env`` is added to the supervisor's environment."""
+
+    station_id: str
+    argv: Sequence[str]
+    grpc_address: str
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorPolicy:
+    """Timings of health checks, restarts and the crash-loop alarm."""
+
+    check_every_s: float = 0.5
+    check_timeout_s: float = 1.0
+    unhealthy_after: int = 3
+    """Failed checks in a row before a running engine is killed and restarted."""
+    start_timeout_s: float = 30.0
+    """An engine that does not answer within this after its start is restarted."""
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 10.0
+    backoff_reset_s: float = 60.0
+    """Running healthy this long resets the backoff to its initial value."""
+    max_restarts: int = 5
+    window_s: float = 300.0
+    stop_timeout_s: float = 5.0
+    """Grace after SIGTERM before SIGKILL."""
+
+
+class EngineStatus(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    """What the supervisor knows of one engine."""
+
+    station_id: str
+    status: EngineStatus
+    pid: int | None
+    starts: int
+    """Processes started so far (the first start included)."""
+    restarts_in_window: int
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorEvent:
+    """``engine.started``, ``engine.exited``, ``engine.unhealthy``, ``engine.restarting``,
+    ``engine.alarm`` (restarts stopped: a human must act) or ``engine.stopped``."""
+
+    type: str
+    station_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class _Slot:
+    def __init__(self, spec: EngineSpec, timeout_s: float) -> None:
+        self.spec = spec
+        self.client = GrpcEngineClient(spec.grpc_address, spec.station_id, timeout_s)
+        self.process: asyncio.subprocess.Process | None = None
+        self.status = EngineStatus.STOPPED
+        self.starts = 0
+        self.restarts: deque[float] = deque()
+        self.message = ""
+        self.healthy_since: float | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class EngineSupervisor:
+    """Runs the engines of ``specs`` until ``stop()``; see the module docstring."""
+
+    def __init__(
+        self,
+        specs: Sequence[EngineSpec],
+        *,
+        policy: SupervisorPolicy | None = None,
+        on_event: Callable[[SupervisorEvent], None] | None = None,
+    ) -> None:
+        self.policy = policy or SupervisorPolicy()
+        ids = [spec.station_id for spec in specs]
+        if len(set(ids)) != len(ids):
+            raise EngineError(f"each station may have one engine; station ids: {ids}")
+        self._slots = {s.station_id: _Slot(s, self.policy.check_timeout_s) for s in specs}
+        self._on_event = on_event
+        self._stopping = False
+
+    def states(self) -> dict[str, EngineState]:
+        """The state of every engine, by station id."""
+        now = time.monotonic()
+        return {
+            station: EngineState(
+                station_id=station,
+                status=slot.status,
+                pid=slot.process.pid
+                if slot.process is not None and slot.process.returncode is None
+                else None,
+                starts=slot.starts,
+                restarts_in_window=sum(1 for t in slot.restarts if now - t < self.policy.window_s),
+                message=slot.message,
+            )
+            for station, slot in self._slots.items()
+        }
+
+    async def start(self) -> None:
+        """Start every engine and keep watching it (returns at once)."""
+        self._stopping = False
+        for slot in self._slots.values():
+            if slot.task is None or slot.task.done():
+                slot.task = asyncio.create_task(
+                    self._supervise(slot), name=f"supervise-{slot.spec.station_id}"
+                )
+
+    async def stop(self) -> None:
+        """Stop watching and end every engine: SIGTERM, then SIGKILL after the grace."""
+        self._stopping = True
+        tasks = [slot.task for slot in self._slots.values() if slot.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.gather(*(self._terminate(slot) for slot in self._slots.values()))
+        for slot in self._slots.values():
+            if slot.status is not EngineStatus.FAILED:
+                slot.status = EngineStatus.STOPPED
+            self._emit("engine.stopped", slot)
+            await slot.client.close()
+
+    # -- one engine ---------------------------------------------------------------------
+
+    async def _supervise(self, slot: _Slot) -> None:
+        policy = self.policy
+        delay = policy.backoff_initial_s
+        while not self._stopping:
+            why = await self._run_once(slot)
+            now = time.monotonic()
+            if (
+                slot.healthy_since is not None
+                and now - slot.healthy_since >= policy.backoff_reset_s
+            ):
+                delay = policy.backoff_initial_s
+            while slot.restarts and now - slot.restarts[0] >= policy.window_s:
+                slot.restarts.popleft()
+            if len(slot.restarts) >= policy.max_restarts:
+                slot.status = EngineStatus.FAILED
+                slot.message = (
+                    f"{why}; restarted {len(slot.restarts)} times within "
+                    f"{policy.window_s:.0f} s, so restarts have stopped: check the engine's "
+                    "log, fix the cause and start it again"
+                )
+                log.error("engine of station %s: %s", slot.spec.station_id, slot.message)
+                self._emit("engine.alarm", slot, reason=why, restarts=len(slot.restarts))
+                return
+            slot.status = EngineStatus.BACKOFF
+            slot.message = f"{why}; restarting in {delay:.1f} s"
+            log.warning("engine of station %s: %s", slot.spec.station_id, slot.message)
+            self._emit("engine.restarting", slot, reason=why, delay_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, policy.backoff_max_s)
+            slot.restarts.append(time.monotonic())
+
+    async def _run_once(self, slot: _Slot) -> str:
+        """Start the engine and watch it until it exits or is killed; returns why it ended."""
+        spec = slot.spec
+        slot.healthy_since = None
+        slot.status = EngineStatus.STARTING
+        slot.message = ""
+        try:
+            slot.process = await asyncio.create_subprocess_exec(
+                *spec.argv,
+                env={**os.environ, **spec.env},
+                start_new_session=True,  # its own process group: stop() ends its children too
+            )
+        except OSError as exc:
+            return f"could not start {spec.argv[0]}: {exc}"
+        slot.starts += 1
+        process = slot.process
+        exited = asyncio.create_task(process.wait())
+        started = time.monotonic()
+        failures = 0
+        try:
+            while True:
+                check = asyncio.create_task(slot.client.status())
+                done, _ = await asyncio.wait({exited, check}, return_when=asyncio.FIRST_COMPLETED)
+                if exited in done:
+                    check.cancel()
+                    self._emit("engine.exited", slot, returncode=process.returncode)
+                    return f"engine exited with code {process.returncode}"
+                error = check.exception()
+                if error is None:
+                    failures = 0
+                    if slot.status is EngineStatus.STARTING:
+                        slot.status = EngineStatus.RUNNING
+                        slot.healthy_since = time.monotonic()
+                        self._emit("engine.started", slot, pid=process.pid)
+                elif not isinstance(error, GrimnirError):
+                    raise error
+                elif slot.status is EngineStatus.STARTING:
+                    if time.monotonic() - started > self.policy.start_timeout_s:
+                        await self._kill(slot)
+                        return f"engine did not answer within {self.policy.start_timeout_s:.0f} s"
+                else:
+                    failures += 1
+                    if failures >= self.policy.unhealthy_after:
+                        self._emit("engine.unhealthy", slot, error=str(error))
+                        await self._kill(slot)
+                        return f"engine failed {failures} health checks in a row ({error})"
+                # NOTE: poll fast while starting, so a restart is seen serving at once.
+                pause = 0.05 if slot.status is EngineStatus.STARTING else self.policy.check_every_s
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(exited), pause)
+        finally:
+            if not exited.done():
+                exited.cancel()
+
+    async def _kill(self, slot: _Slot) -> None:
+        process = slot.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+
+    async def _terminate(self, slot: _Slot) -> None:
+        process = slot.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), self.policy.stop_timeout_s)
+        except TimeoutError:
+            log.warning("engine of station %s ignored SIGTERM; killing it", slot.spec.station_id)
+            await self._kill(slot)
+        else:
+            # NOTE: the engine is gone; anything it left in its group goes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def _emit(self, kind: str, slot: _Slot, **data: Any) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(SupervisorEvent(kind, slot.spec.station_id, data))
+        except Exception:
+            log.exception("supervisor event handler failed on %s", kind)
