@@ -4,6 +4,11 @@ from grimnir.engine.sources._analysis import AnalysisRequest, AnalysisResult, An
 from grimnir.engine.sources._base import FrameBuffer, Source
 from grimnir.engine.sources._decode import DecodedStream
 from grimnir.engine.sources._file import FileSource
+from grimnir.engine.sources._live import PushSource
+from grimnir.engine.sources._netdecode import LiveSource
+from grimnir.engine.sources._network import ReopeningSource, RtpSource, SrtSource
+from grimnir.engine.sources._webchain import StreamHealth, WebStreamChain
+from grimnir.engine.sources._webstream import WebStreamSource
 
 __all__ = [
     "AnalysisRequest",
@@ -12,5 +17,13 @@ __all__ = [
     "DecodedStream",
     "FileSource",
     "FrameBuffer",
+    "LiveSource",
+    "PushSource",
+    "ReopeningSource",
+    "RtpSource",
     "Source",
+    "SrtSource",
+    "StreamHealth",
+    "WebStreamChain",
+    "WebStreamSource",
 ]
