@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,3 +113,63 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+
+
+def tone_filter(freq_hz: float, seconds: float | None = None) -> str:
+    """An ffmpeg lavfi stereo 48 kHz sine at -12 dBFS peak (endless without ``seconds``)."""
+    length = "" if seconds is None else f":d={seconds}"
+    sine = f"0.2512*sin(2*PI*{freq_hz}*t)"
+    return f"aevalsrc={sine}|{sine}:s=48000{length}"
+
+
+class Senders:
+    """ffmpeg processes pushing tones to icecast mounts; all killed at the end."""
+
+    def __init__(self, server: IcecastServer) -> None:
+        self.server = server
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, mount: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}/{mount}"
+
+    def start(self, mount: str, freq_hz: float) -> None:
+        target = f"icecast://source:{PASSWORD}@127.0.0.1:{self.server.port}/{mount}"
+        self.procs[mount] = subprocess.Popen(
+            [
+                *(FFMPEG, "-v", "error", "-nostdin", "-re", "-f", "lavfi"),
+                *("-i", tone_filter(freq_hz), "-c:a", "libmp3lame", "-b:a", "128k"),
+                *("-f", "mp3", "-content_type", "audio/mpeg", target),
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        assert wait_for(lambda: self._listed(mount), 10), f"/{mount} did not come up"
+
+    def kill(self, mount: str) -> None:
+        proc = self.procs.pop(mount)
+        proc.kill()
+        proc.wait(timeout=5)
+
+    def kill_all(self) -> None:
+        for mount in list(self.procs):
+            self.kill(mount)
+
+    def _listed(self, mount: str) -> bool:
+        try:
+            with urllib.request.urlopen(self.url(mount), timeout=2) as answer:  # noqa: S310
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    def set_title(self, mount: str, title: str) -> None:
+        query = urllib.parse.urlencode({"mount": f"/{mount}", "mode": "updinfo", "song": title})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.server.port}/admin/metadata?{query}",
+            headers={
+                "Authorization": "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+            },
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+            assert answer.status == 200

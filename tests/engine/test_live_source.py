@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from _peers import tone_filter
 
 from grimnir.engine.audio import BLOCK, RATE, rms_db
 from grimnir.engine.sources import LiveSource, PushSource
@@ -40,13 +41,6 @@ def encode_tone(path: Path, codec: str, *, seconds: float, freq_hz: float) -> by
         timeout=60,
     )
     return path.read_bytes()
-
-
-def tone_filter(freq_hz: float, seconds: float | None = None) -> str:
-    """An ffmpeg lavfi stereo 48 kHz sine at -12 dBFS peak (endless without ``seconds``)."""
-    length = "" if seconds is None else f":d={seconds}"
-    sine = f"0.2512*sin(2*PI*{freq_hz}*t)"
-    return f"aevalsrc={sine}|{sine}:s=48000{length}"
 
 
 def dominant_hz(audio: npt.NDArray[np.float32]) -> float:

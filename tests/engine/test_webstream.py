@@ -2,87 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import http.server
 import shutil
-import subprocess
 import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _peers import PASSWORD, IcecastServer, wait_for
-from test_live_source import dominant_hz, tone_filter
+from _peers import Senders, wait_for
+from test_live_source import dominant_hz
 
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.sources import StreamHealth, WebStreamChain, WebStreamSource
 from grimnir.engine.sources._webstream import parse_stream_title
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
-
-
-class Senders:
-    """ffmpeg processes pushing tones to icecast mounts; all killed at the end."""
-
-    def __init__(self, server: IcecastServer) -> None:
-        self.server = server
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def url(self, mount: str) -> str:
-        return f"http://127.0.0.1:{self.server.port}/{mount}"
-
-    def start(self, mount: str, freq_hz: float) -> None:
-        target = f"icecast://source:{PASSWORD}@127.0.0.1:{self.server.port}/{mount}"
-        self.procs[mount] = subprocess.Popen(
-            [
-                *(FFMPEG, "-v", "error", "-nostdin", "-re", "-f", "lavfi"),
-                *("-i", tone_filter(freq_hz), "-c:a", "libmp3lame", "-b:a", "128k"),
-                *("-f", "mp3", "-content_type", "audio/mpeg", target),
-            ],
-            stdin=subprocess.DEVNULL,
-        )
-        assert wait_for(lambda: self._listed(mount), 10), f"/{mount} did not come up"
-
-    def kill(self, mount: str) -> None:
-        proc = self.procs.pop(mount)
-        proc.kill()
-        proc.wait(timeout=5)
-
-    def kill_all(self) -> None:
-        for mount in list(self.procs):
-            self.kill(mount)
-
-    def _listed(self, mount: str) -> bool:
-        try:
-            with urllib.request.urlopen(self.url(mount), timeout=2) as answer:  # noqa: S310
-                return bool(answer.status == 200)
-        except OSError:
-            return False
-
-    def set_title(self, mount: str, title: str) -> None:
-        query = urllib.parse.urlencode({"mount": f"/{mount}", "mode": "updinfo", "song": title})
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.server.port}/admin/metadata?{query}",
-            headers={
-                "Authorization": "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
-            },
-        )
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
-            assert answer.status == 200
-
-
-@pytest.fixture
-def senders(icecast: IcecastServer) -> Iterator[Senders]:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("the ffmpeg CLI is needed: apt-get install ffmpeg")
-    group = Senders(icecast)
-    try:
-        yield group
-    finally:
-        group.kill_all()
 
 
 class Player:

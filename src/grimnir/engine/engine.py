@@ -30,7 +30,13 @@ from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import FallbackPlayer
 from grimnir.engine.layers import DuckSettings, Layer, LayerMixer, MixSettings
 from grimnir.engine.outputs import FileOutput, Output
-from grimnir.engine.sources import AnalysisRequest, FileSource, Source
+from grimnir.engine.sources import (
+    AnalysisRequest,
+    FileSource,
+    Source,
+    TimedSource,
+    WebStreamChain,
+)
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
@@ -139,9 +145,7 @@ class Engine:
         self.outputs.append((binding, handle))
         self._routes.setdefault(handle.key, []).append(binding.output)
 
-    def attach(
-        self, fmt: str, bitrate_kbps: int | None, make: Callable[[bytes], Output]
-    ) -> Output:
+    def attach(self, fmt: str, bitrate_kbps: int | None, make: Callable[[bytes], Output]) -> Output:
         """Build an output that sends the stream header itself (on every (re)connect).
 
         ``make`` gets the shared encoder's stream header and returns the output;
@@ -178,6 +182,8 @@ class Engine:
         )
 
     def _make_source(self, item: PlayItem) -> Source:
+        if item.path.startswith(("http://", "https://")):
+            return self._make_stream(item)
         cue_in, gain = int(item.cue.cue_in), item.gain_db
         cue_out = None if item.cue.cue_out is None else int(item.cue.cue_out)
         analyze = None
@@ -202,6 +208,33 @@ class Engine:
         if analyze is not None:
             self._measuring.append((item, source))
         return source
+
+    def _make_stream(self, item: PlayItem) -> Source:
+        """A relayed web stream: the item's URL first, then ``meta["backup_urls"]``.
+
+        It plays for the item's cue-out (its slot in the timeline) or, without
+        one, until skipped or stopped. Failover, recovery and the stream's own
+        titles come out as engine events.
+        """
+        backups = [str(url) for url in item.meta.get("backup_urls", ()) if url != item.path]
+        failover = self.options.failover
+
+        def on_event(kind: str, data: dict[str, Any]) -> None:
+            self.announce(kind, {"item_id": item.item_id, **data})
+
+        def on_title(title: str) -> None:
+            self.announce("stream.title", {"item_id": item.item_id, "title": title})
+
+        chain = WebStreamChain(
+            [item.path, *backups],
+            grace_s=float(item.meta.get("grace_sec", failover.live_grace_sec or 5.0)),
+            on_event=on_event,
+            on_metadata=on_title,
+        )
+        if item.cue.cue_out is None:
+            return chain
+        length = int(item.cue.cue_out) - int(item.cue.cue_in)
+        return TimedSource(chain, int(millis_to_frames(Millis(length))))
 
     def _collect_measurements(self) -> None:
         for entry in list(self._measuring):

@@ -7,6 +7,7 @@ from grimnir.engine.sources._file import FileSource
 from grimnir.engine.sources._live import PushSource
 from grimnir.engine.sources._netdecode import LiveSource
 from grimnir.engine.sources._network import ReopeningSource, RtpSource, SrtSource
+from grimnir.engine.sources._timed import TimedSource
 from grimnir.engine.sources._webchain import StreamHealth, WebStreamChain
 from grimnir.engine.sources._webstream import WebStreamSource
 
@@ -24,6 +25,7 @@ __all__ = [
     "Source",
     "SrtSource",
     "StreamHealth",
+    "TimedSource",
     "WebStreamChain",
     "WebStreamSource",
 ]
