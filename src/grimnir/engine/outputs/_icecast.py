@@ -99,6 +99,7 @@ class IcecastOutput(Output):
         self.legacy_source = legacy_source
         self.connects = 0
         self._header = stream_header
+        self._song: tuple[str, str] | None = None
         self._timeout = connect_timeout_s
         self._queue = DropOldestQueue(max_queued_bytes)
         self._wake = threading.Condition(self._lock)
@@ -128,8 +129,15 @@ class IcecastOutput(Output):
         self._state = OutputState.CLOSED
 
     def set_metadata(self, title: str, artist: str = "") -> bool:
-        """Push now-playing to the server; False when the mount cannot take it."""
+        """Push now-playing to the server; False when the mount cannot take it.
+
+        The title is remembered and pushed again after every reconnect, so
+        listeners of a restarted server see what plays, not an empty title.
+        """
         if self.content_type not in _METADATA_TYPES:
+            return False
+        self._song = (title, artist)
+        if self._state is not OutputState.UP:
             return False
         song = f"{artist} - {title}" if artist else title
         path = (
@@ -165,6 +173,14 @@ class IcecastOutput(Output):
             self.connects += 1
             self._state = OutputState.UP
             self.last_error = None
+            if self._song is not None:
+                # NOTE: off this thread: the audio must not wait for an HTTP round trip.
+                threading.Thread(
+                    target=self.set_metadata,
+                    args=self._song,
+                    name=f"{self.name} title",
+                    daemon=True,
+                ).start()
             try:
                 self._pump(sock)
             except OSError as exc:
