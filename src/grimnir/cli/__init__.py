@@ -13,6 +13,7 @@ import typer
 
 from grimnir.cli._admin import config_app, db_app, station_app, user_app, version
 from grimnir.cli._common import State
+from grimnir.cli._engine import engine_command
 from grimnir.cli._render import render_command
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command()(version)
 app.command("render")(render_command)
+app.command("engine")(engine_command)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")

@@ -61,6 +61,9 @@ class Voice:
         """Engine frame after the last sample, once known."""
         self.end_reason: EndReason | None = None
         self.stop_at: int | None = None
+        self.lag = 0
+        """Frames the source could not deliver in time (realtime underruns): the
+        item's audio, and so its end, comes that much later than planned."""
         self.successor_started = False
         self.started_event_sent = False
         self._pending: Block | None = None
@@ -77,7 +80,7 @@ class Voice:
         if self.end is not None:
             return self.end
         length = self.source.duration_frames
-        return None if length is None else self.start + length
+        return None if length is None else self.start + length + self.lag
 
     def segue_frame(self) -> int | None:
         """Engine frame where the next soft item may start (None: at the end)."""
@@ -136,6 +139,8 @@ class Voice:
                 self.end_reason = EndReason.ERROR if self.source.error else EndReason.FINISHED
         elif self.stop_at is not None and stop >= self.stop_at:
             self.end = self.stop_at
+        elif real < want:
+            self.lag += want - real
         if real == 0:
             return
         audio = block[:, :real]

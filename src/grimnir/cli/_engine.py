@@ -1,0 +1,124 @@
+"""``grimnir engine``: one station's media engine, controlled over gRPC."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from grimnir.cli._common import err, fail, out
+from grimnir.domain.errors import ConfigError, GrimnirError
+
+
+def _split_address(value: str, default_port: int, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        host, port = value, str(default_port)
+    try:
+        number = int(port)
+    except ValueError:
+        fail(f"{what} must be HOST:PORT, like 127.0.0.1:{default_port} (got {value!r})")
+    if not 0 <= number <= 65535:
+        fail(f"{what} port must be 0–65535 (got {number})")
+    return host or "0.0.0.0", number  # noqa: S104 - an empty host means all interfaces
+
+
+def _harbor_users(values: list[str]) -> dict[str, str]:
+    users: dict[str, str] = {}
+    env = os.environ.get("GRIMNIR_HARBOR_USERS", "")
+    for entry in [*filter(None, (e.strip() for e in env.split(","))), *values]:
+        name, sep, password = entry.partition(":")
+        if not sep or not name or not password:
+            fail(f"harbor users are NAME:PASSWORD (got {entry.split(':')[0]!r}:…)")
+        users[name] = password
+    return users
+
+
+def engine_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Station config file.")],
+    grpc: Annotated[
+        str, typer.Option("--grpc", help="gRPC control address HOST:PORT.", envvar="GRIMNIR_GRPC")
+    ] = "127.0.0.1:9091",
+    http: Annotated[
+        str,
+        typer.Option(
+            "--http", help="Listener/harbor/HLS server HOST:PORT.", envvar="GRIMNIR_ENGINE_HTTP"
+        ),
+    ] = "127.0.0.1:8000",
+    path_prefix: Annotated[
+        Path | None,
+        typer.Option(
+            "--path-prefix",
+            help="Re-root the station file's absolute paths (HLS, recordings, media) here.",
+            envvar="GRIMNIR_PATH_PREFIX",
+        ),
+    ] = None,
+    burst: Annotated[
+        int,
+        typer.Option(
+            help="20 ms blocks mixed per wake-up: more = less CPU, more latency.", min=1, max=50
+        ),
+    ] = 10,
+    harbor_user: Annotated[
+        list[str] | None,
+        typer.Option("--harbor-user", help="NAME:PASSWORD a DJ may connect with (repeatable)."),
+    ] = None,
+) -> None:
+    """Run one station's media engine until stopped (Ctrl-C / SIGTERM)."""
+    from grimnir.config.station import load_station_config
+    from grimnir.engine.grpc import serve
+    from grimnir.engine.runtime import RuntimeOptions, StationRuntime
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        station = load_station_config(config)
+    except ConfigError as exc:
+        fail(str(exc.args[0]), exc.problems)
+    http_host, http_port = _split_address(http, 8000, "--http")
+    options = RuntimeOptions(
+        http_host=http_host,
+        http_port=http_port,
+        burst_blocks=burst,
+        path_prefix=path_prefix,
+        harbor_users=_harbor_users(harbor_user or []),
+    )
+    runtime = StationRuntime(station, options)
+    stop = threading.Event()
+    try:
+        runtime.start()
+        server = serve(runtime, grpc)
+    except GrimnirError as exc:
+        runtime.close()
+        fail(str(exc))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    host, port = runtime.server.address
+    out.print(f"engine for {station.station.name} on air")
+    out.print(f"  gRPC control   {grpc}")
+    for mount in runtime.listener_mounts:
+        out.print(f"  listen         http://{host}:{port}{mount.path}")
+    for prefix in runtime.hls_paths:
+        out.print(f"  HLS            http://{host}:{port}{prefix}/index.m3u8")
+    for output in runtime.icecast:
+        out.print(f"  Icecast        {output.name} (reconnects until it is up)")
+    for recording in runtime.recordings:
+        out.print(f"  recording to   {recording.path}")
+    for path in runtime.harbor.paths:
+        out.print(f"  harbor (DJs)   icecast://{host}:{port}{path}")
+    if not options.harbor_users:
+        err.print("note: no harbor users: DJs are refused until you pass --harbor-user NAME:PASS")
+    while not stop.wait(0.5):
+        if not runtime.alive:
+            err.print("error: the engine loop stopped unexpectedly; exiting for a restart")
+            server.stop(0)
+            runtime.close()
+            raise typer.Exit(1)
+    server.stop(1.0)
+    runtime.close()

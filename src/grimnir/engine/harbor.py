@@ -1,0 +1,151 @@
+"""The harbor's rules: who may stream live, and which live source goes on air.
+
+The built-in server speaks the Icecast source protocol (PUT/SOURCE, Basic
+auth, 403 on a busy mount, ``/admin/metadata``); this module decides what a
+connection means for the station. Each accepted connection becomes a
+``PushSource`` decoding the DJ's stream. By default (``route(AUTO)``) the first
+DJ to connect goes on the live layer, and a DJ reconnecting to the same mount
+continues where the dropout left off; the control plane can instead route one
+mount explicitly or take live off air (``route(None)``). The engine applies
+the grace and timeout rules once the source is on the live layer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from grimnir.engine.engine import Engine
+from grimnir.engine.server import HarborConnection, StreamServer
+from grimnir.engine.sources import PushSource
+
+AUTO: Final = "auto"
+"""Route whichever DJ connects first."""
+
+Authenticator = Callable[[str, str, str], bool]
+TitleCallback = Callable[[str, str], None]
+
+
+class HarborGate:
+    """Connects harbor mounts of the built-in server to the engine's live layer."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        server: StreamServer,
+        paths: list[str],
+        authenticate: Authenticator,
+        on_title: TitleCallback | None = None,
+    ) -> None:
+        self.engine = engine
+        self.server = server
+        self.paths = list(paths)
+        self._authenticate = authenticate
+        self._on_title = on_title
+        self._lock = threading.Lock()
+        self._routed: str | None = AUTO
+        self._connected: dict[str, tuple[HarborConnection, PushSource]] = {}
+        for path in self.paths:
+            server.add_harbor(path, self)
+
+    # -- the server's side (HarborHandler) -----------------------------------------------
+
+    def authenticate(self, path: str, user: str, password: str) -> bool:
+        try:
+            return bool(self._authenticate(path, user, password))
+        except Exception:  # an auth backend failure refuses, it never crashes the server
+            return False
+
+    def on_connect(self, conn: HarborConnection) -> _HarborSink:
+        source = PushSource(content_type=conn.content_type, name=f"harbor {conn.path}")
+        with self._lock:
+            self._connected[conn.path] = (conn, source)
+            routed = self._routed
+            live = self.engine.live
+            take_air = routed == conn.path or (
+                routed == AUTO
+                and (live is None or live.finished or self.engine.live_label == conn.path)
+            )
+        self.engine.announce(
+            "live.connected",
+            {"mount": conn.path, "user": conn.user, "content_type": conn.content_type},
+        )
+        if take_air:
+            self.engine.set_live(source, conn.path)
+        else:
+            source.start()  # decode (and so detect problems) while waiting for the air
+        return _HarborSink(self, conn, source)
+
+    def _ended(self, conn: HarborConnection, source: PushSource, reason: str) -> None:
+        source.end(reason)
+        with self._lock:
+            if self._connected.get(conn.path, (None, None))[1] is source:
+                del self._connected[conn.path]
+        self.engine.announce(
+            "live.disconnected",
+            {"mount": conn.path, "user": conn.user, "reason": reason, "bytes": source.bytes_in},
+        )
+
+    def _title(self, conn: HarborConnection, source: PushSource, title: str) -> None:
+        source.metadata(title)
+        if self._on_title is not None:
+            self._on_title(conn.path, title)
+
+    # -- the control plane's side ------------------------------------------------------
+
+    def route(self, mount: str | None) -> None:
+        """Put ``mount``'s DJ on the live layer (AUTO: first come; None: live off air)."""
+        with self._lock:
+            self._routed = mount
+            entry = None if mount in (None, AUTO) else self._connected.get(mount)
+        if mount is None:
+            self.engine.set_live(None)
+        elif entry is not None:
+            self.engine.set_live(entry[1], entry[0].path)
+
+    def title(self, mount: str) -> str | None:
+        """The latest title the DJ on ``mount`` sent (None if none or not connected)."""
+        with self._lock:
+            entry = self._connected.get(mount)
+        return None if entry is None else entry[1].title
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "routed": self._routed,
+                "mounts": {
+                    path: {
+                        "user": conn.user,
+                        "connected_s": round(
+                            (datetime.now(UTC) - conn.connected_at).total_seconds(), 1
+                        ),
+                        "bytes": source.bytes_in,
+                        "title": source.title,
+                    }
+                    for path, (conn, source) in self._connected.items()
+                },
+            }
+
+    def close(self) -> None:
+        for path in list(self._connected):
+            self.server.kick(path)
+
+
+class _HarborSink:
+    """What the server feeds one DJ connection into."""
+
+    def __init__(self, gate: HarborGate, conn: HarborConnection, source: PushSource) -> None:
+        self._gate = gate
+        self._conn = conn
+        self._source = source
+
+    def feed(self, data: bytes) -> None:
+        self._source.feed(data)
+
+    def end(self, reason: str) -> None:
+        self._gate._ended(self._conn, self._source, reason)
+
+    def metadata(self, title: str) -> None:
+        self._gate._title(self._conn, self._source, title)

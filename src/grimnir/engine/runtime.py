@@ -1,0 +1,370 @@
+"""One station on air: the engine, its outputs, the built-in server and the harbor.
+
+``StationRuntime`` turns a station config into a running engine process:
+a realtime ``Engine`` on its own thread; every configured output (Icecast,
+built-in HTTP mounts, HLS, recordings, files); the built-in server for
+listeners, HLS files and live DJs (harbor). It implements ``EngineControl``,
+so the gRPC server drives it exactly as it drives a bare engine in tests.
+
+Nothing here waits on a peer: outputs reconnect on their own threads, the
+harbor decodes on its own threads, and the block loop only moves audio.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from grimnir.config._outputs import (
+    FileOutput as FileOutputConfig,
+)
+from grimnir.config._outputs import (
+    HlsOutput as HlsOutputConfig,
+)
+from grimnir.config._outputs import (
+    HttpOutput as HttpOutputConfig,
+)
+from grimnir.config._outputs import (
+    IcecastOutput as IcecastOutputConfig,
+)
+from grimnir.config._outputs import (
+    NullOutput as NullOutputConfig,
+)
+from grimnir.config._outputs import (
+    RecordingOutput as RecordingOutputConfig,
+)
+from grimnir.config.station import StationConfig
+from grimnir.domain.catalog import AudioFormat
+from grimnir.domain.errors import ConflictError, NotFoundError
+from grimnir.engine.clock import RealtimeClock
+from grimnir.engine.control import LocalControl, Metadata
+from grimnir.engine.encoders import CONTENT_TYPES
+from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
+from grimnir.engine.events import EngineEvent
+from grimnir.engine.harbor import HarborGate
+from grimnir.engine.layers import Layer
+from grimnir.engine.outputs import (
+    HlsOutput,
+    IcecastOutput,
+    NullOutput,
+    Output,
+    RecordingOutput,
+    StreamInfo,
+)
+from grimnir.engine.server import ListenerMount, StreamServer
+
+log = logging.getLogger(__name__)
+
+HarborAuth = Callable[[str, str, str], bool]
+"""(mount path, user, password) → allowed?"""
+
+
+@dataclass(slots=True)
+class RuntimeOptions:
+    """How one engine process runs its station (everything not in the station file)."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    burst_blocks: int = 10
+    """Blocks mixed per wake-up (10 = 200 ms): fewer wake-ups, same audio."""
+    path_prefix: Path | None = None
+    """Re-root every absolute path of the station file under this directory."""
+    harbor_users: dict[str, str] = field(default_factory=dict)
+    mp3_quality: int = 2
+
+
+class StationRuntime(LocalControl):
+    """A station's engine with its outputs, built-in server and harbor."""
+
+    def __init__(
+        self,
+        config: StationConfig,
+        options: RuntimeOptions | None = None,
+        *,
+        harbor_auth: HarborAuth | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options or RuntimeOptions()
+        burst = max(1, self.options.burst_blocks)
+        failover = config.failover.model_copy(
+            update={
+                "fallback_paths": [self.path(p) for p in config.failover.fallback_paths],
+                "emergency_audio_path": None
+                if config.failover.emergency_audio_path is None
+                else self.path(config.failover.emergency_audio_path),
+            }
+        )
+        engine = Engine(
+            RealtimeClock(burst=burst),
+            EngineOptions(
+                dsp_graph=config.dsp_graph,
+                failover=failover,
+                realtime=True,
+                mp3_quality=self.options.mp3_quality,
+                process_blocks=burst,
+            ),
+        )
+        super().__init__(engine, str(config.station.id))
+        self.server = StreamServer(
+            self.options.http_host, self.options.http_port, server_name=config.station.name
+        )
+        self.harbor = HarborGate(
+            self.engine,
+            self.server,
+            [mount.path for mount in config.harbor.mounts] if config.harbor.enabled else [],
+            harbor_auth or self._static_auth,
+            on_title=self._live_title,
+        )
+        self.listener_mounts: list[ListenerMount] = []
+        self.icecast: list[IcecastOutput] = []
+        self.recordings: list[RecordingOutput] = []
+        self.hls_paths: list[str] = []
+        self._started = time.monotonic()
+        self._metadata_lock = threading.Lock()
+        self._metadata_wake = threading.Condition(self._metadata_lock)
+        self._metadata_next: Metadata | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+        self.crashed: BaseException | None = None
+        self.engine.subscribe(self._on_event)
+
+    # -- building -------------------------------------------------------------------
+
+    def path(self, configured: str) -> str:
+        """A path of the station file, re-rooted under ``path_prefix`` if one is set."""
+        prefix = self.options.path_prefix
+        if prefix is None or not PurePosixPath(configured).is_absolute():
+            return configured
+        return str(prefix / configured.lstrip("/"))
+
+    def start(self) -> None:
+        """Bind the server, open the outputs and put the engine on air."""
+        self.server.start()
+        info = self._stream_info()
+        for mount in self.config.mounts:
+            for out in mount.outputs:
+                self._open_output(mount.id, out, info)
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._thread.start()
+        self._metadata_thread = threading.Thread(
+            target=self._push_metadata_loop, name="metadata", daemon=True
+        )
+        self._metadata_thread.start()
+
+    def _stream_info(self) -> StreamInfo:
+        station = self.config.station
+        return StreamInfo(
+            name=station.name,
+            description=station.description,
+            genre=station.genre,
+            url=str(station.url or ""),
+        )
+
+    def _open_output(self, mount_id: str, out: object, info: StreamInfo) -> None:
+        engine = self.engine
+        if isinstance(out, IcecastOutputConfig):
+            fmt = out.format
+            stream_info = StreamInfo(
+                name=out.name or info.name,
+                description=out.description or info.description,
+                genre=out.genre or info.genre,
+                url=str(out.website_url or info.url),
+                public=out.public,
+                bitrate_kbps=out.bitrate_kbps,
+            )
+
+            def make_icecast(header: bytes) -> Output:
+                return IcecastOutput(
+                    out.url,
+                    content_type=CONTENT_TYPES[AudioFormat(fmt)],
+                    info=stream_info,
+                    stream_header=header,
+                    legacy_source=out.legacy_source,
+                )
+
+            made = engine.attach(fmt, out.bitrate_kbps, make_icecast)
+            if isinstance(made, IcecastOutput):
+                self.icecast.append(made)
+        elif isinstance(out, HttpOutputConfig):
+            fmt = out.format
+            stream_info = StreamInfo(
+                name=info.name,
+                description=info.description,
+                genre=info.genre,
+                url=info.url,
+                bitrate_kbps=out.bitrate_kbps,
+            )
+
+            def make_mount(header: bytes) -> Output:
+                return self.server.add_mount(
+                    out.path,
+                    content_type=CONTENT_TYPES[AudioFormat(fmt)],
+                    stream_header=header,
+                    burst_bytes=out.burst_kb * 1024,
+                    info=stream_info,
+                )
+
+            made = engine.attach(fmt, out.bitrate_kbps, make_mount)
+            if isinstance(made, ListenerMount):
+                self.listener_mounts.append(made)
+        elif isinstance(out, HlsOutputConfig):
+            directory = Path(self.path(out.path))
+            hls = HlsOutput(
+                directory,
+                segment_duration_s=out.segment_duration_sec,
+                window_segments=out.window_segments,
+                clock=engine.clock,
+                name=f"hls {mount_id}",
+            )
+            engine.add_output(OutputBinding(hls, "aac", out.bitrate_kbps))
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # the HLS output reports it (DOWN) and keeps trying
+                log.warning("HLS folder %s cannot be created: %s", directory, exc)
+            else:
+                self.server.add_static(f"/hls/{mount_id}", directory)
+                self.hls_paths.append(f"/hls/{mount_id}")
+        elif isinstance(out, RecordingOutputConfig):
+            recording = RecordingOutput(
+                Path(self.path(out.path)),
+                fmt=AudioFormat(out.format),
+                bitrate_kbps=out.bitrate_kbps,
+                rotate_minutes=out.rotate_minutes,
+                retention_days=out.rotation_days,
+                clock=engine.clock,
+                station=self.config.station.resolved_short_name,
+                mp3_quality=self.options.mp3_quality,
+            )
+            engine.add_pcm_sink(recording)
+            engine.subscribe(recording.on_event)
+            self.recordings.append(recording)
+        elif isinstance(out, FileOutputConfig):
+            engine.add_file_output(
+                Path(self.path(out.path)),
+                AudioFormat(out.format),
+                out.bitrate_kbps,
+                synchronous=False,
+            )
+        elif isinstance(out, NullOutputConfig):
+            engine.add_output(OutputBinding(NullOutput(), out.format, out.bitrate_kbps))
+
+    # -- running ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self.engine.run()
+        except BaseException as exc:  # the process must not stay up without audio
+            self.crashed = exc
+            log.exception("engine loop crashed")
+            raise
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the engine loop to end; False if it is still running."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop the engine, flush and close every output, stop the server."""
+        self._closing.set()
+        with self._metadata_wake:
+            self._metadata_wake.notify_all()
+        self.harbor.close()
+        self.engine.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.server.close()
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def _on_event(self, event: EngineEvent) -> None:
+        # NOTE: runs on the engine thread; it only queues the title for the pusher.
+        if event.type == "item.started":
+            layer = Layer(str(event.data.get("layer")))
+            on_air = self.engine.mixer.on_air
+            if on_air is None or layer.priority <= on_air.priority:
+                self._queue_metadata(
+                    Metadata(str(event.data.get("title", "")), str(event.data.get("artist", "")))
+                )
+        elif event.type == "layer.changed":
+            to = event.data.get("to")
+            player = {"automation": self.engine.automation, "emergency": self.engine.emergency}
+            current = player[to].current if to in player else None
+            if current is not None:
+                self._queue_metadata(Metadata(current.item.title, current.item.artist))
+            elif to == "live":
+                title = self.harbor.title(self.engine.live_label)
+                if title:
+                    self._queue_metadata(Metadata(title=title))
+
+    def _live_title(self, mount: str, title: str) -> None:
+        if self.engine.live_label == mount:
+            self._queue_metadata(Metadata(title=title))
+
+    def set_metadata(self, metadata: Metadata) -> None:
+        super().set_metadata(metadata)
+        self._queue_metadata(metadata)
+
+    def _queue_metadata(self, metadata: Metadata) -> None:
+        self.metadata = metadata
+        with self._metadata_wake:
+            self._metadata_next = metadata
+            self._metadata_wake.notify()
+
+    def _push_metadata_loop(self) -> None:
+        # NOTE: Icecast's /admin/metadata is an HTTP round trip: it runs here,
+        # never on the block loop; only the latest title is pushed.
+        while not self._closing.is_set():
+            with self._metadata_wake:
+                while self._metadata_next is None and not self._closing.is_set():
+                    self._metadata_wake.wait()
+                metadata, self._metadata_next = self._metadata_next, None
+            if metadata is None:
+                return
+            for mount in self.listener_mounts:
+                mount.set_metadata(metadata.stream_title)
+            for output in self.icecast:
+                try:
+                    output.set_metadata(metadata.title, metadata.artist)
+                except Exception:  # a metadata failure must not stop the next one
+                    log.warning("metadata update to %s failed", output.name, exc_info=True)
+
+    # -- control ------------------------------------------------------------------------
+
+    def route_live(self, mount: str | None) -> None:
+        if mount is not None and mount not in self.harbor.paths:
+            known = ", ".join(self.harbor.paths) or "none configured"
+            raise NotFoundError(f"no harbor mount {mount!r} (harbor mounts: {known})")
+        self.harbor.route(mount)
+
+    def kick(self, mount: str) -> None:
+        if not self.server.kick(mount):
+            raise ConflictError(f"no live source is connected on {mount}")
+
+    def status(self) -> dict[str, Any]:
+        status = super().status()
+        status["uptime_s"] = round(time.monotonic() - self._started, 1)
+        status["listeners"] = {m.name: m.listener_count for m in self.listener_mounts}
+        status["harbor"] = self.harbor.status()
+        status["live"] = self.engine.live_label or None
+        status["metadata"] = {"title": self.metadata.title, "artist": self.metadata.artist}
+        return status
+
+    def _static_auth(self, mount: str, user: str, password: str) -> bool:
+        expected = self.options.harbor_users.get(user)
+        return expected is not None and _same(expected, password)
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

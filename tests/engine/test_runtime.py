@@ -1,0 +1,331 @@
+"""A whole station runtime against real peers: ffmpeg listeners and DJs, icecast2."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from _peers import PASSWORD, IcecastServer, wait_for
+
+from grimnir.config.station import StationConfig
+from grimnir.engine.automation import PlayItem
+from grimnir.engine.events import EngineEvent
+from grimnir.engine.outputs import OutputState
+from grimnir.engine.runtime import RuntimeOptions, StationRuntime
+
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+MakeMedia = Callable[..., Path]
+DJ_PASSWORD = "dj-secret"
+
+
+def station(outputs: list[dict[str, Any]], **failover: Any) -> StationConfig:
+    return StationConfig.model_validate(
+        {
+            "station": {
+                "id": "6f1c2a4e-3b7d-4c1e-9a57-2d8f0b6e4a11",
+                "name": "WGMR FM",
+                "timezone": "America/New_York",
+            },
+            "mounts": [{"id": "main", "name": "Main", "outputs": outputs}],
+            "failover": {"layer_fade_ms": 200, **failover},
+            "dsp_graph": {"nodes": []},
+        }
+    )
+
+
+class Recorder:
+    """Collects engine events from the engine thread."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, EngineEvent]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: EngineEvent) -> None:
+        with self._lock:
+            self.events.append((time.monotonic(), event))
+
+    def find(self, kind: str, **data: Any) -> list[tuple[float, EngineEvent]]:
+        with self._lock:
+            return [
+                (at, e)
+                for at, e in self.events
+                if e.type == kind and all(e.data.get(k) == v for k, v in data.items())
+            ]
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[StationConfig], StationRuntime]]:
+    started: list[StationRuntime] = []
+
+    def start(config: StationConfig) -> StationRuntime:
+        runtime = StationRuntime(
+            config,
+            RuntimeOptions(http_port=0, burst_blocks=5, harbor_users={"dj": DJ_PASSWORD}),
+        )
+        runtime.start()
+        started.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in started:
+        runtime.close()
+
+
+def test_listeners_hear_the_station_and_a_dj_takes_over_then_automation_returns(
+    running: Callable[[StationConfig], StationRuntime], make_media: MakeMedia
+) -> None:
+    music = make_media("music.wav", seconds=60.0, freq_hz=300, level_db=-10, rate=48_000)
+    runtime = running(
+        station(
+            [{"type": "http", "path": "/wgmr.mp3", "format": "mp3", "bitrate_kbps": 128}],
+            live_timeout_sec=3,
+            live_grace_sec=1,
+        )
+    )
+    recorder = Recorder()
+    runtime.subscribe(recorder)
+    runtime.play(PlayItem("music", str(music), title="Song", artist="Band"))
+    host, port = runtime.server.address
+
+    listener = subprocess.run(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-t",
+            "3",
+            "-i",
+            f"http://{host}:{port}/wgmr.mp3",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert listener.returncode == 0, listener.stderr.decode()
+    assert listener.stderr.strip() == b""
+
+    dj = subprocess.Popen(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=1000:d=4",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-content_type",
+            "audio/mpeg",
+            "-f",
+            "mp3",
+            f"icecast://dj:{DJ_PASSWORD}@{host}:{port}/live",
+        ],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert wait_for(lambda: bool(recorder.find("layer.changed", to="live")), 10)
+        _, stderr = dj.communicate(timeout=20)
+        assert dj.returncode == 0, stderr.decode()
+    finally:
+        dj.kill()
+        dj.communicate()
+    ended_at = time.monotonic()
+    assert wait_for(
+        lambda: any(at > ended_at - 1 for at, _ in recorder.find("layer.changed", to="automation")),
+        3 + 1 + 2,
+    )
+    back_at = next(
+        at for at, _ in recorder.find("layer.changed", to="automation") if at > ended_at - 1
+    )
+    # The DJ left at ended_at (give or take ffmpeg's exit); the air came back to
+    # automation after the grace time, well inside live_timeout + 1 s.
+    assert back_at - ended_at < 3 + 1
+    assert recorder.find("live.connected", mount="/live")
+    assert recorder.find("live.disconnected", mount="/live")
+    assert [e.data["reason"] for _, e in recorder.find("live.ended")] == ["disconnected"]
+
+
+def test_a_wrong_dj_password_is_refused(
+    running: Callable[[StationConfig], StationRuntime],
+) -> None:
+    runtime = running(station([{"type": "null"}]))
+    host, port = runtime.server.address
+    dj = subprocess.run(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=1000:d=1",
+            "-c:a",
+            "libmp3lame",
+            "-content_type",
+            "audio/mpeg",
+            "-f",
+            "mp3",
+            f"icecast://dj:wrong@{host}:{port}/live",
+        ],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert dj.returncode != 0
+    assert runtime.engine.live is None
+
+
+def icy_titles(url: str, count: int, seconds: float) -> list[str]:
+    """StreamTitles seen on ``url`` (ICY metadata) within ``seconds``."""
+    host_port, _, path = url.removeprefix("http://").partition("/")
+    host, _, port = host_port.partition(":")
+    titles: list[str] = []
+    deadline = time.monotonic() + seconds
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"GET /{path} HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n".encode())
+        reader = sock.makefile("rb")
+        metaint = 0
+        while line := reader.readline().strip():
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "icy-metaint":
+                metaint = int(value)
+        assert metaint > 0
+        while time.monotonic() < deadline and len(titles) < count:
+            reader.read(metaint)
+            length = reader.read(1)[0] * 16
+            if length:
+                text = reader.read(length).rstrip(b"\0").decode("utf-8", "replace")
+                title = text.removeprefix("StreamTitle='").split("';", 1)[0]
+                if not titles or titles[-1] != title:
+                    titles.append(title)
+    return titles
+
+
+def test_icecast_restart_reconnects_and_the_recording_has_no_gap(
+    running: Callable[[StationConfig], StationRuntime],
+    make_media: MakeMedia,
+    icecast: IcecastServer,
+    tmp_path: Path,
+) -> None:
+    first = make_media("first.wav", seconds=6.0, freq_hz=300, level_db=-10, rate=48_000)
+    second = make_media("second.wav", seconds=60.0, freq_hz=500, level_db=-10, rate=48_000)
+    url = f"icecast://source:{PASSWORD}@127.0.0.1:{icecast.port}/wgmr.mp3"
+    runtime = running(
+        station(
+            [
+                {"type": "icecast", "url": url, "format": "mp3", "bitrate_kbps": 128},
+                {"type": "recording", "path": str(tmp_path / "rec"), "format": "wav"},
+            ]
+        )
+    )
+    runtime.play(PlayItem("first", str(first), title="First", artist="A"))
+    runtime.play(PlayItem("second", str(second), title="Second", artist="B"))
+    (icecast_out,) = runtime.icecast
+    assert wait_for(lambda: icecast_out.state is OutputState.UP, 10)
+    # A listener on icecast2 sees the title change at the next item.
+    titles = icy_titles(f"http://127.0.0.1:{icecast.port}/wgmr.mp3", 2, 15)
+    assert titles[-2:] == ["A - First", "B - Second"]
+
+    icecast.stop()
+    assert wait_for(lambda: icecast_out.state is not OutputState.UP, 10)
+    connects = icecast_out.connects
+    icecast.start()
+    restarted = time.monotonic()
+    assert wait_for(lambda: icecast_out.connects > connects, 10)
+    assert time.monotonic() - restarted < 5
+    listener = subprocess.run(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-t",
+            "3",
+            "-i",
+            f"http://127.0.0.1:{icecast.port}/wgmr.mp3",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert listener.returncode == 0, listener.stderr.decode()
+
+    frames_before_close = runtime.engine.clock.frame
+    runtime.close()
+    recordings = sorted((tmp_path / "rec").rglob("*.wav"))
+    assert recordings
+    total = 0
+    audio: list[np.ndarray] = []
+    for path in recordings:
+        with wave.open(str(path)) as wav:
+            total += wav.getnframes()
+            raw = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+            audio.append(raw.reshape(-1, 2)[:, 0])
+    joined = np.concatenate(audio)
+    # Every engine frame is in the recording, and none is silent after the
+    # first item started: the icecast outage did not touch the recording.
+    assert abs(total - frames_before_close) <= 48_000 * 0.5
+    start = int(np.flatnonzero(np.abs(joined) > 300)[0])
+    window = 960
+    loud = np.abs(joined[start : start + (len(joined) - start) // window * window])
+    peaks = loud.reshape(-1, window).max(axis=1)
+    assert peaks[: len(peaks) - 5].min() > 300
+
+
+def test_listener_and_hls_urls_are_served(
+    running: Callable[[StationConfig], StationRuntime], make_media: MakeMedia, tmp_path: Path
+) -> None:
+    music = make_media("music.wav", seconds=30.0, freq_hz=300, level_db=-10, rate=48_000)
+    runtime = running(
+        station(
+            [
+                {"type": "http", "path": "/wgmr.aac", "format": "aac", "bitrate_kbps": 96},
+                {"type": "hls", "path": str(tmp_path / "hls"), "segment_duration_sec": 1},
+            ]
+        )
+    )
+    runtime.play(PlayItem("music", str(music)))
+    host, port = runtime.server.address
+    playlist = f"http://{host}:{port}/hls/main/index.m3u8"
+
+    def has_segments() -> bool:
+        try:
+            with urllib.request.urlopen(playlist, timeout=2) as answer:
+                return answer.read().count(b"#EXTINF") >= 3
+        except OSError:
+            return False
+
+    assert wait_for(has_segments, 15)
+    played = subprocess.run(
+        [FFMPEG, "-nostdin", "-v", "error", "-i", playlist, "-t", "2", "-f", "null", "-"],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert played.returncode == 0, played.stderr.decode()
+    status = runtime.status()
+    assert status["on_air"] == "automation"
+    assert "listeners" in status
