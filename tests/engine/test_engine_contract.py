@@ -246,6 +246,8 @@ async def test_missing_file_is_not_found(rig: Rig, tmp_path: Path) -> None:
         await rig.client.analyze_media(missing)
     with pytest.raises(NotFoundError, match="no harbor mount"):
         await rig.client.route_live("/live")
+    with pytest.raises(NotFoundError, match="no live source"):
+        await rig.client.kick_live("/live")
     with pytest.raises(EngineError, match="unknown layer"):
         await rig.client.skip("nowhere")
 

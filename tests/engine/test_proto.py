@@ -34,7 +34,7 @@ def test_every_rpc_of_the_contract_is_served() -> None:
     service = engine_pb2.DESCRIPTOR.services_by_name["Engine"]
     names = {method.name for method in service.methods}
     assert names == {
-        "LoadGraph", "Play", "Stop", "Fade", "Skip", "InsertEmergency", "RouteLive",
+        "LoadGraph", "Play", "Stop", "Fade", "Skip", "InsertEmergency", "RouteLive", "KickLive",
         "SetMetadata", "StreamTelemetry", "StreamEvents", "GetStatus", "AnalyzeMedia",
         "GenerateWaveform",
     }  # fmt: skip

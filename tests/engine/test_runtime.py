@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import socket
 import subprocess
@@ -329,3 +330,68 @@ def test_listener_and_hls_urls_are_served(
     status = runtime.status()
     assert status["on_air"] == "automation"
     assert "listeners" in status
+
+
+def test_dj_titles_reach_listeners_and_a_kick_ends_the_show(
+    running: Callable[[StationConfig], StationRuntime], make_media: MakeMedia
+) -> None:
+    music = make_media("music.wav", seconds=60.0, freq_hz=300, level_db=-10, rate=48_000)
+    runtime = running(
+        station(
+            [{"type": "http", "path": "/wgmr.mp3", "format": "mp3", "bitrate_kbps": 128}],
+            live_grace_sec=0.5,
+        )
+    )
+    recorder = Recorder()
+    runtime.subscribe(recorder)
+    runtime.play(PlayItem("music", str(music), title="Song", artist="Band"))
+    host, port = runtime.server.address
+    dj = subprocess.Popen(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=1000:d=60",
+            "-c:a",
+            "libmp3lame",
+            "-content_type",
+            "audio/mpeg",
+            "-f",
+            "mp3",
+            f"icecast://dj:{DJ_PASSWORD}@{host}:{port}/live",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: bool(recorder.find("layer.changed", to="live")), 10)
+        query = "mount=%2Flive&mode=updinfo&song=DJ%20Ann%20-%20Night%20Shift"
+        request = urllib.request.Request(
+            f"http://{host}:{port}/admin/metadata?{query}",
+            headers={
+                "Authorization": "Basic " + base64.b64encode(b"dj:" + DJ_PASSWORD.encode()).decode()
+            },
+        )
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http only
+            assert answer.status == 200
+        titles = icy_titles(f"http://{host}:{port}/wgmr.mp3", 1, 10)
+        assert titles == ["DJ Ann - Night Shift"]
+        kicked = time.monotonic()
+        runtime.kick_live("/live")
+        dj.wait(timeout=10)  # ffmpeg ends when its connection is cut
+    finally:
+        dj.kill()
+        dj.wait()
+    assert wait_for(
+        lambda: bool(recorder.find("live.disconnected", mount="/live", reason="kicked")), 5
+    )
+    assert wait_for(
+        lambda: any(at > kicked for at, _ in recorder.find("layer.changed", to="automation")), 5
+    )
+    assert wait_for(lambda: runtime.metadata.title == "Song", 5)
+    titles = icy_titles(f"http://{host}:{port}/wgmr.mp3", 1, 10)
+    assert titles == ["Band - Song"]

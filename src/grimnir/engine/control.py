@@ -76,6 +76,9 @@ class EngineControl(Protocol):
     def route_live(self, mount: str | None) -> None:
         """Put the harbor source on ``mount`` on the live layer (None: take live off air)."""
 
+    def kick_live(self, mount: str) -> None:
+        """Disconnect the live source on harbor ``mount`` (NotFoundError if none)."""
+
     def set_metadata(self, metadata: Metadata) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
@@ -161,6 +164,9 @@ class LocalControl:
         if mount is not None:
             raise NotFoundError(f"no harbor mount {mount!r}: this engine has no harbor")
         self.engine.set_live(None)
+
+    def kick_live(self, mount: str) -> None:
+        raise NotFoundError(f"no live source on {mount!r}: this engine has no harbor")
 
     def set_metadata(self, metadata: Metadata) -> None:
         self.metadata = metadata

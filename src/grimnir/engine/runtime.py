@@ -41,7 +41,7 @@ from grimnir.config._outputs import (
 )
 from grimnir.config.station import StationConfig
 from grimnir.domain.catalog import AudioFormat
-from grimnir.domain.errors import ConflictError, NotFoundError
+from grimnir.domain.errors import NotFoundError
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl, Metadata
 from grimnir.engine.encoders import CONTENT_TYPES
@@ -348,9 +348,9 @@ class StationRuntime(LocalControl):
             raise NotFoundError(f"no harbor mount {mount!r} (harbor mounts: {known})")
         self.harbor.route(mount)
 
-    def kick(self, mount: str) -> None:
+    def kick_live(self, mount: str) -> None:
         if not self.server.kick(mount):
-            raise ConflictError(f"no live source is connected on {mount}")
+            raise NotFoundError(f"no live source is connected on {mount}")
 
     def status(self) -> dict[str, Any]:
         status = super().status()

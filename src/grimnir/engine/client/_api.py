@@ -54,6 +54,9 @@ class EngineClient(Protocol):
     async def route_live(self, mount: str | None) -> None:
         """Put harbor ``mount`` on the live layer (None: take live off air)."""
 
+    async def kick_live(self, mount: str) -> None:
+        """Disconnect the DJ on harbor ``mount`` (NotFoundError: nobody is connected)."""
+
     async def set_metadata(
         self, title: str, artist: str = "", extra: Mapping[str, str] | None = None
     ) -> None:

@@ -137,6 +137,10 @@ class GrpcEngineClient:
         request = pb.RouteLiveRequest(station_id=self._station_id, mount=mount or "")
         await self._unary(self._stub().RouteLive, request)
 
+    async def kick_live(self, mount: str) -> None:
+        request = pb.KickLiveRequest(station_id=self._station_id, mount=mount)
+        await self._unary(self._stub().KickLive, request)
+
     async def set_metadata(
         self, title: str, artist: str = "", extra: Mapping[str, str] | None = None
     ) -> None:

@@ -106,6 +106,9 @@ class InProcessEngineClient:
     async def route_live(self, mount: str | None) -> None:
         await self._run(lambda: self._control.route_live(mount or None))
 
+    async def kick_live(self, mount: str) -> None:
+        await self._run(lambda: self._control.kick_live(mount))
+
     async def set_metadata(
         self, title: str, artist: str = "", extra: Mapping[str, str] | None = None
     ) -> None:

@@ -154,6 +154,11 @@ class EngineServicer(pb_grpc.EngineServicer):
         return pb.RouteLiveResponse()
 
     @_unary
+    def KickLive(self, request: pb.KickLiveRequest, context: Any) -> pb.KickLiveResponse:
+        self.control.kick_live(request.mount)
+        return pb.KickLiveResponse()
+
+    @_unary
     def SetMetadata(self, request: pb.SetMetadataRequest, context: Any) -> pb.SetMetadataResponse:
         self.control.set_metadata(metadata(request.title, request.artist, dict(request.extra)))
         return pb.SetMetadataResponse()

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egrimnir/engine/v1/engine.proto\x12\x11grimnir.engine.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x03\n\x04Item\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12,\n\x08start_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06timing\x18\x04 \x01(\x0e\x32\x19.grimnir.engine.v1.Timing\x12\x11\n\tcue_in_ms\x18\x05 \x01(\x03\x12\x17\n\ncue_out_ms\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0cintro_end_ms\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\x15\n\x08segue_ms\x18\x08 \x01(\x03H\x02\x88\x01\x01\x12\x12\n\nfade_in_ms\x18\t \x01(\x05\x12\x13\n\x0b\x66\x61\x64\x65_out_ms\x18\n \x01(\x05\x12+\n\x05\x63urve\x18\x0b \x01(\x0e\x32\x1c.grimnir.engine.v1.FadeCurve\x12\x0f\n\x07gain_db\x18\x0c \x01(\x01\x12\r\n\x05title\x18\r \x01(\t\x12\x0e\n\x06\x61rtist\x18\x0e \x01(\t\x12\x0f\n\x07\x61nalyze\x18\x0f \x01(\x08\x12%\n\x04meta\x18\x10 \x01(\x0b\x32\x17.google.protobuf.StructB\r\n\x0b_cue_out_msB\x0f\n\r_intro_end_msB\x0b\n\t_segue_ms\":\n\x10LoadGraphRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x12\n\ngraph_json\x18\x02 \x01(\t\"\x13\n\x11LoadGraphResponse\"q\n\x0bPlayRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12%\n\x04item\x18\x02 \x01(\x0b\x32\x17.grimnir.engine.v1.Item\x12\'\n\x05layer\x18\x03 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\"\x0e\n\x0cPlayResponse\"p\n\x0bStopRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\'\n\x05layer\x18\x02 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\x12\x0f\n\x07\x66\x61\x64\x65_ms\x18\x03 \x01(\x05\x12\x13\n\x0b\x63lear_queue\x18\x04 \x01(\x08\"\x0e\n\x0cStopResponse\"\x8c\x01\n\x0b\x46\x61\x64\x65Request\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\'\n\x05layer\x18\x02 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x05\x12+\n\x05\x63urve\x18\x04 \x01(\x0e\x32\x1c.grimnir.engine.v1.FadeCurve\"\x0e\n\x0c\x46\x61\x64\x65Response\"[\n\x0bSkipRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\'\n\x05layer\x18\x02 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\x12\x0f\n\x07\x66\x61\x64\x65_ms\x18\x03 \x01(\x05\"\x0e\n\x0cSkipResponse\"S\n\x16InsertEmergencyRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12%\n\x04item\x18\x02 \x01(\x0b\x32\x17.grimnir.engine.v1.Item\"\x19\n\x17InsertEmergencyResponse\"5\n\x10RouteLiveRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05mount\x18\x02 \x01(\t\"\x13\n\x11RouteLiveResponse\"\xb6\x01\n\x12SetMetadataRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61rtist\x18\x03 \x01(\t\x12?\n\x05\x65xtra\x18\x04 \x03(\x0b\x32\x30.grimnir.engine.v1.SetMetadataRequest.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x13SetMetadataResponse\",\n\x16StreamTelemetryRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\"\x85\x01\n\x0fTelemetryRecord\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"D\n\x13StreamEventsRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x19\n\x11include_telemetry\x18\x02 \x01(\x08\"\x89\x01\n\x05\x45vent\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05\x66rame\x18\x03 \x01(\x03\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"&\n\x10GetStatusRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\"\xd6\x01\n\x11GetStatusResponse\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06on_air\x18\x04 \x01(\t\x12\x17\n\x0f\x63urrent_item_id\x18\x05 \x01(\t\x12\r\n\x05queue\x18\x06 \x03(\t\x12\x13\n\x0blate_blocks\x18\x07 \x01(\x03\x12\'\n\x06status\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\"L\n\x13\x41nalyzeMediaRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0btarget_lufs\x18\x03 \x01(\x01\"|\n\x14\x41nalyzeMediaResponse\x12\x17\n\x0fintegrated_lufs\x18\x01 \x01(\x01\x12\x0f\n\x07gain_db\x18\x02 \x01(\x01\x12\x11\n\tcue_in_ms\x18\x03 \x01(\x03\x12\x12\n\ncue_out_ms\x18\x04 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\"K\n\x17GenerateWaveformRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x05\"4\n\x18GenerateWaveformResponse\x12\x0b\n\x03min\x18\x01 \x03(\x02\x12\x0b\n\x03max\x18\x02 \x03(\x02*Y\n\x05Layer\x12\x15\n\x11LAYER_UNSPECIFIED\x10\x00\x12\x14\n\x10LAYER_AUTOMATION\x10\x01\x12\x13\n\x0fLAYER_EMERGENCY\x10\x02\x12\x0e\n\nLAYER_LIVE\x10\x03*B\n\x06Timing\x12\x16\n\x12TIMING_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTIMING_SOFT\x10\x01\x12\x0f\n\x0bTIMING_HARD\x10\x02*\xa4\x01\n\tFadeCurve\x12\x1a\n\x16\x46\x41\x44\x45_CURVE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46\x41\x44\x45_CURVE_LINEAR\x10\x01\x12\x1a\n\x16\x46\x41\x44\x45_CURVE_LOGARITHMIC\x10\x02\x12\x1a\n\x16\x46\x41\x44\x45_CURVE_EXPONENTIAL\x10\x03\x12\x16\n\x12\x46\x41\x44\x45_CURVE_S_CURVE\x10\x04\x12\x14\n\x10\x46\x41\x44\x45_CURVE_SMART\x10\x05\x32\x82\t\n\x06\x45ngine\x12V\n\tLoadGraph\x12#.grimnir.engine.v1.LoadGraphRequest\x1a$.grimnir.engine.v1.LoadGraphResponse\x12G\n\x04Play\x12\x1e.grimnir.engine.v1.PlayRequest\x1a\x1f.grimnir.engine.v1.PlayResponse\x12G\n\x04Stop\x12\x1e.grimnir.engine.v1.StopRequest\x1a\x1f.grimnir.engine.v1.StopResponse\x12G\n\x04\x46\x61\x64\x65\x12\x1e.grimnir.engine.v1.FadeRequest\x1a\x1f.grimnir.engine.v1.FadeResponse\x12G\n\x04Skip\x12\x1e.grimnir.engine.v1.SkipRequest\x1a\x1f.grimnir.engine.v1.SkipResponse\x12h\n\x0fInsertEmergency\x12).grimnir.engine.v1.InsertEmergencyRequest\x1a*.grimnir.engine.v1.InsertEmergencyResponse\x12V\n\tRouteLive\x12#.grimnir.engine.v1.RouteLiveRequest\x1a$.grimnir.engine.v1.RouteLiveResponse\x12\\\n\x0bSetMetadata\x12%.grimnir.engine.v1.SetMetadataRequest\x1a&.grimnir.engine.v1.SetMetadataResponse\x12\x62\n\x0fStreamTelemetry\x12).grimnir.engine.v1.StreamTelemetryRequest\x1a\".grimnir.engine.v1.TelemetryRecord0\x01\x12R\n\x0cStreamEvents\x12&.grimnir.engine.v1.StreamEventsRequest\x1a\x18.grimnir.engine.v1.Event0\x01\x12V\n\tGetStatus\x12#.grimnir.engine.v1.GetStatusRequest\x1a$.grimnir.engine.v1.GetStatusResponse\x12_\n\x0c\x41nalyzeMedia\x12&.grimnir.engine.v1.AnalyzeMediaRequest\x1a\'.grimnir.engine.v1.AnalyzeMediaResponse\x12k\n\x10GenerateWaveform\x12*.grimnir.engine.v1.GenerateWaveformRequest\x1a+.grimnir.engine.v1.GenerateWaveformResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egrimnir/engine/v1/engine.proto\x12\x11grimnir.engine.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x03\n\x04Item\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12,\n\x08start_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06timing\x18\x04 \x01(\x0e\x32\x19.grimnir.engine.v1.Timing\x12\x11\n\tcue_in_ms\x18\x05 \x01(\x03\x12\x17\n\ncue_out_ms\x18\x06 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0cintro_end_ms\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\x15\n\x08segue_ms\x18\x08 \x01(\x03H\x02\x88\x01\x01\x12\x12\n\nfade_in_ms\x18\t \x01(\x05\x12\x13\n\x0b\x66\x61\x64\x65_out_ms\x18\n \x01(\x05\x12+\n\x05\x63urve\x18\x0b \x01(\x0e\x32\x1c.grimnir.engine.v1.FadeCurve\x12\x0f\n\x07gain_db\x18\x0c \x01(\x01\x12\r\n\x05title\x18\r \x01(\t\x12\x0e\n\x06\x61rtist\x18\x0e \x01(\t\x12\x0f\n\x07\x61nalyze\x18\x0f \x01(\x08\x12%\n\x04meta\x18\x10 \x01(\x0b\x32\x17.google.protobuf.StructB\r\n\x0b_cue_out_msB\x0f\n\r_intro_end_msB\x0b\n\t_segue_ms\":\n\x10LoadGraphRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x12\n\ngraph_json\x18\x02 \x01(\t\"\x13\n\x11LoadGraphResponse\"q\n\x0bPlayRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12%\n\x04item\x18\x02 \x01(\x0b\x32\x17.grimnir.engine.v1.Item\x12\'\n\x05layer\x18\x03 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\"\x0e\n\x0cPlayResponse\"p\n\x0bStopRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\'\n\x05layer\x18\x02 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\x12\x0f\n\x07\x66\x61\x64\x65_ms\x18\x03 \x01(\x05\x12\x13\n\x0b\x63lear_queue\x18\x04 \x01(\x08\"\x0e\n\x0cStopResponse\"\x8c\x01\n\x0b\x46\x61\x64\x65Request\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\'\n\x05layer\x18\x02 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x05\x12+\n\x05\x63urve\x18\x04 \x01(\x0e\x32\x1c.grimnir.engine.v1.FadeCurve\"\x0e\n\x0c\x46\x61\x64\x65Response\"[\n\x0bSkipRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\'\n\x05layer\x18\x02 \x01(\x0e\x32\x18.grimnir.engine.v1.Layer\x12\x0f\n\x07\x66\x61\x64\x65_ms\x18\x03 \x01(\x05\"\x0e\n\x0cSkipResponse\"S\n\x16InsertEmergencyRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12%\n\x04item\x18\x02 \x01(\x0b\x32\x17.grimnir.engine.v1.Item\"\x19\n\x17InsertEmergencyResponse\"5\n\x10RouteLiveRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05mount\x18\x02 \x01(\t\"\x13\n\x11RouteLiveResponse\"4\n\x0fKickLiveRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05mount\x18\x02 \x01(\t\"\x12\n\x10KickLiveResponse\"\xb6\x01\n\x12SetMetadataRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61rtist\x18\x03 \x01(\t\x12?\n\x05\x65xtra\x18\x04 \x03(\x0b\x32\x30.grimnir.engine.v1.SetMetadataRequest.ExtraEntry\x1a,\n\nExtraEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x15\n\x13SetMetadataResponse\",\n\x16StreamTelemetryRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\"\x85\x01\n\x0fTelemetryRecord\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"D\n\x13StreamEventsRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x19\n\x11include_telemetry\x18\x02 \x01(\x08\"\x89\x01\n\x05\x45vent\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05\x66rame\x18\x03 \x01(\x03\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"&\n\x10GetStatusRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\"\xd6\x01\n\x11GetStatusResponse\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\r\n\x05\x66rame\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06on_air\x18\x04 \x01(\t\x12\x17\n\x0f\x63urrent_item_id\x18\x05 \x01(\t\x12\r\n\x05queue\x18\x06 \x03(\t\x12\x13\n\x0blate_blocks\x18\x07 \x01(\x03\x12\'\n\x06status\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\"L\n\x13\x41nalyzeMediaRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0btarget_lufs\x18\x03 \x01(\x01\"|\n\x14\x41nalyzeMediaResponse\x12\x17\n\x0fintegrated_lufs\x18\x01 \x01(\x01\x12\x0f\n\x07gain_db\x18\x02 \x01(\x01\x12\x11\n\tcue_in_ms\x18\x03 \x01(\x03\x12\x12\n\ncue_out_ms\x18\x04 \x01(\x03\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\"K\n\x17GenerateWaveformRequest\x12\x12\n\nstation_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\x05\"4\n\x18GenerateWaveformResponse\x12\x0b\n\x03min\x18\x01 \x03(\x02\x12\x0b\n\x03max\x18\x02 \x03(\x02*Y\n\x05Layer\x12\x15\n\x11LAYER_UNSPECIFIED\x10\x00\x12\x14\n\x10LAYER_AUTOMATION\x10\x01\x12\x13\n\x0fLAYER_EMERGENCY\x10\x02\x12\x0e\n\nLAYER_LIVE\x10\x03*B\n\x06Timing\x12\x16\n\x12TIMING_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTIMING_SOFT\x10\x01\x12\x0f\n\x0bTIMING_HARD\x10\x02*\xa4\x01\n\tFadeCurve\x12\x1a\n\x16\x46\x41\x44\x45_CURVE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46\x41\x44\x45_CURVE_LINEAR\x10\x01\x12\x1a\n\x16\x46\x41\x44\x45_CURVE_LOGARITHMIC\x10\x02\x12\x1a\n\x16\x46\x41\x44\x45_CURVE_EXPONENTIAL\x10\x03\x12\x16\n\x12\x46\x41\x44\x45_CURVE_S_CURVE\x10\x04\x12\x14\n\x10\x46\x41\x44\x45_CURVE_SMART\x10\x05\x32\xd7\t\n\x06\x45ngine\x12V\n\tLoadGraph\x12#.grimnir.engine.v1.LoadGraphRequest\x1a$.grimnir.engine.v1.LoadGraphResponse\x12G\n\x04Play\x12\x1e.grimnir.engine.v1.PlayRequest\x1a\x1f.grimnir.engine.v1.PlayResponse\x12G\n\x04Stop\x12\x1e.grimnir.engine.v1.StopRequest\x1a\x1f.grimnir.engine.v1.StopResponse\x12G\n\x04\x46\x61\x64\x65\x12\x1e.grimnir.engine.v1.FadeRequest\x1a\x1f.grimnir.engine.v1.FadeResponse\x12G\n\x04Skip\x12\x1e.grimnir.engine.v1.SkipRequest\x1a\x1f.grimnir.engine.v1.SkipResponse\x12h\n\x0fInsertEmergency\x12).grimnir.engine.v1.InsertEmergencyRequest\x1a*.grimnir.engine.v1.InsertEmergencyResponse\x12V\n\tRouteLive\x12#.grimnir.engine.v1.RouteLiveRequest\x1a$.grimnir.engine.v1.RouteLiveResponse\x12S\n\x08KickLive\x12\".grimnir.engine.v1.KickLiveRequest\x1a#.grimnir.engine.v1.KickLiveResponse\x12\\\n\x0bSetMetadata\x12%.grimnir.engine.v1.SetMetadataRequest\x1a&.grimnir.engine.v1.SetMetadataResponse\x12\x62\n\x0fStreamTelemetry\x12).grimnir.engine.v1.StreamTelemetryRequest\x1a\".grimnir.engine.v1.TelemetryRecord0\x01\x12R\n\x0cStreamEvents\x12&.grimnir.engine.v1.StreamEventsRequest\x1a\x18.grimnir.engine.v1.Event0\x01\x12V\n\tGetStatus\x12#.grimnir.engine.v1.GetStatusRequest\x1a$.grimnir.engine.v1.GetStatusResponse\x12_\n\x0c\x41nalyzeMedia\x12&.grimnir.engine.v1.AnalyzeMediaRequest\x1a\'.grimnir.engine.v1.AnalyzeMediaResponse\x12k\n\x10GenerateWaveform\x12*.grimnir.engine.v1.GenerateWaveformRequest\x1a+.grimnir.engine.v1.GenerateWaveformResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SETMETADATAREQUEST_EXTRAENTRY']._loaded_options = None
   _globals['_SETMETADATAREQUEST_EXTRAENTRY']._serialized_options = b'8\001'
-  _globals['_LAYER']._serialized_start=2564
-  _globals['_LAYER']._serialized_end=2653
-  _globals['_TIMING']._serialized_start=2655
-  _globals['_TIMING']._serialized_end=2721
-  _globals['_FADECURVE']._serialized_start=2724
-  _globals['_FADECURVE']._serialized_end=2888
+  _globals['_LAYER']._serialized_start=2638
+  _globals['_LAYER']._serialized_end=2727
+  _globals['_TIMING']._serialized_start=2729
+  _globals['_TIMING']._serialized_end=2795
+  _globals['_FADECURVE']._serialized_start=2798
+  _globals['_FADECURVE']._serialized_end=2962
   _globals['_ITEM']._serialized_start=117
   _globals['_ITEM']._serialized_end=572
   _globals['_LOADGRAPHREQUEST']._serialized_start=574
@@ -71,32 +71,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTELIVEREQUEST']._serialized_end=1349
   _globals['_ROUTELIVERESPONSE']._serialized_start=1351
   _globals['_ROUTELIVERESPONSE']._serialized_end=1370
-  _globals['_SETMETADATAREQUEST']._serialized_start=1373
-  _globals['_SETMETADATAREQUEST']._serialized_end=1555
-  _globals['_SETMETADATAREQUEST_EXTRAENTRY']._serialized_start=1511
-  _globals['_SETMETADATAREQUEST_EXTRAENTRY']._serialized_end=1555
-  _globals['_SETMETADATARESPONSE']._serialized_start=1557
-  _globals['_SETMETADATARESPONSE']._serialized_end=1578
-  _globals['_STREAMTELEMETRYREQUEST']._serialized_start=1580
-  _globals['_STREAMTELEMETRYREQUEST']._serialized_end=1624
-  _globals['_TELEMETRYRECORD']._serialized_start=1627
-  _globals['_TELEMETRYRECORD']._serialized_end=1760
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=1762
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=1830
-  _globals['_EVENT']._serialized_start=1833
-  _globals['_EVENT']._serialized_end=1970
-  _globals['_GETSTATUSREQUEST']._serialized_start=1972
-  _globals['_GETSTATUSREQUEST']._serialized_end=2010
-  _globals['_GETSTATUSRESPONSE']._serialized_start=2013
-  _globals['_GETSTATUSRESPONSE']._serialized_end=2227
-  _globals['_ANALYZEMEDIAREQUEST']._serialized_start=2229
-  _globals['_ANALYZEMEDIAREQUEST']._serialized_end=2305
-  _globals['_ANALYZEMEDIARESPONSE']._serialized_start=2307
-  _globals['_ANALYZEMEDIARESPONSE']._serialized_end=2431
-  _globals['_GENERATEWAVEFORMREQUEST']._serialized_start=2433
-  _globals['_GENERATEWAVEFORMREQUEST']._serialized_end=2508
-  _globals['_GENERATEWAVEFORMRESPONSE']._serialized_start=2510
-  _globals['_GENERATEWAVEFORMRESPONSE']._serialized_end=2562
-  _globals['_ENGINE']._serialized_start=2891
-  _globals['_ENGINE']._serialized_end=4045
+  _globals['_KICKLIVEREQUEST']._serialized_start=1372
+  _globals['_KICKLIVEREQUEST']._serialized_end=1424
+  _globals['_KICKLIVERESPONSE']._serialized_start=1426
+  _globals['_KICKLIVERESPONSE']._serialized_end=1444
+  _globals['_SETMETADATAREQUEST']._serialized_start=1447
+  _globals['_SETMETADATAREQUEST']._serialized_end=1629
+  _globals['_SETMETADATAREQUEST_EXTRAENTRY']._serialized_start=1585
+  _globals['_SETMETADATAREQUEST_EXTRAENTRY']._serialized_end=1629
+  _globals['_SETMETADATARESPONSE']._serialized_start=1631
+  _globals['_SETMETADATARESPONSE']._serialized_end=1652
+  _globals['_STREAMTELEMETRYREQUEST']._serialized_start=1654
+  _globals['_STREAMTELEMETRYREQUEST']._serialized_end=1698
+  _globals['_TELEMETRYRECORD']._serialized_start=1701
+  _globals['_TELEMETRYRECORD']._serialized_end=1834
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=1836
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=1904
+  _globals['_EVENT']._serialized_start=1907
+  _globals['_EVENT']._serialized_end=2044
+  _globals['_GETSTATUSREQUEST']._serialized_start=2046
+  _globals['_GETSTATUSREQUEST']._serialized_end=2084
+  _globals['_GETSTATUSRESPONSE']._serialized_start=2087
+  _globals['_GETSTATUSRESPONSE']._serialized_end=2301
+  _globals['_ANALYZEMEDIAREQUEST']._serialized_start=2303
+  _globals['_ANALYZEMEDIAREQUEST']._serialized_end=2379
+  _globals['_ANALYZEMEDIARESPONSE']._serialized_start=2381
+  _globals['_ANALYZEMEDIARESPONSE']._serialized_end=2505
+  _globals['_GENERATEWAVEFORMREQUEST']._serialized_start=2507
+  _globals['_GENERATEWAVEFORMREQUEST']._serialized_end=2582
+  _globals['_GENERATEWAVEFORMRESPONSE']._serialized_start=2584
+  _globals['_GENERATEWAVEFORMRESPONSE']._serialized_end=2636
+  _globals['_ENGINE']._serialized_start=2965
+  _globals['_ENGINE']._serialized_end=4204
 # @@protoc_insertion_point(module_scope)

@@ -178,6 +178,18 @@ class RouteLiveResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class KickLiveRequest(_message.Message):
+    __slots__ = ("station_id", "mount")
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MOUNT_FIELD_NUMBER: _ClassVar[int]
+    station_id: str
+    mount: str
+    def __init__(self, station_id: _Optional[str] = ..., mount: _Optional[str] = ...) -> None: ...
+
+class KickLiveResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class SetMetadataRequest(_message.Message):
     __slots__ = ("station_id", "title", "artist", "extra")
     class ExtraEntry(_message.Message):

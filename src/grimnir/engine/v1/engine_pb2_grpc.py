@@ -69,6 +69,11 @@ class EngineStub:
                 request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.RouteLiveRequest.SerializeToString,
                 response_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.RouteLiveResponse.FromString,
                 _registered_method=True)
+        self.KickLive = channel.unary_unary(
+                '/grimnir.engine.v1.Engine/KickLive',
+                request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.KickLiveRequest.SerializeToString,
+                response_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.KickLiveResponse.FromString,
+                _registered_method=True)
         self.SetMetadata = channel.unary_unary(
                 '/grimnir.engine.v1.Engine/SetMetadata',
                 request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataRequest.SerializeToString,
@@ -149,6 +154,13 @@ class EngineServicer:
 
     def RouteLive(self, request, context):
         """Put a harbor mount on the live layer (empty mount: take live off air).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KickLive(self, request, context):
+        """Disconnect the live source on a harbor mount (a DJ who must leave the air).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -235,6 +247,11 @@ def add_EngineServicer_to_server(servicer, server):
                     servicer.RouteLive,
                     request_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.RouteLiveRequest.FromString,
                     response_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.RouteLiveResponse.SerializeToString,
+            ),
+            'KickLive': grpc.unary_unary_rpc_method_handler(
+                    servicer.KickLive,
+                    request_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.KickLiveRequest.FromString,
+                    response_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.KickLiveResponse.SerializeToString,
             ),
             'SetMetadata': grpc.unary_unary_rpc_method_handler(
                     servicer.SetMetadata,
@@ -456,6 +473,33 @@ class Engine:
             '/grimnir.engine.v1.Engine/RouteLive',
             grimnir_dot_engine_dot_v1_dot_engine__pb2.RouteLiveRequest.SerializeToString,
             grimnir_dot_engine_dot_v1_dot_engine__pb2.RouteLiveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KickLive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grimnir.engine.v1.Engine/KickLive',
+            grimnir_dot_engine_dot_v1_dot_engine__pb2.KickLiveRequest.SerializeToString,
+            grimnir_dot_engine_dot_v1_dot_engine__pb2.KickLiveResponse.FromString,
             options,
             channel_credentials,
             insecure,
