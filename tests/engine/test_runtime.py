@@ -243,8 +243,30 @@ def test_icecast_restart_reconnects_and_the_recording_has_no_gap(
     runtime.play(PlayItem("second", str(second), title="Second", artist="B"))
     (icecast_out,) = runtime.icecast
     assert wait_for(lambda: icecast_out.state is OutputState.UP, 10)
-    # A listener on icecast2 sees the title change at the next item.
+    # ffmpeg decodes 10 s from icecast2 across the change of item, and a
+    # listener asking for ICY metadata sees the title change at the next item.
+    decoder = subprocess.Popen(
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-t",
+            "10",
+            "-i",
+            f"http://127.0.0.1:{icecast.port}/wgmr.mp3",
+            "-f",
+            "s16le",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     titles = icy_titles(f"http://127.0.0.1:{icecast.port}/wgmr.mp3", 2, 15)
+    decoded, errors = decoder.communicate(timeout=30)
+    assert decoder.returncode == 0, errors.decode()
+    assert errors.strip() == b""
+    assert len(decoded) >= 9.9 * 48_000 * 4
     assert titles[-2:] == ["A - First", "B - Second"]
 
     icecast.stop()

@@ -214,7 +214,7 @@ class LocalControl:
 
 
 def _check_playable(item: PlayItem) -> None:
-    if item.path.startswith(("http://", "https://")):
+    if item.path.startswith(("http://", "https://", "rtp://", "srt://")):
         return  # a relayed stream: reachability is the failover chain's business
     if not Path(item.path).is_file():
         raise NotFoundError(f"media file not found: {item.path}")

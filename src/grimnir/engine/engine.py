@@ -28,15 +28,10 @@ from grimnir.engine.dsp import DspChain, build_chain
 from grimnir.engine.encoders import EncoderHandle, EncoderKey, EncoderPool
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import FallbackPlayer
+from grimnir.engine.feeds import make_contribution, make_stream
 from grimnir.engine.layers import DuckSettings, Layer, LayerMixer, MixSettings
 from grimnir.engine.outputs import FileOutput, Output
-from grimnir.engine.sources import (
-    AnalysisRequest,
-    FileSource,
-    Source,
-    TimedSource,
-    WebStreamChain,
-)
+from grimnir.engine.sources import AnalysisRequest, FileSource, Source
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
@@ -183,7 +178,9 @@ class Engine:
 
     def _make_source(self, item: PlayItem) -> Source:
         if item.path.startswith(("http://", "https://")):
-            return self._make_stream(item)
+            return make_stream(item, self.options.failover, self.announce)
+        if item.path.startswith(("rtp://", "srt://")):
+            return make_contribution(item)
         cue_in, gain = int(item.cue.cue_in), item.gain_db
         cue_out = None if item.cue.cue_out is None else int(item.cue.cue_out)
         analyze = None
@@ -208,33 +205,6 @@ class Engine:
         if analyze is not None:
             self._measuring.append((item, source))
         return source
-
-    def _make_stream(self, item: PlayItem) -> Source:
-        """A relayed web stream: the item's URL first, then ``meta["backup_urls"]``.
-
-        It plays for the item's cue-out (its slot in the timeline) or, without
-        one, until skipped or stopped. Failover, recovery and the stream's own
-        titles come out as engine events.
-        """
-        backups = [str(url) for url in item.meta.get("backup_urls", ()) if url != item.path]
-        failover = self.options.failover
-
-        def on_event(kind: str, data: dict[str, Any]) -> None:
-            self.announce(kind, {"item_id": item.item_id, **data})
-
-        def on_title(title: str) -> None:
-            self.announce("stream.title", {"item_id": item.item_id, "title": title})
-
-        chain = WebStreamChain(
-            [item.path, *backups],
-            grace_s=float(item.meta.get("grace_sec", failover.live_grace_sec or 5.0)),
-            on_event=on_event,
-            on_metadata=on_title,
-        )
-        if item.cue.cue_out is None:
-            return chain
-        length = int(item.cue.cue_out) - int(item.cue.cue_in)
-        return TimedSource(chain, int(millis_to_frames(Millis(length))))
 
     def _collect_measurements(self) -> None:
         for entry in list(self._measuring):
