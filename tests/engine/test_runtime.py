@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _peers import PASSWORD, IcecastServer, wait_for
+from _peers import PASSWORD, IcecastServer, Senders, wait_for
 
 from grimnir.config.station import StationConfig
 from grimnir.engine.automation import PlayItem
@@ -417,3 +417,18 @@ def test_dj_titles_reach_listeners_and_a_kick_ends_the_show(
     assert wait_for(lambda: runtime.metadata.title == "Song", 5)
     titles = icy_titles(f"http://{host}:{port}/wgmr.mp3", 1, 10)
     assert titles == ["Band - Song"]
+
+
+def test_a_relayed_streams_titles_reach_our_listeners(
+    running: Callable[[StationConfig], StationRuntime], senders: Senders
+) -> None:
+    senders.start("relay", 440.0)
+    senders.set_title("relay", "Remote Band - Remote Song")
+    runtime = running(
+        station([{"type": "http", "path": "/wgmr.mp3", "format": "mp3", "bitrate_kbps": 128}])
+    )
+    runtime.play(PlayItem("relay", senders.url("relay"), title="Relay"))
+    host, port = runtime.server.address
+    assert wait_for(lambda: runtime.metadata.title == "Remote Band - Remote Song", 10)
+    titles = icy_titles(f"http://{host}:{port}/wgmr.mp3", 1, 10)
+    assert titles == ["Remote Band - Remote Song"]

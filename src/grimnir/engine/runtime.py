@@ -297,6 +297,16 @@ class StationRuntime(LocalControl):
                 self._queue_metadata(
                     Metadata(str(event.data.get("title", "")), str(event.data.get("artist", "")))
                 )
+        elif event.type == "stream.title":
+            # A relayed stream's own titles are now-playing while it is on air.
+            current = self.engine.automation.current
+            on_air = self.engine.mixer.on_air
+            if (
+                current is not None
+                and current.item.item_id == event.data.get("item_id")
+                and (on_air is None or on_air is Layer.AUTOMATION)
+            ):
+                self._queue_metadata(Metadata(title=str(event.data.get("title", ""))))
         elif event.type == "layer.changed":
             to = event.data.get("to")
             player = {"automation": self.engine.automation, "emergency": self.engine.emergency}
