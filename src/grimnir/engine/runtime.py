@@ -289,7 +289,10 @@ class StationRuntime(LocalControl):
     # -- metadata -----------------------------------------------------------------------
 
     def _on_event(self, event: EngineEvent) -> None:
-        # NOTE: runs on the engine thread; it only queues the title for the pusher.
+        # NOTE: runs on the engine thread; it only logs and queues the title for the pusher.
+        if event.type != "telemetry":
+            details = " ".join(f"{k}={v}" for k, v in event.data.items() if k != "path")
+            log.info("%s %s", event.type, details)
         if event.type == "item.started":
             layer = Layer(str(event.data.get("layer")))
             on_air = self.engine.mixer.on_air

@@ -13,6 +13,7 @@ stream header goes first so listeners can decode. Now-playing titles go to
 from __future__ import annotations
 
 import base64
+import logging
 import socket
 import threading
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 from grimnir.domain.errors import EngineError
 from grimnir.engine.outputs._base import DropOldestQueue, Output, OutputState
+
+log = logging.getLogger(__name__)
 
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 30.0
@@ -164,6 +167,8 @@ class IcecastOutput(Output):
                 sock = self._connect()
             except (OSError, EngineError) as exc:
                 # NOTE: the bounded queue keeps the newest audio while we wait.
+                if self.last_error != str(exc):  # once per kind of failure, not every retry
+                    log.warning("%s: %s (retrying with backoff up to 30 s)", self.name, exc)
                 self._fail(str(exc))
                 if self._stop.wait(backoff):
                     return
@@ -171,6 +176,7 @@ class IcecastOutput(Output):
                 continue
             backoff = BACKOFF_START_S
             self.connects += 1
+            log.info("%s: connected (connection %d)", self.name, self.connects)
             self._state = OutputState.UP
             self.last_error = None
             if self._song is not None:
@@ -184,7 +190,9 @@ class IcecastOutput(Output):
             try:
                 self._pump(sock)
             except OSError as exc:
-                self._fail(f"connection to {self.target.host}:{self.target.port} lost: {exc}")
+                message = f"connection to {self.target.host}:{self.target.port} lost: {exc}"
+                log.warning("%s: %s", self.name, message)
+                self._fail(message)
             finally:
                 sock.close()
 
