@@ -4,18 +4,36 @@ is exactly the one the models describe."""
 from __future__ import annotations
 
 import io
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Connection, MetaData, String, inspect
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Uuid,
+    bindparam,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from grimnir.store import create_engine, current_revision, downgrade, head_revision, upgrade
 from grimnir.store.migrate import alembic_config
-from grimnir.store.models import metadata
+from grimnir.store.models import Playlist, metadata
+from grimnir.store.types import UTCDateTime
+
+STATION = uuid.UUID("6f1c2a4e-3b7d-4c1e-9a57-2d8f0b6e4a11")
+PLAYLIST = uuid.UUID("00000000-0000-4000-8000-000000000001")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+TYPED = (bindparam("id", type_=Uuid()), bindparam("now", type_=UTCDateTime()))
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:
@@ -28,8 +46,46 @@ def _schema_diff(conn: Connection, target: MetaData = metadata) -> list[Any]:
     return list(compare_metadata(context, target))
 
 
-def test_head_revision_is_the_initial_schema() -> None:
-    assert head_revision() == "0001"
+def test_head_revision_is_the_newest_migration() -> None:
+    assert head_revision() == "0002"
+
+
+async def test_upgrading_a_filled_database_keeps_its_rows(empty_url: str) -> None:
+    """0001 → 0002 on a database with a playlist: the row stays, with the new defaults."""
+    engine = create_engine(empty_url)
+    try:
+        await upgrade(engine, "0001")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO stations (id, short_name, name, timezone, description, enabled,"
+                    " config, timeline_seq, created_at, updated_at) VALUES (:id, 'wgmr', 'WGMR',"
+                    " 'UTC', '', :t, '{}', 0, :now, :now)"
+                ).bindparams(*TYPED),
+                {"id": STATION, "t": True, "now": NOW},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO playlists (id, station_id, name, description, shuffle,"
+                    " created_at, updated_at) VALUES (:id, :sid, 'Jingles', '', :f, :now, :now)"
+                ).bindparams(*TYPED, bindparam("sid", type_=Uuid())),
+                {"id": PLAYLIST, "sid": STATION, "f": False, "now": NOW},
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        Playlist.__table__.c.name,
+                        Playlist.__table__.c.rotation,
+                        Playlist.__table__.c.jingle,
+                    )
+                )
+            ).one()
+        assert tuple(row) == ("Jingles", {}, False)
+    finally:
+        await downgrade(engine)
+        await engine.dispose()
 
 
 async def test_upgrade_downgrade_upgrade(empty_url: str) -> None:

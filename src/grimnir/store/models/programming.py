@@ -45,6 +45,11 @@ class Playlist(UuidPk, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     shuffle: Mapped[bool] = mapped_column(default=False)
+    rotation: Mapped[JsonDict] = mapped_column(default=json_dict)
+    """How often its items may air: {"type": "default" | "once_per_n_songs" |
+    "once_per_n_minutes" | "once_per_hour", "n": N} (the planner owns the schema)."""
+    jingle: Mapped[bool] = mapped_column(default=False)
+    """Jingles and station IDs: they air without now-playing metadata."""
 
     items: Mapped[list[PlaylistItem]] = relationship(
         back_populates="playlist",
@@ -69,6 +74,8 @@ class PlaylistItem(UuidPk, Base):
     media_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("media_items.id", ondelete="CASCADE"), index=True
     )
+    overrides: Mapped[JsonDict] = mapped_column(default=json_dict)
+    """Per-item cue_in_ms, cue_out_ms, fade_in_ms, fade_out_ms over the media's own."""
 
     playlist: Mapped[Playlist] = relationship(back_populates="items", lazy="raise")
 
