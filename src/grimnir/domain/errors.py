@@ -54,3 +54,7 @@ class PlannerError(GrimnirError):
 
 class LibraryError(GrimnirError):
     """Ingest or analysis of a media file failed."""
+
+
+class BusError(GrimnirError):
+    """The event bus server is unreachable, or the bus was used after close()."""
