@@ -14,6 +14,7 @@ import typer
 from grimnir.cli._admin import config_app, db_app, station_app, user_app, version
 from grimnir.cli._common import State
 from grimnir.cli._engine import engine_command
+from grimnir.cli._library import library_app
 from grimnir.cli._render import render_command
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(station_app, name="station")
+app.add_typer(library_app, name="library")
 
 
 @app.callback()

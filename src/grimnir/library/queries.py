@@ -1,0 +1,147 @@
+"""Library queries shared by the CLI, the API and the planner.
+
+Each takes the caller's ``AsyncSession`` and never commits. The planner
+reads only ``ready_media``: an item that is pending, being analysed or
+failed can never be scheduled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grimnir.domain import MediaState, NotFoundError
+from grimnir.store.models import MediaItem
+
+_SEARCHED = (MediaItem.title, MediaItem.artist, MediaItem.album, MediaItem.path)
+
+
+async def ready_media(session: AsyncSession, station_id: uuid.UUID) -> Sequence[MediaItem]:
+    """Every item of the station the planner may schedule (state READY), in a
+    stable order (artist, title, id) so the same library gives the same plan."""
+    return (
+        await session.scalars(
+            select(MediaItem)
+            .where(MediaItem.station_id == station_id, MediaItem.state == MediaState.READY)
+            .order_by(MediaItem.artist, MediaItem.title, MediaItem.id)
+        )
+    ).all()
+
+
+async def list_media(
+    session: AsyncSession,
+    station_id: uuid.UUID,
+    *,
+    state: MediaState | None = None,
+    search: str | None = None,
+    limit: int | None = 100,
+) -> Sequence[MediaItem]:
+    """The station's items, optionally of one ``state`` and matching ``search``
+    (case-insensitive, in title, artist, album or path), by artist and title."""
+    query = select(MediaItem).where(MediaItem.station_id == station_id)
+    if state is not None:
+        query = query.where(MediaItem.state == state)
+    if search:
+        # NOTE: escape LIKE's wildcards so "100%" searches for "100%"
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        query = query.where(
+            or_(*(func.lower(column).like(pattern, escape="\\") for column in _SEARCHED))
+        )
+    query = query.order_by(MediaItem.artist, MediaItem.title, MediaItem.path, MediaItem.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def count_by_state(session: AsyncSession, station_id: uuid.UUID) -> dict[MediaState, int]:
+    """How many of the station's items are in each state (every state listed)."""
+    rows = await session.execute(
+        select(MediaItem.state, func.count())
+        .where(MediaItem.station_id == station_id)
+        .group_by(MediaItem.state)
+    )
+    counts = dict.fromkeys(MediaState, 0)
+    for state, count in rows:
+        counts[state] = count
+    return counts
+
+
+async def get_media(
+    session: AsyncSession, item_id: uuid.UUID | str, station_id: uuid.UUID | None = None
+) -> MediaItem:
+    """The item with id ``item_id`` (of ``station_id``, when given)."""
+    try:
+        key = item_id if isinstance(item_id, uuid.UUID) else uuid.UUID(item_id)
+    except ValueError:
+        raise NotFoundError(
+            f"{item_id!r} is not a media item id (a UUID as `grimnir library list` prints it)"
+        ) from None
+    item = await session.get(MediaItem, key)
+    if item is None or (station_id is not None and item.station_id != station_id):
+        raise NotFoundError(f"no media item with id {key}; `grimnir library list` shows the ids")
+    return item
+
+
+async def find_by_sha256(
+    session: AsyncSession, station_id: uuid.UUID, sha256: str
+) -> MediaItem | None:
+    """The station's item with this content hash, if any."""
+    return await session.scalar(
+        select(MediaItem).where(MediaItem.station_id == station_id, MediaItem.sha256 == sha256)
+    )
+
+
+async def find_by_path(session: AsyncSession, station_id: uuid.UUID, path: str) -> MediaItem | None:
+    """The station's most recent item stored at ``path``, if any."""
+    return await session.scalar(
+        select(MediaItem)
+        .where(MediaItem.station_id == station_id, MediaItem.path == path)
+        .order_by(MediaItem.created_at.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """What a scan needs to know about a stored item to skip its file."""
+
+    id: uuid.UUID
+    path: str
+    size_bytes: int
+    sha256: str
+    state: MediaState
+    created_at: datetime
+
+
+async def known_files(session: AsyncSession, station_id: uuid.UUID) -> dict[str, KnownFile]:
+    """The station's items by path (without their tags or waveforms), so a scan
+    can skip the files it already has without reading them."""
+    rows = await session.execute(
+        select(
+            MediaItem.id,
+            MediaItem.path,
+            MediaItem.size_bytes,
+            MediaItem.sha256,
+            MediaItem.state,
+            MediaItem.created_at,
+        ).where(MediaItem.station_id == station_id)
+    )
+    return {row.path: KnownFile(*row) for row in rows}
+
+
+__all__ = [
+    "KnownFile",
+    "count_by_state",
+    "find_by_path",
+    "find_by_sha256",
+    "get_media",
+    "known_files",
+    "list_media",
+    "ready_media",
+]
