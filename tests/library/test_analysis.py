@@ -6,6 +6,7 @@ import math
 import pickle
 import struct
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -200,10 +201,14 @@ def test_a_few_corrupt_packets_are_a_warning(make_audio: MakeAudio, tmp_path: Pa
     assert abs(result.duration_ms - 20000) < 1000
 
 
-def test_wrong_extension_plays_by_content(make_audio: MakeAudio, tmp_path: Path) -> None:
+def test_wrong_extension_is_refused_unless_allowed(make_audio: MakeAudio, tmp_path: Path) -> None:
     path = tmp_path / "song.flac"
     path.write_bytes(make_audio("real.mp3", music(4.0)).read_bytes())
-    result = analyze_file(str(path), OPTS)
+    with pytest.raises(
+        LibraryError, match=r"wrong extension: the name ends in \.flac but the content is mp3"
+    ):
+        analyze_file(str(path), OPTS)
+    result = analyze_file(str(path), replace(OPTS, allow_wrong_extension=True))
     assert result.format == "mp3"
     assert any("content is mp3" in w for w in result.warnings)
 

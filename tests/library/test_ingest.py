@@ -128,15 +128,23 @@ async def test_wrong_extension_moved_file_and_changed_file(
     tmp_path: Path,
 ) -> None:
     async with asyncio.timeout(HARD_TIMEOUT_S):
-        # an Ogg file named .mp3: FFmpeg goes by content, so it plays
+        # an Ogg file named .mp3 is refused with what to do about it
         ogg = fx.make_audio(tmp_path / "a.ogg", seconds=2.0, metadata={"title": "Ogg"})
         wrong = tmp_path / "really-ogg.mp3"
         ogg.rename(wrong)
+        refused = await ingest_file(sessions, station_id, wrong, pool=pool, options=OPTIONS)
+        assert refused.state == MediaState.FAILED
+        assert refused.reason is not None
+        assert "wrong extension" in refused.reason
+        assert "rename the file" in refused.reason
+        # renamed to match its content, the same file is taken (the item is read again)
+        wrong.rename(tmp_path / "a.ogg")
+        wrong = tmp_path / "a.ogg"
         result = await ingest_file(sessions, station_id, wrong, pool=pool, options=OPTIONS)
-        assert (result.outcome, result.state) == (Outcome.ADDED, MediaState.READY)
+        assert result.state == MediaState.READY
 
         # a moved file keeps its item
-        moved = tmp_path / "moved.mp3"
+        moved = tmp_path / "moved.ogg"
         wrong.rename(moved)
         result2 = await ingest_file(sessions, station_id, moved, pool=pool, options=OPTIONS)
         assert (result2.outcome, result2.item_id) == (Outcome.SKIPPED, result.item_id)

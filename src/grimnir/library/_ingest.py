@@ -141,8 +141,19 @@ async def ingest_file(
 
     async with session_factory() as session, session.begin():
         twin = await queries.find_by_sha256(session, station_id, sha256)
-        if twin is not None:
-            return await _same_content(session, twin, file, storage is None)
+        same = None if twin is None else await _same_content(session, twin, file, storage is None)
+    if same is not None:
+        moved = (same.reason or "").startswith("moved from")
+        if same.item_id is not None and same.state is MediaState.FAILED and moved:
+            # NOTE: a failed file that was renamed or moved (given the right
+            # extension, say) gets another chance instead of staying failed.
+            state, reason, warnings = await analyze_item(
+                session_factory, same.item_id, file, pool=pool, options=options
+            )
+            return IngestResult(
+                name, Outcome.RESUMED, same.item_id, state, reason, warnings=warnings
+            )
+        return same
     tags = await _read_tags(pool, file)
     stored_as = name
     if storage is not None:

@@ -55,6 +55,8 @@ class AnalysisOptions:
     segue_below_db: float = 10.0
     max_seconds: float = 4 * 3600
     max_bad_packet_ratio: float = 0.05
+    allow_wrong_extension: bool = False
+    """Accept a file whose name says another format than its content (with a warning)."""
 
     def __post_init__(self) -> None:
         if not all(
@@ -141,7 +143,7 @@ def _analyze(
             f"no audio above {options.silence_threshold_db:g} dBFS: the file is silent"
         )
     duration_ms = _ceil_ms(meter.frames, rate)
-    warnings += _length_checks(path, info, duration_ms)
+    warnings += _length_checks(path, info, duration_ms, options)
     lufs, lra = meter.loudness()
     cue_in = meter.first * 1000 // rate
     cue_out = _ceil_ms(meter.last + 1, rate)
@@ -192,7 +194,9 @@ def _decode_warnings(reader: ChunkReader, options: AnalysisOptions) -> list[str]
     return warnings
 
 
-def _length_checks(path: Path, info: StreamInfo, duration_ms: int) -> list[str]:
+def _length_checks(
+    path: Path, info: StreamInfo, duration_ms: int, options: AnalysisOptions
+) -> list[str]:
     """Refuse a file cut short; warn about a header or a name that does not match the audio."""
     warnings: list[str] = []
     header_ms = (info.header_duration_s or 0.0) * 1000
@@ -208,6 +212,13 @@ def _length_checks(path: Path, info: StreamInfo, duration_ms: int) -> list[str]:
         )
     expected = _EXTENSIONS.get(path.suffix.lower().lstrip("."))
     if expected is not None and expected != info.format:
+        # NOTE: the engine would play it (FFmpeg goes by content), but tools
+        # around a station (players, directories, backups) go by the name.
+        if not options.allow_wrong_extension:
+            raise LibraryError(
+                f"wrong extension: the name ends in {path.suffix} but the content is "
+                f"{info.format}; rename the file to match its content and scan again"
+            )
         warnings.append(
             f"the name ends in {path.suffix} but the content is {info.format} "
             "(it plays by its content; consider renaming it)"
