@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from grimnir.cli._admin import config_app, db_app, station_app, user_app, version
+from grimnir.cli._asrun import asrun_app
 from grimnir.cli._common import State
 from grimnir.cli._engine import engine_command
 from grimnir.cli._library import library_app
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(station_app, name="station")
 app.add_typer(library_app, name="library")
+app.add_typer(asrun_app, name="asrun")
 
 
 @app.callback()

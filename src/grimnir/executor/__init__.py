@@ -1,0 +1,21 @@
+"""The executor: carries each station's timeline out on air.
+
+``StationExecutor`` (one per station) sends planned entries to the engine
+ahead of time, follows the engine's events, writes the as-run log
+(``asrun``), keeps the priority ladder (``priority``) and survives restarts of
+itself and of the engine (``recovery``).
+"""
+
+from grimnir.executor.asrun import AsRunLog, export_rows, from_csv, to_csv, to_json
+from grimnir.executor.priority import PriorityService
+from grimnir.executor.station import StationExecutor
+
+__all__ = [
+    "AsRunLog",
+    "PriorityService",
+    "StationExecutor",
+    "export_rows",
+    "from_csv",
+    "to_csv",
+    "to_json",
+]

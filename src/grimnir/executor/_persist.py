@@ -1,0 +1,49 @@
+"""``executor_states``: the state, current entry and position each executor last reported.
+
+The UI shows it; it is written at most once a second (and on every state or
+item change), so a database round trip per poll is not needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from grimnir.executor._timeline import parse_uuid
+from grimnir.store.models import ExecutorStateRecord, TimelineEntry
+
+if TYPE_CHECKING:
+    from grimnir.executor.station import StationExecutor
+
+log = logging.getLogger("grimnir.executor")
+
+EVERY_S = 1.0
+
+_last: dict[str, tuple[object, datetime]] = {}
+
+
+async def save_state(ex: StationExecutor, now: datetime) -> None:
+    """Upsert the station's ``executor_states`` row (never raises: it is advisory)."""
+    key = (ex.state, ex.current)
+    seen = _last.get(ex.station_key)
+    if seen is not None and seen[0] == key and (now - seen[1]).total_seconds() < EVERY_S:
+        return
+    _last[ex.station_key] = (key, now)
+    try:
+        async with ex.sessions() as session, session.begin():
+            entry = parse_uuid(ex.current)
+            if entry is not None and await session.get(TimelineEntry, entry) is None:
+                entry = None  # the planner rebuilt the timeline under us
+            row = await session.get(ExecutorStateRecord, ex.station_uuid)
+            if row is None:
+                row = ExecutorStateRecord(station_id=ex.station_uuid)
+                session.add(row)
+            row.state = ex.state
+            row.current_entry_id = entry
+            row.position_ms = ex.position_ms(now)
+            row.updated_at = now
+    except SQLAlchemyError as exc:
+        log.warning("station %s: executor state not saved: %s", ex.station_key, exc)

@@ -1,0 +1,106 @@
+"""The scheduler's pass over the timeline (runs every ``poll_s`` and on demand).
+
+Sends entries due within ``preload_s`` that the engine does not have yet,
+joins an entry in progress when automation is empty and it is late (after
+live, a stop, a late start), holds the entries planned inside a live show
+for its DJ, and opens and closes live shows' windows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from grimnir.domain import EntryKind, EntryStatus, ExecutorState, NotFoundError, Priority
+from grimnir.executor import _timeline as tl
+from grimnir.executor._persist import save_state
+
+if TYPE_CHECKING:
+    from grimnir.executor.station import StationExecutor
+
+log = logging.getLogger("grimnir.executor")
+
+JOIN_LATE_MS = 1000
+"""An entry this late with nothing on the automation layer joins in progress."""
+
+
+async def timeline_pass(ex: StationExecutor) -> int:
+    """One look at the timeline: skip what was missed, send what is due, open live windows."""
+    now = ex.clock()
+    await tl.skip_missed(ex.sessions, ex.station_uuid, now)
+    await save_state(ex, now)
+    if ex.held or not ex.engine_up:
+        return 0
+    until = now + timedelta(seconds=ex.preload_s)
+    entries = await tl.load_pending(ex.sessions, ex.station_uuid, until)
+    windows = [e for e in entries if e.kind is EntryKind.LIVE]
+    await live_windows(ex, windows, now)
+    if ex.state in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
+        return 0
+    sent = 0
+    for entry in entries:
+        if (
+            entry.kind is EntryKind.LIVE
+            or entry.status is EntryStatus.ON_AIR
+            or entry.item_id in ex.in_engine
+            or entry.ends_at <= now
+        ):
+            continue
+        if held_for_dj(ex, entry, windows, now):
+            continue
+        offset = 0
+        late_ms = (now - entry.starts_at) / timedelta(milliseconds=1)
+        if not ex.in_engine and late_ms > JOIN_LATE_MS:
+            offset = round(late_ms)
+        request = tl.play_request(entry, offset_ms=offset)
+        if request is None:
+            log.warning("station %s: entry %s has nothing to play", ex.station_key, entry.id)
+            await tl.set_status(ex.sessions, [entry.id], EntryStatus.SKIPPED)
+            continue
+        await ex.client.play(request)
+        ex.in_engine.add(entry.item_id)
+        await tl.set_status(ex.sessions, [entry.id], EntryStatus.QUEUED)
+        if ex.state is ExecutorState.IDLE:
+            ex.set_state(ExecutorState.PRELOADING)
+        sent += 1
+    return sent
+
+
+def held_for_dj(
+    ex: StationExecutor, entry: tl.Planned, windows: list[tl.Planned], now: datetime
+) -> bool:
+    """Entries planned inside a live show are its fallback: they wait for the grace
+    time after the show starts, and while a DJ is on air."""
+    grace = timedelta(seconds=ex.live_grace_s)
+    return any(
+        w.starts_at <= entry.starts_at < w.ends_at and (ex.live_on_air or now < w.starts_at + grace)
+        for w in windows
+    )
+
+
+async def live_windows(ex: StationExecutor, live: list[tl.Planned], now: datetime) -> None:
+    """Open the window of the live entry due now; close it when its slot is over."""
+    window = ex.live_entry
+    if window is not None and now >= window.ends_at:
+        aired = ex.live_heard
+        await tl.set_status(
+            ex.sessions, [window.id], EntryStatus.AIRED if aired else EntryStatus.SKIPPED
+        )
+        await ex.priority.release("live_scheduled", window.item_id)
+        ex.live_entry = None
+    for entry in live:
+        if not entry.starts_at <= now < entry.ends_at or ex.live_entry is not None:
+            continue
+        ex.live_entry = entry
+        ex.live_heard = ex.live_on_air
+        await ex.priority.claim(
+            Priority.LIVE_SCHEDULED, "live_scheduled", entry.item_id, {"mount": entry.mount}
+        )
+        status = EntryStatus.ON_AIR if ex.live_on_air else EntryStatus.QUEUED
+        await tl.set_status(ex.sessions, [entry.id], status)
+        try:
+            await ex.client.route_live(entry.mount)
+        except NotFoundError as exc:
+            # NOTE: a bare engine has no harbor; a live source set on it still counts.
+            log.info("station %s: cannot route %s: %s", ex.station_key, entry.mount, exc)

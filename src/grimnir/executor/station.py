@@ -1,0 +1,424 @@
+"""One station's executor: carries the planned timeline out on air.
+
+Two asyncio tasks per station:
+
+- the **scheduler** wakes every ``poll_s``, reads the entries that start within
+  ``preload_s`` and sends each to the engine ahead of time with its
+  ``start_at`` (hard entries start on that exact frame, soft ones at the
+  previous item's segue), cue points, fades, gain and text; sent entries
+  become ``queued``;
+- the **follower** reads the engine's events: it moves entries to ``on_air``
+  and ``aired``/``skipped``, writes the as-run log, keeps the priority ladder
+  and publishes ``item.started``, ``item.ended``, ``now_playing`` and
+  ``priority.changed`` on the bus.
+
+"Now" comes from ``clock`` (UTC; wall time on air, the engine's virtual clock
+in tests), so nothing here sleeps on the schedule itself.
+
+When a higher source takes the air (a DJ, an emergency) the automation layer
+is stopped: what was playing ends as *pre-empted* and queued entries go back
+to planned. When the air falls back, the executor rejoins the timeline: the
+entry due now joins in progress at its offset, so the schedule stays on time.
+
+A live entry opens a window: the executor routes its harbor mount to the live
+layer and waits for the DJ. Entries planned inside the window are its
+fallback programme: they are held for ``live_grace_s``; if no DJ is on air by
+then, they play (the one in progress joins at its offset).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, Event, EventBus
+from grimnir.domain import (
+    EndReason,
+    EntryKind,
+    EntryStatus,
+    ExecutorState,
+    GrimnirError,
+    NotFoundError,
+    Priority,
+    Timing,
+)
+from grimnir.engine.client import SUBSCRIBED, EngineClient, EngineEventRecord, PlayRequest
+from grimnir.executor import _timeline as tl
+from grimnir.executor._scheduler import live_windows, timeline_pass
+from grimnir.executor.asrun import AsRunLog
+from grimnir.executor.priority import PriorityService
+from grimnir.executor.recovery import resync
+from grimnir.store.models import MediaItem, TimelineEntry
+from grimnir.store.types import utcnow
+
+log = logging.getLogger("grimnir.executor")
+
+PREEMPT_FADE_MS = 200
+FORWARDED = (
+    "live.connected",
+    "live.disconnected",
+    "live.started",
+    "live.ended",
+    "webstream.failover",
+    "webstream.recovered",
+    "silence.detected",
+    "source.error",
+)
+"""Engine events passed on to the bus as they are."""
+
+
+class StationExecutor:
+    """Runs one station's timeline on its engine; see the module docstring."""
+
+    def __init__(
+        self,
+        station_id: uuid.UUID | str,
+        session_factory: tl.Sessions,
+        client: EngineClient,
+        bus: EventBus,
+        *,
+        preload_s: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+        poll_s: float = 0.25,
+        live_grace_s: float = 30.0,
+        graph: Mapping[str, Any] | None = None,
+        reconnect_s: float = 0.1,
+    ) -> None:
+        self.station_uuid = uuid.UUID(str(station_id))
+        self.station_key = str(self.station_uuid)
+        self.sessions = session_factory
+        self.client = client
+        self.bus = bus
+        self.preload_s = preload_s
+        self.clock = clock
+        self.poll_s = poll_s
+        self.live_grace_s = live_grace_s
+        self.graph = graph
+        self.reconnect_s = reconnect_s
+        self.state = ExecutorState.IDLE
+        self.asrun = AsRunLog(self.station_uuid, session_factory)
+        self.priority = PriorityService(self.station_uuid, session_factory, client, bus, clock)
+        self.in_engine: set[str] = set()
+        """Engine item ids queued or playing on the automation layer."""
+        self.playing: set[str] = set()
+        self.current: str | None = None
+        self.engine_origin: datetime | None = None
+        self.lost_at: datetime | None = None
+        self.resumed: list[tuple[str, int]] = []
+        """(entry id, offset ms) of every item resumed after an engine restart."""
+        self.engine_up = False
+        self._current_started: datetime | None = None
+        self._interrupted: dict[str, bool] = {}
+        """Items the executor took off air → whether they count as pre-empted."""
+        self.held = False
+        """Manually stopped: nothing is sent until ``resume()``."""
+        self.live_entry: tl.Planned | None = None
+        """The live show whose window is open now."""
+        self.live_heard = False
+        """A DJ was on air during the open window (the show aired)."""
+        self.live_on_air = False
+        self._lock = asyncio.Lock()
+        self._ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- life ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start following the engine and the timeline (returns at once)."""
+        await self.priority.restore()
+        self._tasks = [
+            asyncio.create_task(self._follow(), name=f"executor-events-{self.station_key}"),
+            asyncio.create_task(self._schedule(), name=f"executor-timeline-{self.station_key}"),
+        ]
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until the executor has lined up with the engine."""
+        async with asyncio.timeout(timeout):
+            await self._ready.wait()
+
+    async def close(self) -> None:
+        """Stop the executor's tasks; the engine plays on with what it has."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def set_state(self, target: ExecutorState) -> None:
+        """Move the state machine (``InvalidTransitionError`` for a move it forbids)."""
+        if target is not self.state:
+            self.state = self.state.transition(target)
+
+    def force_state(self, target: ExecutorState) -> None:
+        """Take the state the engine shows (recovery restores, it does not transition)."""
+        if target is not self.state and not self.state.can_become(target):
+            log.info("station %s: state restored %s → %s", self.station_key, self.state, target)
+            self.state = target
+        self.set_state(target)
+
+    # -- manual control -----------------------------------------------------------------
+
+    async def skip(self, fade_ms: int = 500) -> None:
+        """End the item on air (fading over ``fade_ms``); the next one follows."""
+        async with self._lock:
+            if self.state is ExecutorState.PLAYING:
+                self.set_state(ExecutorState.FADING)
+            await self.client.skip("automation", fade_ms)
+
+    async def stop(self, fade_ms: int = 500) -> None:
+        """Fade out automation, empty the engine's queue and hold until ``resume()``."""
+        async with self._lock:
+            self.held = True
+            await self._stop_automation(fade_ms, preempted=False)
+            if self.state is ExecutorState.PLAYING:
+                self.set_state(ExecutorState.FADING)
+
+    async def resume(self) -> None:
+        """Carry on with the timeline after ``stop()`` (joining the entry due now)."""
+        self.held = False
+        self._wake.set()
+
+    async def insert(
+        self, item: TimelineEntry | MediaItem | str | Path, at: datetime | None = None
+    ) -> str:
+        """Queue an entry, a library item or a file: next (soft, after the item on air)
+        or at ``at`` (hard). Returns the engine item id."""
+        when = at or self.clock()
+        timing = Timing.HARD if at is not None else Timing.SOFT
+        if isinstance(item, TimelineEntry):
+            found = await tl.load_entries(self.sessions, [item.id])
+            request = tl.play_request(found[0]) if found else None
+            if request is None:
+                raise NotFoundError(f"timeline entry {item.id} has no file or stream to play")
+            request = _retimed(request, when, timing)
+            entry_ids = [item.id]
+        else:
+            if isinstance(item, MediaItem):
+                path, title, artist = item.path, item.title or "", item.artist or ""
+                meta: dict[str, Any] = {"media_id": str(item.id)}
+            else:
+                path, title, artist, meta = str(item), Path(item).stem, "", {}
+            request = PlayRequest(
+                item_id=f"insert-{uuid.uuid4().hex[:12]}",
+                path=path,
+                start_at=when,
+                timing=timing,
+                title=title,
+                artist=artist,
+                meta=meta,
+            )
+            entry_ids = []
+        async with self._lock:
+            await self.client.play(request)
+            self.in_engine.add(request.item_id)
+            await tl.set_status(self.sessions, entry_ids, EntryStatus.QUEUED)
+        return request.item_id
+
+    async def reload(self) -> int:
+        """Re-read the timeline now (after the planner rebuilt it); entries the engine
+        already has are kept. Returns how many entries were sent."""
+        async with self._lock:
+            return await timeline_pass(self)
+
+    async def insert_emergency(self, item: str | Path | MediaItem) -> str:
+        """Play emergency audio now, over everything (see ``PriorityService``)."""
+        return await self.priority.insert_emergency(item)
+
+    # -- the scheduler ------------------------------------------------------------------
+
+    async def _schedule(self) -> None:
+        await self._ready.wait()
+        while True:
+            try:
+                async with self._lock:
+                    await timeline_pass(self)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("station %s: timeline pass failed; retrying", self.station_key)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+
+    # -- the follower -------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                async with contextlib.aclosing(self.client.events()) as stream:
+                    async for record in stream:
+                        async with self._lock:
+                            if record.type == SUBSCRIBED:
+                                await resync(self)
+                                self.engine_up = True
+                                self._ready.set()
+                                self._wake.set()
+                            else:
+                                await self._on_event(record)
+            except asyncio.CancelledError:
+                raise
+            except GrimnirError as exc:
+                log.warning("station %s: engine unreachable (%s)", self.station_key, exc)
+            except Exception:
+                log.exception("station %s: following the engine failed", self.station_key)
+            if self.engine_up:
+                self.engine_up = False
+                self.lost_at = self.clock()
+            await asyncio.sleep(self.reconnect_s)
+
+    async def _on_event(self, record: EngineEventRecord) -> None:
+        kind, data = record.type, record.data
+        if kind == "item.started":
+            await self._item_started(record)
+        elif kind == "item.ended":
+            await self._item_ended(record)
+        elif kind == "layer.changed":
+            await self._layer_changed(record)
+        elif kind == "live.started":
+            if self.live_entry is None:  # the DJ may beat the scheduler to the window
+                pending = await tl.load_pending(self.sessions, self.station_uuid, record.time)
+                await live_windows(
+                    self, [e for e in pending if e.kind is EntryKind.LIVE], record.time
+                )
+            self.live_on_air = True
+            if self.live_entry is not None:
+                self.live_heard = True
+                await tl.set_status(self.sessions, [self.live_entry.id], EntryStatus.ON_AIR)
+            mount = str(data.get("mount") or "")
+            priority = self.priority.priority_of("live")
+            await self.priority.claim(priority, "live", mount)
+            await self.asrun.live_on_air(record, priority)
+            await self.priority.hold(f"live:{mount}", priority, record.time)
+            await self._follow_priority()
+        elif kind == "live.ended":
+            self.live_on_air = False
+            await self.priority.release("live", str(data.get("mount") or ""))
+            await self.asrun.live_off_air(record)
+            await self.priority.let_go("live:", at=record.time)
+            await self._follow_priority()
+        elif kind == "live.connected":
+            await self.asrun.live_connected(record)
+        elif kind == "live.disconnected":
+            await self.asrun.live_disconnected(record)
+        if kind in FORWARDED:
+            await self._publish(kind, record.time, dict(data))
+
+    async def _item_started(self, record: EngineEventRecord) -> None:
+        data = record.data
+        item_id, layer = str(data.get("item_id", "")), str(data.get("layer", "automation"))
+        priority = self.priority.priority_of(layer)
+        await self.asrun.item_started(record, priority)
+        entry = tl.parse_uuid(data.get("entry_id"))
+        if layer == "automation":
+            self.playing.add(item_id)
+            self.current = item_id
+            self._current_started = record.time
+            if entry is not None:
+                await tl.set_status(self.sessions, [entry], EntryStatus.ON_AIR)
+            if self.state not in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
+                self.set_state(ExecutorState.PLAYING)
+        elif layer == "emergency":
+            await self.priority.hold(f"emergency:{item_id}", Priority.EMERGENCY, record.time)
+            await self._follow_priority()
+        info = {
+            "item_id": item_id,
+            "entry_id": None if entry is None else str(entry),
+            "media_id": data.get("media_id"),
+            "title": data.get("title") or "",
+            "artist": data.get("artist") or "",
+            "layer": layer,
+            "priority": int(priority),
+            "started_at": record.time.isoformat(),
+        }
+        await self._publish(ITEM_STARTED, record.time, info)
+        await self._publish(NOW_PLAYING, record.time, info)
+
+    async def _item_ended(self, record: EngineEventRecord) -> None:
+        data = record.data
+        item_id, layer = str(data.get("item_id", "")), str(data.get("layer", "automation"))
+        entry = tl.parse_uuid(item_id)
+        aired = bool(data.get("aired", True))
+        reason = EndReason(str(data.get("reason") or "finished"))
+        interrupted = item_id in self._interrupted
+        if self._interrupted.pop(item_id, False):
+            reason = EndReason.PREEMPTED
+        if layer == "automation":
+            self.in_engine.discard(item_id)
+            self.playing.discard(item_id)
+            if self.current == item_id:
+                self.current = None
+        if aired:
+            await self.asrun.item_ended(record, reason, self.priority.priority_of(layer))
+        if entry is not None:
+            status = EntryStatus.AIRED if aired else EntryStatus.SKIPPED
+            if interrupted and layer == "automation":
+                # NOTE: back to planned: it rejoins (failback, resume) if its slot is not over
+                status = EntryStatus.PLANNED
+            await tl.set_status(self.sessions, [entry], status)
+        if layer == "emergency":
+            await self.priority.release("emergency", item_id)
+            await self.priority.let_go(f"emergency:{item_id}", "emergency:?", at=record.time)
+            await self._follow_priority()
+        if layer == "automation" and not self.playing:
+            if self.state is ExecutorState.FADING and self.in_engine:
+                pass  # the next item.started moves on to playing
+            elif self.state in (ExecutorState.PLAYING, ExecutorState.FADING):
+                self.set_state(ExecutorState.IDLE)
+        await self._publish(
+            ITEM_ENDED,
+            record.time,
+            {"item_id": item_id, "layer": layer, "reason": reason.value, "aired": aired},
+        )
+
+    async def _layer_changed(self, record: EngineEventRecord) -> None:
+        to = record.data.get("to")
+        await self.priority.layer_changed(to if isinstance(to, str) else None, record.time)
+        await self._follow_priority()
+
+    async def _follow_priority(self) -> None:
+        """Pre-empt automation under a higher source; rejoin the timeline on failback."""
+        top = self.priority.on_air
+        if top < Priority.AUTOMATION:
+            await self._stop_automation(PREEMPT_FADE_MS, preempted=True)
+            target = ExecutorState.EMERGENCY if top is Priority.EMERGENCY else ExecutorState.LIVE
+            self.set_state(target)
+        elif self.state in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
+            self.set_state(ExecutorState.PRELOADING if self.in_engine else ExecutorState.IDLE)
+            self._wake.set()
+
+    async def _stop_automation(self, fade_ms: int, *, preempted: bool) -> None:
+        if not self.in_engine:
+            return
+        self._interrupted.update(dict.fromkeys(self.playing, preempted))
+        queued = self.in_engine - self.playing
+        await self.client.stop("automation", fade_ms, True)
+        ids = [u for u in (tl.parse_uuid(i) for i in queued) if u is not None]
+        back = (EntryStatus.QUEUED,)
+        await tl.set_status(self.sessions, ids, EntryStatus.PLANNED, only_from=back)
+        self.in_engine = set(self.playing)
+
+    async def _publish(self, kind: str, at: datetime, data: dict[str, Any]) -> None:
+        try:
+            await self.bus.publish(Event(kind, self.station_key, at, data))
+        except Exception:
+            log.exception("station %s: could not publish %s", self.station_key, kind)
+
+    def position_ms(self, now: datetime) -> int:
+        """How far into the current item the station is (0 when nothing plays)."""
+        if self.current is None or self._current_started is None:
+            return 0
+        return max(0, round((now - self._current_started) / timedelta(milliseconds=1)))
+
+
+def _retimed(request: PlayRequest, at: datetime, timing: Timing) -> PlayRequest:
+    from dataclasses import replace
+
+    return replace(request, start_at=at, timing=timing)

@@ -1,0 +1,320 @@
+"""Full chain: timeline in a real database → executor → real engine → as-run log.
+
+The engine runs on a ``VirtualClock`` driven by the test and the executor
+reads "now" from the same clock, so a minute of programme runs in seconds of
+wall time while every start is decided by engine frames.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from conftest import ORIGIN, Sessions, VirtualStation, add_entry, add_media, drain, write_tone
+from grimnir.bus import MemoryBus
+from grimnir.domain import EndReason, EntryKind, EntryStatus, Timing
+from grimnir.executor import StationExecutor
+from grimnir.store.models import AsRun, ExecutorStateRecord, TimelineEntry
+
+BLOCK_S = 0.02
+
+
+def executor(
+    virtual: VirtualStation, sessions: Sessions, bus: MemoryBus, station: uuid.UUID
+) -> StationExecutor:
+    return StationExecutor(station, sessions, virtual.client, bus, clock=virtual.now, poll_s=0.02)
+
+
+async def as_run(sessions: Sessions, station: uuid.UUID) -> list[AsRun]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(AsRun).where(AsRun.station_id == station).order_by(AsRun.started_at)
+        )
+        return list(rows)
+
+
+async def statuses(sessions: Sessions, ids: list[uuid.UUID]) -> list[EntryStatus]:
+    async with sessions() as session:
+        found = {
+            row.id: row.status
+            for row in await session.scalars(select(TimelineEntry).where(TimelineEntry.id.in_(ids)))
+        }
+    return [found[i] for i in ids]
+
+
+def offset(when: datetime) -> float:
+    return (when - ORIGIN).total_seconds()
+
+
+async def test_the_as_run_log_matches_the_plan(
+    sessions: Sessions,
+    station_id: uuid.UUID,
+    virtual: VirtualStation,
+    bus: MemoryBus,
+    tmp_path: Path,
+) -> None:
+    tone = {s: write_tone(tmp_path / f"t{s}.wav", s, 220 * s) for s in (2, 3, 4)}
+    a = await add_media(sessions, station_id, tone[4], "Song A")
+    j = await add_media(sessions, station_id, tone[2], "Station ID", "Jingles")
+    b = await add_media(sessions, station_id, tone[3], "Song B")
+    at = virtual.at
+    missed = await add_entry(sessions, station_id, at(-20), 4, media=a)
+    plan = [
+        await add_entry(sessions, station_id, at(10), 4, media=a),
+        await add_entry(sessions, station_id, at(14), 2, media=j, kind=EntryKind.JINGLE),
+        await add_entry(sessions, station_id, at(18), 3, media=b, timing=Timing.HARD),
+        await add_entry(sessions, station_id, at(21), 4, media=a),
+        await add_entry(sessions, station_id, at(23.5), 3, media=b, timing=Timing.HARD),
+        await add_entry(sessions, station_id, at(45), 3, media=b),  # beyond the first preload
+    ]
+    sub = await bus.subscribe(station_id=str(station_id))
+    ex = executor(virtual, sessions, bus, station_id)
+    await ex.start()
+    try:
+        await ex.wait_ready()
+        await virtual.run_until(52)
+    finally:
+        await ex.close()
+
+    rows = await as_run(sessions, station_id)
+    assert [r.timeline_entry_id for r in rows] == [e.id for e in plan]
+    starts = [offset(r.started_at) for r in rows]
+    # soft entries start at their time or at the end of the one before; hard ones on time
+    assert starts == pytest.approx([10, 14, 18, 21, 23.5, 45], abs=BLOCK_S)
+    ends = [offset(r.ended_at) for r in rows if r.ended_at is not None]
+    assert ends == pytest.approx([14, 16, 21, 23.5, 26.5, 48], abs=BLOCK_S)
+    reasons = [r.end_reason for r in rows]
+    assert reasons == [EndReason.FINISHED] * 3 + [EndReason.PREEMPTED] + [EndReason.FINISHED] * 2
+    assert rows[1].title == "Station ID"  # the log keeps the jingle's name
+    assert all(r.layer == "automation" and r.album == "Album" for r in rows)
+    assert await statuses(sessions, [e.id for e in plan]) == [EntryStatus.AIRED] * 6
+    assert await statuses(sessions, [missed.id]) == [EntryStatus.SKIPPED]
+
+    # what was heard: programme while items play, silence in the gap between 16 s and 18 s
+    level = dict(virtual.levels)
+
+    def frame(seconds: float) -> int:
+        return round(seconds * 48_000) // 960 * 960
+
+    assert level[frame(11)] > 0.2
+    assert level[frame(17)] == 0.0
+    assert level[frame(46)] > 0.2
+
+    events = await drain(sub)
+    kinds = [e.type for e in events]
+    assert kinds.count("item.started") == 6
+    assert kinds.count("item.ended") == 6
+    playing = [e.data for e in events if e.type == "now_playing"]
+    assert [p["entry_id"] for p in playing] == [str(e.id) for e in plan]
+    assert playing[0]["title"] == "Song A"
+    assert playing[1]["title"] == ""  # jingles go on air without metadata
+    assert [e.data["to_key"] for e in events if e.type == "priority.changed"][:1] == ["automation"]
+    async with sessions() as session:
+        state = await session.get(ExecutorStateRecord, station_id)
+    assert state is not None
+
+
+async def test_live_preempts_and_emergency_preempts_live(
+    sessions: Sessions,
+    station_id: uuid.UUID,
+    virtual: VirtualStation,
+    bus: MemoryBus,
+    tmp_path: Path,
+) -> None:
+    from conftest import ToneLive
+
+    song = await add_media(sessions, station_id, write_tone(tmp_path / "s.wav", 20, 330), "Long")
+    alert = write_tone(tmp_path / "alert.wav", 2, 880)
+    first = await add_entry(sessions, station_id, virtual.at(5), 20, media=song)
+    second = await add_entry(sessions, station_id, virtual.at(25), 20, media=song)
+    sub = await bus.subscribe(["priority.changed"], str(station_id))
+    ex = executor(virtual, sessions, bus, station_id)
+    await ex.start()
+    states: list[str] = []
+    try:
+        await ex.wait_ready()
+        await virtual.run_until(8)
+        virtual.engine.set_live(ToneLive(6), "/live")  # a DJ for 6 s (+1 s grace)
+        await virtual.run_until(10)
+        states.append(ex.state.value)
+        await virtual.run_until(30)
+        states.append(ex.state.value)
+        virtual.engine.set_live(ToneLive(10), "/live")
+        await virtual.run_until(33)
+        await ex.insert_emergency(alert)
+        await virtual.run_until(34)
+        states.append(ex.state.value)
+        await virtual.run_until(37)
+        states.append(ex.state.value)
+        await virtual.run_until(46)
+    finally:
+        await ex.close()
+
+    assert states == ["live", "playing", "emergency", "live"]
+    ladder = [e.data["to"] for e in await drain(sub)]
+    assert ladder == [3, 1, 3, 1, 0, 1, 3]  # automation, live, back, live, emergency, live, back
+
+    rows = await as_run(sessions, station_id)
+    summary = [(r.layer, r.timeline_entry_id, r.end_reason) for r in rows]
+    assert summary == [
+        ("automation", first.id, EndReason.PREEMPTED),
+        ("live", None, EndReason.FINISHED),
+        ("automation", first.id, EndReason.FINISHED),  # rejoined in progress
+        ("automation", second.id, EndReason.PREEMPTED),
+        ("live", None, EndReason.FINISHED),
+        ("emergency", None, EndReason.FINISHED),
+        ("automation", second.id, EndReason.FINISHED),
+    ]
+    pre, live1, back1, _pre2, live2, emergency, back2 = rows
+    assert offset(pre.started_at) == pytest.approx(5, abs=BLOCK_S)
+    assert offset(live1.started_at) == pytest.approx(8, abs=0.1)
+    assert offset(pre.ended_at or ORIGIN) == pytest.approx(8, abs=1.0)
+    assert offset(back1.started_at) == pytest.approx(15, abs=1.0)  # DJ gone + 1 s grace
+    assert offset(back1.ended_at or ORIGIN) == pytest.approx(25, abs=1.0)  # on schedule
+    assert offset(emergency.started_at) == pytest.approx(33, abs=1.0)
+    assert emergency.priority == 0
+    assert live2.priority == 1
+    assert offset(back2.ended_at or ORIGIN) == pytest.approx(45, abs=1.0)
+
+
+async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
+    sessions: Sessions,
+    station_id: uuid.UUID,
+    virtual: VirtualStation,
+    bus: MemoryBus,
+    tmp_path: Path,
+) -> None:
+    from conftest import ToneLive
+
+    filler = await add_media(sessions, station_id, write_tone(tmp_path / "f.wav", 10, 500), "Fill")
+    no_dj = await add_entry(sessions, station_id, virtual.at(5), 10, kind=EntryKind.LIVE)
+    cover = await add_entry(sessions, station_id, virtual.at(5), 10, media=filler)
+    show = await add_entry(
+        sessions, station_id, virtual.at(20), 10, kind=EntryKind.LIVE, meta={"mount": "/show"}
+    )
+    held = await add_entry(sessions, station_id, virtual.at(20), 10, media=filler)
+    ex = executor(virtual, sessions, bus, station_id)
+    ex.live_grace_s = 2.0
+    await ex.start()
+    try:
+        await ex.wait_ready()
+        await virtual.run_until(20.3)
+        virtual.engine.set_live(ToneLive(9.5), "/show")  # the DJ arrives within the grace
+        await virtual.run_until(25)
+        scheduled = ex.priority.on_air
+        await virtual.run_until(32)
+    finally:
+        await ex.close()
+
+    rows = await as_run(sessions, station_id)
+    assert [(r.layer, r.timeline_entry_id) for r in rows] == [
+        ("automation", cover.id),
+        ("live", None),
+    ]
+    assert offset(rows[0].started_at) == pytest.approx(7, abs=1.0)  # after the 2 s grace
+    assert offset(rows[0].ended_at or ORIGIN) == pytest.approx(15, abs=0.5)  # joined at 2 s
+    assert rows[1].priority == 2
+    assert scheduled == 2
+    assert await statuses(sessions, [no_dj.id, cover.id, show.id, held.id]) == [
+        EntryStatus.SKIPPED,
+        EntryStatus.AIRED,
+        EntryStatus.AIRED,
+        EntryStatus.SKIPPED,
+    ]
+
+
+async def test_a_restarted_executor_plays_nothing_twice(
+    sessions: Sessions,
+    station_id: uuid.UUID,
+    virtual: VirtualStation,
+    bus: MemoryBus,
+    tmp_path: Path,
+) -> None:
+    song = await add_media(sessions, station_id, write_tone(tmp_path / "s.wav", 6, 300), "Six")
+    plan = [
+        await add_entry(sessions, station_id, virtual.at(t), 6, media=song) for t in (5, 11, 17)
+    ]
+    starts: list[str] = []
+
+    async def count_starts() -> None:
+        async for record in virtual.client.events():
+            if record.type == "item.started":
+                starts.append(str(record.data["item_id"]))
+
+    import asyncio
+
+    counter = asyncio.create_task(count_starts())
+    first = executor(virtual, sessions, bus, station_id)
+    await first.start()
+    try:
+        await first.wait_ready()
+        await virtual.run_until(7)  # the first entry on air, two queued
+    finally:
+        await first.close()
+    await virtual.run_until(8)
+    second = executor(virtual, sessions, bus, station_id)
+    await second.start()
+    try:
+        await second.wait_ready()
+        assert second.in_engine == {str(e.id) for e in plan}
+        await virtual.run_until(26)
+    finally:
+        await second.close()
+        counter.cancel()
+
+    assert sorted(starts) == sorted(str(e.id) for e in plan)  # each sent and started once
+    rows = await as_run(sessions, station_id)
+    assert [r.timeline_entry_id for r in rows] == [e.id for e in plan]
+    assert [offset(r.started_at) for r in rows] == pytest.approx([5, 11, 17], abs=BLOCK_S)
+    assert await statuses(sessions, [e.id for e in plan]) == [EntryStatus.AIRED] * 3
+
+
+async def test_manual_skip_insert_stop_and_reload(
+    sessions: Sessions,
+    station_id: uuid.UUID,
+    virtual: VirtualStation,
+    bus: MemoryBus,
+    tmp_path: Path,
+) -> None:
+    song = await add_media(sessions, station_id, write_tone(tmp_path / "s.wav", 8, 300), "Eight")
+    promo = write_tone(tmp_path / "promo.wav", 1, 600)
+    a = await add_entry(sessions, station_id, virtual.at(2), 8, media=song)
+    b = await add_entry(sessions, station_id, virtual.at(10), 8, media=song)
+    ex = executor(virtual, sessions, bus, station_id)
+    ex.poll_s = 600  # timeline passes only when woken or asked: reload() must do its part
+    await ex.start()
+    try:
+        await ex.wait_ready()
+        await virtual.run_until(4)
+        await ex.skip(fade_ms=100)  # a ends early, b (already queued) waits for its time
+        await virtual.run_until(5)
+        inserted = await ex.insert(promo)  # plays next, at once: nothing is on air
+        await virtual.run_until(12)
+        await ex.stop(fade_ms=100)
+        await virtual.run_until(14)
+        stopped_state = ex.state.value
+        await ex.resume()  # b joins in progress
+        await virtual.run_until(15)
+        late = await add_entry(sessions, station_id, virtual.at(20), 2, media=song)
+        assert await ex.reload() == 1  # the planner added an entry: sent now
+        await virtual.run_until(29)
+    finally:
+        await ex.close()
+
+    rows = await as_run(sessions, station_id)
+    got = [(r.timeline_entry_id, r.end_reason) for r in rows]
+    assert got == [
+        (a.id, EndReason.SKIPPED),
+        (None, EndReason.FINISHED),
+        (b.id, EndReason.SKIPPED),
+        (b.id, EndReason.FINISHED),
+        (late.id, EndReason.FINISHED),
+    ]
+    assert inserted.startswith("insert-")
+    assert offset(rows[1].started_at) == pytest.approx(5, abs=0.5)
+    assert offset(rows[3].ended_at or ORIGIN) == pytest.approx(18, abs=0.5)
+    assert stopped_state == "idle"
