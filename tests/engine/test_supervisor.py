@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -176,3 +177,59 @@ async def test_stop_kills_an_engine_that_ignores_sigterm() -> None:
     assert not _alive(pid)
     assert _our_children() == []
     assert supervisor.states()["kxyz"].status is EngineStatus.STOPPED
+
+
+async def test_an_engine_left_running_is_adopted_and_replaced_when_it_dies() -> None:
+    """A control plane that was killed left its engine on air: the next one takes it over."""
+    spec = _engine_spec()
+    orphan = subprocess.Popen([*spec.argv], start_new_session=True)
+    client = GrpcEngineClient(spec.grpc_address, STATION, timeout_s=0.5)
+    events: list[SupervisorEvent] = []
+    supervisor = EngineSupervisor([spec], on_event=events.append)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                with contextlib.suppress(GrimnirError):
+                    await client.status()
+                    break
+                await asyncio.sleep(0.05)
+        async with _supervising(supervisor):
+            pid = await _wait_running(supervisor, STATION, 10)
+            assert pid == orphan.pid
+            assert [e.type for e in events] == ["engine.adopted"]
+            assert supervisor.states()[STATION].starts == 0
+            os.kill(orphan.pid, signal.SIGKILL)
+            orphan.wait(timeout=5)
+            async with asyncio.timeout(30):
+                while supervisor.states()[STATION].starts < 1:
+                    await asyncio.sleep(0.05)
+            new_pid = await _wait_running(supervisor, STATION, 30)
+            assert new_pid != orphan.pid
+    finally:
+        await client.close()
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait(timeout=5)
+    assert _our_children() == []
+
+
+async def test_stop_ends_an_adopted_engine() -> None:
+    spec = _engine_spec()
+    orphan = subprocess.Popen([*spec.argv], start_new_session=True)
+    client = GrpcEngineClient(spec.grpc_address, STATION, timeout_s=0.5)
+    supervisor = EngineSupervisor([spec])
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                with contextlib.suppress(GrimnirError):
+                    await client.status()
+                    break
+                await asyncio.sleep(0.05)
+        async with _supervising(supervisor):
+            assert await _wait_running(supervisor, STATION, 10) == orphan.pid
+        assert orphan.wait(timeout=10) is not None
+    finally:
+        await client.close()
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait(timeout=5)

@@ -10,6 +10,7 @@ queued and applied at the next block boundary.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,6 +177,7 @@ class LocalControl:
         current = engine.automation.current
         return {
             "station_id": self._station_id,
+            "pid": os.getpid(),
             "frame": engine.clock.frame,
             "time": engine.clock.time_at(engine.clock.frame).isoformat(),
             "on_air": engine.mixer.on_air.value if engine.mixer.on_air else None,

@@ -101,6 +101,8 @@ class _Slot:
         self.message = ""
         self.healthy_since: float | None = None
         self.task: asyncio.Task[None] | None = None
+        self.adopted_pid: int | None = None
+        """An engine found running at start (left by a control plane that died)."""
 
 
 class EngineSupervisor:
@@ -130,7 +132,7 @@ class EngineSupervisor:
                 status=slot.status,
                 pid=slot.process.pid
                 if slot.process is not None and slot.process.returncode is None
-                else None,
+                else slot.adopted_pid,
                 starts=slot.starts,
                 restarts_in_window=sum(1 for t in slot.restarts if now - t < self.policy.window_s),
                 message=slot.message,
@@ -196,9 +198,58 @@ class EngineSupervisor:
             delay = min(delay * 2, policy.backoff_max_s)
             slot.restarts.append(time.monotonic())
 
+    async def _adopt(self, slot: _Slot) -> int | None:
+        """The pid of this station's engine if one already serves at its address.
+
+        Engines run in their own sessions, so they outlive a control plane that
+        is killed; the next control plane takes them over instead of starting
+        a second engine (which could not bind the same ports anyway).
+        """
+        try:
+            status = await slot.client.status()
+        except GrimnirError:
+            return None
+        pid = status.get("pid")
+        if not isinstance(pid, int) or not _alive(pid):
+            return None
+        return pid
+
+    async def _watch_adopted(self, slot: _Slot, pid: int) -> str:
+        slot.adopted_pid = pid
+        slot.status = EngineStatus.RUNNING
+        slot.healthy_since = time.monotonic()
+        log.info(
+            "engine of station %s already running (pid %d): adopted", slot.spec.station_id, pid
+        )
+        self._emit("engine.adopted", slot, pid=pid)
+        failures = 0
+        try:
+            while True:
+                await asyncio.sleep(self.policy.check_every_s)
+                if not _alive(pid):
+                    self._emit("engine.exited", slot, returncode=None)
+                    return "engine (adopted) exited"
+                try:
+                    await slot.client.status()
+                except GrimnirError as error:
+                    failures += 1
+                    if failures >= self.policy.unhealthy_after:
+                        self._emit("engine.unhealthy", slot, error=str(error))
+                        await self._kill(slot)
+                        return f"engine failed {failures} health checks in a row ({error})"
+                else:
+                    failures = 0
+        finally:
+            if not _alive(pid):
+                slot.adopted_pid = None
+
     async def _run_once(self, slot: _Slot) -> str:
         """Start the engine and watch it until it exits or is killed; returns why it ended."""
         spec = slot.spec
+        if slot.starts == 0 and slot.adopted_pid is None:
+            pid = await self._adopt(slot)
+            if pid is not None:
+                return await self._watch_adopted(slot, pid)
         slot.healthy_since = None
         slot.status = EngineStatus.STARTING
         slot.message = ""
@@ -251,6 +302,10 @@ class EngineSupervisor:
                 exited.cancel()
 
     async def _kill(self, slot: _Slot) -> None:
+        if slot.adopted_pid is not None:
+            await _end_adopted(slot.adopted_pid, signal.SIGKILL, 5.0)
+            slot.adopted_pid = None
+            return
         process = slot.process
         if process is None or process.returncode is not None:
             return
@@ -259,6 +314,11 @@ class EngineSupervisor:
         await process.wait()
 
     async def _terminate(self, slot: _Slot) -> None:
+        if slot.adopted_pid is not None:
+            if not await _end_adopted(slot.adopted_pid, signal.SIGTERM, self.policy.stop_timeout_s):
+                await _end_adopted(slot.adopted_pid, signal.SIGKILL, 5.0)
+            slot.adopted_pid = None
+            return
         process = slot.process
         if process is None or process.returncode is not None:
             return
@@ -281,3 +341,34 @@ class EngineSupervisor:
             self._on_event(SupervisorEvent(kind, slot.spec.station_id, data))
         except Exception:
             log.exception("supervisor event handler failed on %s", kind)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _end_adopted(pid: int, sig: signal.Signals, timeout_s: float) -> bool:
+    """Signal an adopted engine's process group (its own session); True once it is gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _alive(pid) or _zombie(pid):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    """True for a process that has ended but whose parent has not reaped it yet."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
