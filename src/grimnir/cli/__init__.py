@@ -16,7 +16,9 @@ from grimnir.cli._asrun import asrun_app
 from grimnir.cli._common import State
 from grimnir.cli._engine import engine_command
 from grimnir.cli._library import library_app
+from grimnir.cli._plan import plan_app
 from grimnir.cli._render import render_command
+from grimnir.cli._up import up_command
 
 app = typer.Typer(
     help="Grimnir Radio: broadcast automation for radio stations.",
@@ -27,11 +29,13 @@ app = typer.Typer(
 app.command()(version)
 app.command("render")(render_command)
 app.command("engine")(engine_command)
+app.command("up")(up_command)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(station_app, name="station")
 app.add_typer(library_app, name="library")
+app.add_typer(plan_app, name="plan")
 app.add_typer(asrun_app, name="asrun")
 
 
