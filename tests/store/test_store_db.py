@@ -116,3 +116,14 @@ def test_priority_type_round_trips_and_refuses_off_ladder_values() -> None:
     assert col.process_result_value(4, sqlite.dialect()) is Priority.FALLBACK
     with pytest.raises(ValueError, match="is not a valid Priority"):
         col.process_bind_param(7, sqlite.dialect())
+
+
+async def test_sqlite_lower_folds_every_script_like_the_servers() -> None:
+    """Searches and smart-block rules fold "ÅSA" to "åsa" on SQLite as on PostgreSQL."""
+    engine = create_engine("sqlite:///:memory:")
+    try:
+        async with engine.connect() as conn:
+            folded = await conn.scalar(text("SELECT lower('ÅSA ΣΑΣ ÉTÉ')"))
+        assert folded == "åsa σασ été"
+    finally:
+        await engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from grimnir.domain import StoreError
+from grimnir.domain.text import register_sqlite_functions
 from grimnir.domain.urls import mask_url as domain_mask_url
 
 # The async driver used for each plain URL scheme.
@@ -77,6 +78,9 @@ def create_engine(url: str) -> AsyncEngine:
 
 def _sqlite_on_connect(*, wal: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # NOTE: SQLite's lower() folds ASCII only; searches and smart-block rules
+        # must fold "Å" like PostgreSQL and MariaDB do.
+        register_sqlite_functions(dbapi_connection)
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
