@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from _peers import IcecastServer, Senders, icecast_server
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +24,21 @@ def isolated_home(
         if key.startswith("GRIMNIR_") and not key.startswith("GRIMNIR_TEST_"):
             monkeypatch.delenv(key)
     return home
+
+
+@pytest.fixture
+def icecast() -> Iterator[IcecastServer]:
+    """A real icecast2 on a free loopback port (source/admin password ``PASSWORD``)."""
+    yield from icecast_server()
+
+
+@pytest.fixture
+def senders(icecast: IcecastServer) -> Iterator[Senders]:
+    """ffmpeg processes pushing tones to mounts of a real icecast2."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg CLI is needed: apt-get install ffmpeg")
+    group = Senders(icecast)
+    try:
+        yield group
+    finally:
+        group.kill_all()

@@ -12,7 +12,7 @@ import hashlib
 import shutil
 import subprocess
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Protocol
@@ -21,7 +21,6 @@ import av
 import numpy as np
 import numpy.typing as npt
 import pytest
-from _peers import IcecastServer, Senders, icecast_server
 
 Format = Literal["wav", "mp3", "m4a", "ogg", "opus", "flac"]
 Signal = Literal["sine", "noise"]
@@ -268,21 +267,3 @@ def read_wav() -> Callable[[Path], npt.NDArray[np.float32]]:
         return (raw.reshape(-1, channels).T.astype(np.float32) / np.float32(32768.0)).copy()
 
     return read
-
-
-@pytest.fixture
-def icecast() -> Iterator[IcecastServer]:
-    """A real icecast2 on a free loopback port (source/admin password ``PASSWORD``)."""
-    yield from icecast_server()
-
-
-@pytest.fixture
-def senders(icecast: IcecastServer) -> Iterator[Senders]:
-    """ffmpeg processes pushing tones to mounts of a real icecast2."""
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("the ffmpeg CLI is needed: apt-get install ffmpeg")
-    group = Senders(icecast)
-    try:
-        yield group
-    finally:
-        group.kill_all()
