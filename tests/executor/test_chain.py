@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import ORIGIN, Sessions, VirtualStation, add_entry, add_media, drain, write_tone
+from conftest import (
+    ORIGIN,
+    Sessions,
+    ToneLive,
+    VirtualStation,
+    add_entry,
+    add_media,
+    drain,
+    write_tone,
+)
 from grimnir.bus import MemoryBus
 from grimnir.domain import EndReason, EntryKind, EntryStatus, Timing
 from grimnir.executor import StationExecutor
@@ -125,7 +134,6 @@ async def test_live_preempts_and_emergency_preempts_live(
     bus: MemoryBus,
     tmp_path: Path,
 ) -> None:
-    from conftest import ToneLive
 
     song = await add_media(sessions, station_id, write_tone(tmp_path / "s.wav", 20, 330), "Long")
     alert = write_tone(tmp_path / "alert.wav", 2, 880)
@@ -188,7 +196,6 @@ async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
     bus: MemoryBus,
     tmp_path: Path,
 ) -> None:
-    from conftest import ToneLive
 
     filler = await add_media(sessions, station_id, write_tone(tmp_path / "f.wav", 10, 500), "Fill")
     no_dj = await add_entry(sessions, station_id, virtual.at(5), 10, kind=EntryKind.LIVE)
