@@ -9,6 +9,11 @@ a full ``build`` (plus deleting and inserting the entries), and the ratio
 480 h / 48 h (≈ 10 when the planner scales linearly). Goal: 48 h < 50 ms.
 When the goal is missed the hot spots of a 48 h simulate are printed.
 
+The stored library (about 75 s to write 100 000 rows) is kept as a SQLite
+file in the system temp directory, keyed by (tracks, seed, layout version);
+each run works on a fresh copy of it, so builds never see an earlier run's
+entries. Delete ``grimnir-bench-planner-*.db`` there to rebuild it.
+
 Usage: python benchmarks/planner.py [tracks] [repeats]
 """
 
@@ -18,6 +23,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -30,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "planner"))
 
 from _library import make_library, store_library
+from sqlalchemy import select
 
 from grimnir.domain import SlotKind, Timing
 from grimnir.planner.builder import build, simulate
@@ -47,11 +54,18 @@ from grimnir.store.models import (
 GOAL_MS = 50.0
 START = datetime(2026, 3, 27, 9, 0, tzinfo=UTC)  # the window crosses a DST change
 MIN = 60_000
+SEED = 1
+LAYOUT = 1  # bump when ``setup`` changes, so a stale cached database is not reused
+
+
+def cache_path(n: int) -> Path:
+    """Where the stored library of ``n`` tracks is kept between runs."""
+    return Path(tempfile.gettempdir()) / f"grimnir-bench-planner-{n}-s{SEED}-v{LAYOUT}.db"
 
 
 async def setup(sessions: Any, n: int) -> uuid.UUID:
     station_id = uuid.uuid4()
-    rows = make_library(n, seed=1)
+    rows = make_library(n, seed=SEED)
     jingle = {
         **rows[0],
         "id": uuid.uuid4(),
@@ -150,13 +164,30 @@ async def timed(fn: Any, repeats: int) -> tuple[float, Any]:
 
 async def main(n: int, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite:///{tmp}/bench.db")
+        db = Path(tmp) / "bench.db"
+        cached = cache_path(n)
+        if cached.exists():
+            shutil.copyfile(cached, db)
+        engine = create_engine(f"sqlite:///{db}")
         try:
             await upgrade(engine)
             sessions = session_factory(engine)
-            began = time.perf_counter()
-            station_id = await setup(sessions, n)
-            print(f"library of {n} tracks stored in {time.perf_counter() - began:.1f} s")
+            if cached.exists():
+                async with sessions() as session:
+                    station_id = await session.scalar(
+                        select(Station.id).where(Station.short_name == "bench")
+                    )
+                print(f"library of {n} tracks: copy of {cached}")
+            else:
+                began = time.perf_counter()
+                station_id = await setup(sessions, n)
+                print(f"library of {n} tracks stored in {time.perf_counter() - began:.1f} s")
+                await engine.dispose()
+                part = cached.with_suffix(".part")
+                shutil.copyfile(db, part)
+                part.replace(cached)
+            if station_id is None:
+                raise SystemExit(f"{cached} has no bench station: delete it and run again")
 
             async def load() -> TrackLibrary:
                 async with sessions() as session:

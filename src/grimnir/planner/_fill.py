@@ -1,82 +1,50 @@
 """How a smart block picks its tracks (see ``smartblock`` for the rules).
 
-Per block and library the candidates (rule mask, positive weights, playable
-length) are computed once and cached on the library. Each pick first draws a
-candidate and checks it alone (separation through the history, quotas, fit):
-O(log n). Only after repeated rejections, near the end of the block, or to
-satisfy a minimum quota does it build the full mask of eligible tracks: O(n)
-with numpy.
+Per block and library the candidates are computed once and cached on the
+library (``tracks.block_candidates``): their positions, and the same
+candidates sorted by playable length with a running sum of their weights.
+Each pick first draws a candidate and checks it alone (separation through the
+history, quotas, fit): O(log n). Near the end of the block every length
+constraint ("ends the block", "fits", "the shortest") is a contiguous range of
+the length-sorted candidates; a few candidates of the range are drawn and
+checked alone. Only when that cannot decide are the tracks blocked right now
+(separation, quotas, already picked) marked in a scratch array over the
+sorted candidates and the range searched exactly: the cost is the number of
+blocked tracks, not the library size. A block with an unmet minimum quota
+uses full library masks (numpy, O(n)).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from grimnir.domain import PlannerError
-from grimnir.planner._result import Fill
 from grimnir.planner.history import PlayHistory
-from grimnir.planner.tracks import TrackLibrary, to_micros
+from grimnir.planner.tracks import EPOCH, TrackLibrary, to_micros
 
 if TYPE_CHECKING:
     from grimnir.planner.smartblock import Quota, SmartBlockSpec
+    from grimnir.planner.tracks import Candidates
 
 Mask = npt.NDArray[np.bool_]
 _TRIES = 24
+_US = timedelta(microseconds=1)
 _LRP_WALK = 256
 _DROP_BELOW_MIN = 5.0
 _KINDS = ("artist", "title", "album")
+Step = tuple[int | None, str | None]  # a pick (and overflow policy) or (None, "relax"/"stop")
 
 
-@dataclass(frozen=True)
-class _Candidates:
-    mask: Mask  # over the whole library
-    index: npt.NDArray[np.int64]  # positions where mask is true, ascending
-    cum_weights: npt.NDArray[np.float64]  # running sum of the weights of ``index``
-    weights: npt.NDArray[np.float64]  # over the whole library
-    order: npt.NDArray[np.int64]  # ``index`` in sort order (newest/oldest)
-    horizon_ms: int  # below this much remaining time, the end game starts
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
-def _weights(spec: SmartBlockSpec, library: TrackLibrary) -> npt.NDArray[np.float64]:
-    def build() -> npt.NDArray[np.float64]:
-        weights = np.ones(len(library), np.float64)
-        for name, table in spec.weights.items():
-            labels = library.value_labels(name)
-            weights *= np.fromiter(
-                (1.0 if v is None else table.get(v, 1.0) for v in labels), np.float64, len(labels)
-            )
-        return weights
-
-    return library.cached(("weights", spec.filter_key), build)
-
-
-def _candidates(spec: SmartBlockSpec, library: TrackLibrary, now: datetime) -> _Candidates:
-    """The block's candidates at ``now``: cached per library, except for rules with
-    relative dates ("added in the last 30 days"), which change with every start."""
-    rules = spec.rules
-
-    def build() -> _Candidates:
-        weights = _weights(spec, library)
-        mask = rules.mask(library, now) & (library.duration_ms > 0) & (weights > 0)
-        index = np.flatnonzero(mask).astype(np.int64)
-        order = index
-        if spec.sort in ("newest", "oldest"):
-            added = library.number("added")[index]
-            order = index[np.argsort(-added if spec.sort == "newest" else added, kind="stable")]
-        durations = library.duration_ms[index]
-        horizon = int(2 * np.median(durations)) if index.size else 0
-        return _Candidates(mask, index, np.cumsum(weights[index]), weights, order, horizon)
-
-    if rules.relative:
-        return build()
-    return library.cached(("block", spec.filter_key, spec.sort, now.tzinfo), build)
+class _Undecided(Exception):
+    """Checking candidates one by one found nothing quickly: mark and search exactly."""
 
 
 class _Picker:
@@ -87,7 +55,7 @@ class _Picker:
         spec: SmartBlockSpec,
         library: TrackLibrary,
         history: PlayHistory,
-        cands: _Candidates,
+        cands: Candidates,
         rng: random.Random,
     ) -> None:
         self.spec, self.library, self.history, self.cands, self.rng = (
@@ -106,8 +74,12 @@ class _Picker:
         self.step = 0
         self.halved: set[str] = set()
         self.walk = 0  # position in the walk order (newest/oldest/least recently played)
-        self.recency: npt.NDArray[np.float64] | None = None
-        self.lrp_order: npt.NDArray[np.int64] | None = None
+        self.recency: FloatArray | None = None
+        self.lrp_order: IntArray | None = None
+        self.marks: Mask | None = None  # over ``cands.by_len``: blocked right now
+        self.exact = False  # whether ``marks`` is filled (else candidates are checked alone)
+        self.at = EPOCH
+        self.win_us: list[tuple[str, int]] | None = None  # ``_windows`` in µs
 
     # -- constraints ----------------------------------------------------------
 
@@ -131,35 +103,45 @@ class _Picker:
     def ok(self, i: int, at: datetime, max_ms: int | None) -> bool:
         if i in self.picked or (max_ms is not None and self.library.duration_ms[i] > max_ms):
             return False
-        track = self.library[i]
-        for kind, window in self._windows():
-            if self.history.too_close(kind, track.key(kind), at, window):
+        track, at_us = self.library[i], to_micros(at)
+        for kind, window_us in self._windows_us():
+            if self.history.near_us(kind, track.key(kind), at_us, window_us):
                 return False
-        return not self._quota_full(i)
+        return not (self.quotas and self._quota_full(i))
 
-    def eligible(self, at: datetime) -> Mask:
-        """Every candidate passing separation and max quotas at ``at`` (any length)."""
-        mask = self.cands.mask.copy()
+    def _windows_us(self) -> list[tuple[str, int]]:
+        if self.win_us is None:
+            self.win_us = [(k, w // _US) for k, w in self._windows()]
+        return self.win_us
+
+    def _blocked(self, at: datetime) -> list[IntArray]:
+        """Library positions not allowed at ``at``: separation, picked, full quotas."""
+        parts: list[IntArray] = []
         for kind, window in self._windows():
             near = self.history.keys_near(kind, at, window)
             if kind == "track":
                 hits = [self.library.index_of(key) for key in near]
-                mask[[i for i in hits if i is not None]] = False
+                parts.append(np.array([i for i in hits if i is not None], np.int64))
                 continue
             index = self.library.key_index(kind)
-            for key in near:
-                hit = index.get(key)
-                if hit is not None:
-                    mask[hit] = False
+            parts.extend(index[key] for key in near if key in index)
         if self.picked:
-            mask[np.fromiter(self.picked, np.int64, len(self.picked))] = False
+            parts.append(np.fromiter(self.picked, np.int64, len(self.picked)))
         for q in self.quotas:
             if q.max is None:
                 continue
             values = self.library.value_index(q.field)
             for (name, label), count in self.counts.items():
                 if name == q.field and count >= q.max and q.label() in (None, label):
-                    mask[values[label]] = False
+                    parts.append(values[label])
+        return parts
+
+    def eligible(self, at: datetime) -> Mask:
+        """Every candidate passing separation and max quotas at ``at`` (any length)."""
+        mask = self.cands.mask.copy()
+        parts = self._blocked(at)
+        if parts:
+            mask[np.concatenate(parts)] = False
         return mask
 
     def unmet_minimum(self) -> Mask | None:
@@ -196,6 +178,7 @@ class _Picker:
                 continue
             after = before / 2 if before / 2 >= _DROP_BELOW_MIN else 0.0
             self.minutes[kind] = after
+            self.win_us = None
             if after:
                 self.step = pos + 1
                 relaxations.append(f"{name} {before:g}→{after:g} min")
@@ -231,6 +214,132 @@ class _Picker:
             self.walk += 1
         return None
 
+    def end_game(self, at: datetime, remaining: int | None, room: int | None) -> Step:
+        """The pick when drawing is not enough (the block's end, or a crowded
+        library), by length ranges of the length-sorted candidates: a track
+        that ends the block within tolerance, else one leaving room for
+        another, else any that fits, else the overflow policy. ``(None,
+        "relax")``: nothing is allowed at all; ``(None, "stop")``: nothing fits.
+
+        First tried by checking a few candidates one by one; when that cannot
+        decide, the blocked tracks are marked and the ranges searched exactly."""
+        try:
+            return self._end_game(at, remaining, room, exact=False)
+        except _Undecided:
+            return self._end_game(at, remaining, room, exact=True)
+
+    def _end_game(
+        self, at: datetime, remaining: int | None, room: int | None, *, exact: bool
+    ) -> Step:
+        c, tol, overflow = self.cands, self.spec.tolerance_ms, self.spec.overflow
+        marks = self.marks
+        if marks is None:
+            marks = self.marks = np.zeros(c.by_len.size, np.bool_)
+        marked = np.empty(0, np.int64)
+        if exact:
+            parts = self._blocked(at)
+            if parts:
+                marked = c.len_pos[np.concatenate(parts)]
+                marked = marked[marked >= 0]
+            marks[marked] = True
+        self.exact, self.at = exact, at
+        try:
+            size = c.by_len.size
+            if room is None or remaining is None:
+                pick = self._select(0, size, at)
+                return (pick, None) if pick is not None else (None, "relax")
+            lengths = c.lengths
+            hi = int(np.searchsorted(lengths, room, side="right"))
+            lo = int(np.searchsorted(lengths, remaining - tol, side="left"))
+            pick = self._select(lo, hi, at)
+            if pick is not None:
+                return pick, None
+            first = self._first_free(0, hi)
+            if first is not None:
+                roomy = int(np.searchsorted(lengths, room - lengths[first], side="right"))
+                pick = self._select(0, roomy, at) if roomy > first else None
+                return (pick if pick is not None else self._select(0, hi, at)), None
+            first = self._first_free(hi, size)
+            if first is None:
+                return None, "relax"
+            if remaining <= tol or overflow == "under":
+                return None, "stop"
+            if overflow == "allow_overflow":
+                same = int(np.searchsorted(lengths, lengths[first], side="right"))
+                return self._select(first, same, at), overflow
+            return self._select(0, size, at), overflow
+        finally:
+            marks[marked] = False
+
+    def _first_free(self, a: int, b: int) -> int | None:
+        """The first length-sorted position in [a, b) not blocked right now."""
+        marks, step = self.marks, 64
+        if marks is None:
+            return a if a < b else None
+        if not self.exact:
+            for pos in range(a, min(b, a + _TRIES)):
+                if self._free(pos):
+                    return pos
+            if b - a > _TRIES:
+                raise _Undecided
+            return None
+        while a < b:
+            chunk = marks[a : min(b, a + step)]
+            j = int(chunk.argmin())
+            if not chunk[j]:
+                return a + j
+            a, step = a + chunk.size, step * 2
+        return None
+
+    def _free(self, pos: int) -> bool:
+        """Whether length-sorted position ``pos`` is allowed now (any length)."""
+        if self.exact:
+            return not bool(self.marks[pos])  # type: ignore[index]
+        return self.ok(int(self.cands.by_len[pos]), self.at, None)
+
+    def _select(self, a: int, b: int, at: datetime) -> int | None:
+        """One allowed track of length-sorted positions [a, b) by the block's sort."""
+        c, marks = self.cands, self.marks
+        if a >= b or marks is None:
+            return None
+        if self.spec.sort == "random":
+            cum = c.len_cum
+            base = float(cum[a - 1]) if a else 0.0
+            span = float(cum[b - 1]) - base
+            for _ in range(_TRIES):
+                j = int(np.searchsorted(cum, base + self.rng.random() * span, side="right"))
+                j = min(max(j, a), b - 1)
+                if self._free(j):
+                    return int(c.by_len[j])
+            if not self.exact:
+                if b - a > _TRIES:
+                    raise _Undecided
+                free = np.array([j for j in range(a, b) if self._free(j)], np.int64)
+            else:
+                free = a + np.flatnonzero(~marks[a:b])
+            if not free.size:
+                return None
+            cum_free = np.cumsum(c.len_weights[free])
+            j = int(np.searchsorted(cum_free, self.rng.random() * float(cum_free[-1]), "right"))
+            return int(c.by_len[free[min(j, free.size - 1)]])
+        if not self.exact:
+            raise _Undecided
+        if self.spec.sort == "least_recently_played":
+            free = a + np.flatnonzero(~marks[a:b])
+            if not free.size:
+                return None
+            index = c.by_len[free]
+            return int(index[np.lexsort((index, self._recency(at)[index]))[0]])
+        order, step, p = c.order, 64, 0  # newest / oldest: the first of the order in range
+        while p < order.size:
+            chunk = order[p : p + step]
+            pos = c.len_pos[chunk]
+            hit = (pos >= a) & (pos < b) & ~marks[pos]
+            if hit.any():
+                return int(chunk[int(hit.argmax())])
+            p, step = p + chunk.size, step * 2
+        return None
+
     def choose(self, mask: Mask, at: datetime) -> int:
         """One track of a non-empty mask, by the block's sort order."""
         sort = self.spec.sort
@@ -249,7 +358,10 @@ class _Picker:
         history, computed once per fill, with the walk order of the stalest
         candidates (the rest are reached through the full mask if needed)."""
         if self.recency is None:
-            recency = np.nan_to_num(self.library.number("last_played"), nan=-np.inf)
+            lib = self.library
+            recency = lib.cached(
+                ("recency",), lambda: np.nan_to_num(lib.number("last_played"), nan=-np.inf)
+            ).copy()
             for play in self.history.iter_plays():
                 i = self.library.index_of(play.track_id or "")
                 if i is not None:  # NOTE: a play planned later counts as recent too
@@ -267,131 +379,3 @@ class _Picker:
             label = self.library.value_labels(name)[i]
             if label is not None:
                 self.counts[(name, label)] = self.counts.get((name, label), 0) + 1
-
-
-def _target(spec: SmartBlockSpec, target_ms: int | None) -> int | None:
-    target = target_ms if target_ms is not None else spec.target_ms
-    if spec.limit.minutes is not None:
-        limit = round(spec.limit.minutes * 60_000)
-        target = limit if target is None else min(target, limit)
-    if target is None and spec.limit.items is None:
-        raise PlannerError(
-            f"smart block {spec.name!r} has no target duration and no limit: "
-            "set its target duration or a limit ({'items': N} or {'minutes': M})"
-        )
-    return target
-
-
-def fill_block(
-    spec: SmartBlockSpec,
-    library: TrackLibrary,
-    history: PlayHistory,
-    start: datetime,
-    target_ms: int | None,
-    rng: random.Random,
-    blocks: Mapping[str, SmartBlockSpec],
-    visited: tuple[str, ...],
-) -> Fill:
-    target = _target(spec, target_ms)
-    cands = _candidates(spec, library, start)
-    result = Fill(used_block_id=spec.id)
-    fallback = blocks.get(spec.fallback_id) if spec.fallback_id else None
-    if fallback is not None and (fallback.id in visited or fallback.id == spec.id):
-        result.notes.append(f"fallback of {spec.name!r} loops back to {fallback.name!r}; ignored")
-        fallback = None
-    if cands.index.size == 0:
-        if fallback is not None:
-            used = fill_block(
-                fallback, library, history, start, target, rng, blocks, (*visited, spec.id)
-            )
-            used.notes.insert(0, f"{spec.name!r} matches no ready track; used {fallback.name!r}")
-            return used
-        result.notes.append(f"{spec.name!r} matches no ready track and has no fallback block")
-        result.shortfall_ms = target or 0
-        return result
-    _run(_Picker(spec, library, history, cands, rng), result, start, target)
-    if result.shortfall_ms and fallback is not None:
-        rest = fill_block(
-            fallback,
-            library,
-            history,
-            start + timedelta(milliseconds=result.duration_ms),
-            result.shortfall_ms,
-            rng,
-            blocks,
-            (*visited, spec.id),
-        )
-        result.notes.append(f"{spec.name!r} ran short; {fallback.name!r} filled the rest")
-        _extend(result, rest)
-    return result
-
-
-def _extend(result: Fill, rest: Fill) -> None:
-    result.tracks += rest.tracks
-    result.starts += rest.starts
-    result.sources += rest.sources
-    result.duration_ms += rest.duration_ms
-    result.relaxations += rest.relaxations
-    result.notes += rest.notes
-    result.shortfall_ms = rest.shortfall_ms
-    result.trim_last_to_ms = rest.trim_last_to_ms
-
-
-def _run(p: _Picker, result: Fill, start: datetime, target: int | None) -> None:
-    spec, lib = p.spec, p.library
-    tol = spec.tolerance_ms
-    total = 0
-    stop_policy: Any = None
-    while spec.limit.items is None or len(result.tracks) < spec.limit.items:
-        if target is not None and total >= target:
-            break
-        at = start + timedelta(milliseconds=total)
-        room = None if target is None else target + tol - total
-        remaining = None if target is None else target - total
-        pick: int | None = None
-        minimum = p.unmet_minimum()
-        if minimum is None and (remaining is None or remaining > p.cands.horizon_ms):
-            pick = p.draw(at, room)
-        if pick is None:
-            mask = p.eligible(at)
-            if not mask.any():
-                if p.relax(result.relaxations):
-                    continue
-                break
-            if minimum is not None and (mask & minimum).any():
-                mask &= minimum
-            if room is not None and remaining is not None:
-                d = lib.duration_ms
-                closing = mask & (d >= remaining - tol) & (d <= room)
-                fits = mask & (d <= room)
-                if closing.any():
-                    fits = closing
-                elif fits.any():
-                    shortest = int(d[fits].min())
-                    roomy = fits & (d <= room - shortest)
-                    fits = roomy if roomy.any() else fits
-                if fits.any():
-                    mask = fits
-                elif remaining <= tol or spec.overflow == "under":
-                    break
-                else:
-                    stop_policy = spec.overflow
-                    if spec.overflow == "allow_overflow":
-                        mask = mask & (d == d[mask].min())
-            pick = p.choose(mask, at)
-        track = lib[pick]
-        p.take(pick)
-        p.history.add(track, at, spec.id)
-        result.tracks.append(track)
-        result.starts.append(at)
-        result.sources.append(spec.id)
-        if stop_policy == "trim_last" and target is not None:
-            result.trim_last_to_ms = target - total
-        total += track.duration_ms
-        if stop_policy is not None:
-            result.notes.append(f"{spec.name!r}: last track overruns the target ({stop_policy})")
-            break
-    result.duration_ms = total
-    if target is not None and total < target - tol:
-        result.shortfall_ms = target - total
-        result.notes.append(f"{spec.name!r} filled {total} of {target} ms")

@@ -193,6 +193,19 @@ class PlayHistory:
         after = self.next(kind, key, at)
         return after is not None and after - at < window
 
+    def near_us(self, kind: str, key: str | None, at_us: int, window_us: int) -> bool:
+        """``too_close`` in µs since 1970 (the planner's per-candidate check)."""
+        if key is None or window_us <= 0:
+            return False
+        lo, hi = at_us - window_us, at_us + window_us
+        for layer in self._layers():
+            times = layer.by_key.get((kind, key))
+            if times:
+                i = bisect.bisect_right(times, lo)
+                if i < len(times) and times[i] < hi:
+                    return True
+        return False
+
     def keys_near(self, kind: str, at: datetime, window: timedelta) -> set[str]:
         """Every ``kind`` key airing less than ``window`` before or after ``at``."""
         if window <= timedelta(0):

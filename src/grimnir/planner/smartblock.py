@@ -31,7 +31,7 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
@@ -40,12 +40,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import PlannerError
-from grimnir.planner._fill import fill_block
+from grimnir.planner._fill import Mask, Step, _Picker
 from grimnir.planner._result import Fill
 from grimnir.planner._text import fold
 from grimnir.planner.history import PlayHistory
 from grimnir.planner.rules import RuleSet, describe, field_kind
-from grimnir.planner.tracks import NUMBER_FIELDS, TrackLibrary
+from grimnir.planner.tracks import NUMBER_FIELDS, TrackLibrary, block_candidates
 from grimnir.store.models import SmartBlock
 
 Overflow = Literal["under", "allow_overflow", "trim_last"]
@@ -220,6 +220,149 @@ def fill(
     The same library, history, start and ``rng`` state give the same picks.
     """
     return fill_block(spec, library, history, start, target_ms, rng, blocks or {}, ())
+
+
+def _target(spec: SmartBlockSpec, target_ms: int | None) -> int | None:
+    target = target_ms if target_ms is not None else spec.target_ms
+    if spec.limit.minutes is not None:
+        limit = round(spec.limit.minutes * 60_000)
+        target = limit if target is None else min(target, limit)
+    if target is None and spec.limit.items is None:
+        raise PlannerError(
+            f"smart block {spec.name!r} has no target duration and no limit: "
+            "set its target duration or a limit ({'items': N} or {'minutes': M})"
+        )
+    return target
+
+
+def fill_block(
+    spec: SmartBlockSpec,
+    library: TrackLibrary,
+    history: PlayHistory,
+    start: datetime,
+    target_ms: int | None,
+    rng: random.Random,
+    blocks: Mapping[str, SmartBlockSpec],
+    visited: tuple[str, ...],
+) -> Fill:
+    target = _target(spec, target_ms)
+    cands = block_candidates(spec, library, start)
+    result = Fill(used_block_id=spec.id)
+    fallback = blocks.get(spec.fallback_id) if spec.fallback_id else None
+    if fallback is not None and (fallback.id in visited or fallback.id == spec.id):
+        result.notes.append(f"fallback of {spec.name!r} loops back to {fallback.name!r}; ignored")
+        fallback = None
+    if cands.index.size == 0:
+        if fallback is not None:
+            used = fill_block(
+                fallback, library, history, start, target, rng, blocks, (*visited, spec.id)
+            )
+            used.notes.insert(0, f"{spec.name!r} matches no ready track; used {fallback.name!r}")
+            return used
+        result.notes.append(f"{spec.name!r} matches no ready track and has no fallback block")
+        result.shortfall_ms = target or 0
+        return result
+    _run(_Picker(spec, library, history, cands, rng), result, start, target)
+    if result.shortfall_ms and fallback is not None:
+        rest = fill_block(
+            fallback,
+            library,
+            history,
+            start + timedelta(milliseconds=result.duration_ms),
+            result.shortfall_ms,
+            rng,
+            blocks,
+            (*visited, spec.id),
+        )
+        result.notes.append(f"{spec.name!r} ran short; {fallback.name!r} filled the rest")
+        _extend(result, rest)
+    return result
+
+
+def _extend(result: Fill, rest: Fill) -> None:
+    result.tracks += rest.tracks
+    result.starts += rest.starts
+    result.sources += rest.sources
+    result.duration_ms += rest.duration_ms
+    result.relaxations += rest.relaxations
+    result.notes += rest.notes
+    result.shortfall_ms = rest.shortfall_ms
+    result.trim_last_to_ms = rest.trim_last_to_ms
+
+
+def _masked(
+    p: _Picker, at: datetime, minimum: Mask, remaining: int | None, room: int | None
+) -> Step:
+    """``end_game`` with full library masks, restricted to what meets a minimum quota."""
+    spec, tol = p.spec, p.spec.tolerance_ms
+    mask = p.eligible(at)
+    if not mask.any():
+        return None, "relax"
+    if (mask & minimum).any():
+        mask &= minimum
+    policy: str | None = None
+    if room is not None and remaining is not None:
+        d = p.library.duration_ms
+        closing = mask & (d >= remaining - tol) & (d <= room)
+        fits = mask & (d <= room)
+        if closing.any():
+            fits = closing
+        elif fits.any():
+            shortest = int(d[fits].min())
+            roomy = fits & (d <= room - shortest)
+            fits = roomy if roomy.any() else fits
+        if fits.any():
+            mask = fits
+        elif remaining <= tol or spec.overflow == "under":
+            return None, "stop"
+        else:
+            policy = spec.overflow
+            if spec.overflow == "allow_overflow":
+                mask = mask & (d == d[mask].min())
+    return p.choose(mask, at), policy
+
+
+def _run(p: _Picker, result: Fill, start: datetime, target: int | None) -> None:
+    spec, lib = p.spec, p.library
+    tol = spec.tolerance_ms
+    total = 0
+    stop_policy: str | None = None
+    while spec.limit.items is None or len(result.tracks) < spec.limit.items:
+        if target is not None and total >= target:
+            break
+        at = start + timedelta(milliseconds=total)
+        room = None if target is None else target + tol - total
+        remaining = None if target is None else target - total
+        pick: int | None = None
+        minimum = p.unmet_minimum()
+        if minimum is None and (remaining is None or remaining > p.cands.horizon_ms):
+            pick = p.draw(at, room)
+        if pick is None:
+            if minimum is None:
+                pick, stop_policy = p.end_game(at, remaining, room)
+            else:
+                pick, stop_policy = _masked(p, at, minimum, remaining, room)
+            if pick is None:
+                if stop_policy == "relax" and p.relax(result.relaxations):
+                    stop_policy = None
+                    continue
+                break
+        track = lib[pick]
+        p.take(pick)
+        p.history.add(track, at, spec.id)
+        result.tracks.append(track)
+        result.starts.append(at)
+        result.sources.append(spec.id)
+        if stop_policy == "trim_last" and target is not None:
+            result.trim_last_to_ms = target - total
+        total += track.duration_ms
+        if stop_policy is not None:
+            result.notes.append(f"{spec.name!r}: last track overruns the target ({stop_policy})")
+            break
+    result.duration_ms = total
+    if target is not None and total < target - tol:
+        result.shortfall_ms = target - total
+        result.notes.append(f"{spec.name!r} filled {total} of {target} ms")
 
 
 __all__ = [

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +23,13 @@ from grimnir.domain import MediaState
 from grimnir.planner._text import album_key, artist_key, fold_or_none, title_key
 from grimnir.store.models import MediaItem
 
+if TYPE_CHECKING:
+    from grimnir.planner.smartblock import SmartBlockSpec
+
 T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -275,6 +279,74 @@ class TrackLibrary:
                 lambda: [None if np.isnan(v) else f"{v:g}" for v in self.number(name)],
             )
         return self.text(name)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A smart block's candidate tracks, with the orders its picks search."""
+
+    mask: Mask  # over the whole library
+    index: IntArray  # positions where mask is true, ascending
+    cum_weights: FloatArray  # running sum of the weights of ``index``
+    weights: FloatArray  # over the whole library
+    order: IntArray  # ``index`` in sort order (newest/oldest)
+    horizon_ms: int  # below this much remaining time, the end game starts
+    by_len: IntArray  # ``index`` sorted by playable length (then position)
+    lengths: IntArray  # the lengths of ``by_len``, ascending
+    len_weights: FloatArray  # the weights of ``by_len``
+    len_cum: FloatArray  # their running sum
+    len_pos: IntArray  # over the whole library: position in ``by_len``, -1 if no candidate
+
+
+def _block_weights(spec: SmartBlockSpec, library: TrackLibrary) -> FloatArray:
+    def build() -> FloatArray:
+        weights = np.ones(len(library), np.float64)
+        for name, table in spec.weights.items():
+            labels = library.value_labels(name)
+            weights *= np.fromiter(
+                (1.0 if v is None else table.get(v, 1.0) for v in labels), np.float64, len(labels)
+            )
+        return weights
+
+    return library.cached(("weights", spec.filter_key), build)
+
+
+def block_candidates(spec: SmartBlockSpec, library: TrackLibrary, now: datetime) -> Candidates:
+    """The block's candidates at ``now``: cached per library, except for rules with
+    relative dates ("added in the last 30 days"), which change with every start."""
+    rules = spec.rules
+
+    def build() -> Candidates:
+        weights = _block_weights(spec, library)
+        mask = rules.mask(library, now) & (library.duration_ms > 0) & (weights > 0)
+        index = np.flatnonzero(mask).astype(np.int64)
+        order = index
+        if spec.sort in ("newest", "oldest"):
+            added = library.number("added")[index]
+            order = index[np.argsort(-added if spec.sort == "newest" else added, kind="stable")]
+        durations = library.duration_ms[index]
+        horizon = int(2 * np.median(durations)) if index.size else 0
+        by_len = index[np.argsort(durations, kind="stable")]
+        len_pos = np.full(len(library), -1, np.int64)
+        len_pos[by_len] = np.arange(by_len.size, dtype=np.int64)
+        len_weights = weights[by_len]
+        return Candidates(
+            mask,
+            index,
+            np.cumsum(weights[index]),
+            weights,
+            order,
+            horizon,
+            by_len,
+            library.duration_ms[by_len].astype(np.int64),
+            len_weights,
+            np.cumsum(len_weights),
+            len_pos,
+        )
+
+    if rules.relative:
+        return build()
+    return library.cached(("block", spec.filter_key, spec.sort, now.tzinfo), build)
 
 
 __all__ = ["DATE_FIELDS", "NUMBER_FIELDS", "TEXT_FIELDS", "Track", "TrackLibrary", "to_micros"]
