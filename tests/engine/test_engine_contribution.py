@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _peers import wait_for
 from test_live_source import dominant_hz
 from test_network_sources import Sender, free_udp_port, sender, srt_tools  # noqa: F401 - fixtures
 
+from _peers import wait_for
 from grimnir.domain.fades import CuePoints
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import RATE, Block

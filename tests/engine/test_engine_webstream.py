@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from _peers import Senders, wait_for
-
 from grimnir.domain.fades import CuePoints
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import RATE

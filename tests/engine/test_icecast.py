@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-from _peers import PASSWORD, IcecastServer, wait_for
 
+from _peers import PASSWORD, IcecastServer, wait_for
 from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.encoders import create_encoder
 from grimnir.engine.outputs import IcecastOutput, OutputState, StreamInfo

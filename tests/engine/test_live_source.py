@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from _peers import tone_filter
 
+from _peers import tone_filter
 from grimnir.engine.audio import BLOCK, RATE, rms_db
 from grimnir.engine.sources import LiveSource, PushSource
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _peers import wait_for
 from test_live_source import dominant_hz, read_realtime, tone_filter
 
+from _peers import wait_for
 from grimnir.engine.audio import RATE, rms_db
 from grimnir.engine.sources import ReopeningSource, RtpSource, SrtSource
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _peers import PASSWORD, IcecastServer, Senders, wait_for
 
+from _peers import PASSWORD, IcecastServer, Senders, wait_for
 from grimnir.config.station import StationConfig
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.events import EngineEvent
