@@ -140,6 +140,23 @@ def test_hard_item_starts_on_its_exact_frame_while_current_runs_long(
     np.testing.assert_allclose(out[:, at + declick : at + dn.shape[1]], dn[:, declick:], atol=1e-6)
 
 
+def test_an_item_ending_exactly_at_a_hard_start_finishes_rather_than_being_cut(
+    make_media: MakeMedia,
+) -> None:
+    """The planner trims the last song to end on the hour; the hard item must not fade it."""
+    song = make_media("song.wav", seconds=2.0, freq_hz=220, rate=RATE)
+    news = make_media("news.wav", seconds=1.0, freq_hz=880, rate=RATE)
+    rig = Rig()
+    rig.player.enqueue(PlayItem("song", str(song)))
+    rig.player.enqueue(PlayItem("news", str(news), start_at=2 * RATE, timing=Timing.HARD))
+    rig.run(3.5)
+    ended = {e.data["item_id"]: e for e in rig.of("item.ended")}
+    assert ended["song"].data["reason"] == "finished"
+    assert ended["song"].frame == 2 * RATE
+    started = {e.data["item_id"]: e.frame for e in rig.of("item.started")}
+    assert started["news"] == 2 * RATE
+
+
 def test_soft_item_waits_for_the_segue_point(make_media: MakeMedia) -> None:
     song = make_media("song.wav", seconds=3.0, freq_hz=330, rate=RATE)
     nxt = make_media("next.wav", seconds=1.0, freq_hz=550, rate=RATE)

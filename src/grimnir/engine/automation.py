@@ -206,6 +206,9 @@ class AutomationPlayer:
             length = int(millis_to_frames(Millis(fade)))
             for voice in self.voices:
                 voice.successor_started = True
+                natural = voice.natural_end()
+                if natural is not None and natural <= at:
+                    continue  # it ends by itself by the hard start: finished, not pre-empted
                 voice.fade_out_at(at, length, item.curve, EndReason.PREEMPTED)
             self._start(item, at)
 
