@@ -214,6 +214,26 @@ async def test_hard_slots_start_on_the_boundary_and_soft_slots_never_cut(
     assert all(e.duration_ms == 30_000 for e in stopsets)  # the items' cue_out override
 
 
+async def test_the_default_rotation_never_plays_station_ids_or_adverts(
+    sessions: Sessions, station_id: uuid.UUID
+) -> None:
+    """A block that matches nothing is topped up from the rotation: music only."""
+    rows = await setup(sessions, station_id, n=12)  # small: the rotation cycles through all
+    ids = await make_clock(sessions, station_id, rows)
+    async with sessions() as session, session.begin():
+        block = await session.get(SmartBlock, ids["block"])
+        assert block is not None
+        block.rules = {"groups": [[{"field": "genre", "modifier": "is", "value": "polka"}]]}
+    report = await build(sessions, station_id, T0, 6, now=T0)
+    assert report.underfilled  # the block could not fill: the rotation did
+    not_music = {ids["jingle"], *(uuid.UUID(str(r["id"])) for r in rows[1:4])}
+    for entry in report.entries:
+        if entry.media_id in not_music:
+            in_stopset = entry.kind == EntryKind.STOPSET
+            on_the_hour = (entry.starts_at.minute, entry.starts_at.second) == (0, 0)
+            assert in_stopset or on_the_hour or entry.kind == EntryKind.JINGLE, entry
+
+
 async def test_separation_holds_over_a_generated_week(
     sessions: Sessions, station_id: uuid.UUID
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from grimnir.planner.history import PlayHistory
 from grimnir.planner.playlists import playlist_fill
 from grimnir.planner.reports import PlannedEntry
 from grimnir.planner.smartblock import SmartBlockSpec, fill
-from grimnir.planner.tracks import Track
+from grimnir.planner.tracks import Track, TrackLibrary
 
 if TYPE_CHECKING:
     from grimnir.planner._load import Context
@@ -64,6 +65,44 @@ def _uuid(value: str | None) -> uuid.UUID | None:
         return None
 
 
+def _music_only(ctx: Context) -> TrackLibrary:
+    """The library without station IDs, jingles and adverts, for the default rotation.
+
+    Left out: items of jingle playlists, of playlists a stopset slot plays, and
+    hard items of clocks. If that leaves nothing, the whole library is used
+    (a station of jingles only still should not go silent).
+    """
+    clocks = [*ctx.clocks.values(), *([ctx.default_clock] if ctx.default_clock else [])]
+    stopset_lists = {
+        slot.playlist_id
+        for clock in clocks
+        for slot in clock.slots
+        if slot.kind == SlotKind.STOPSET and slot.playlist_id is not None
+    }
+    excluded = {str(slot.media_id) for clock in clocks for slot in clock.slots if slot.media_id}
+    for playlist_id, spec in ctx.playlists.items():
+        if spec.jingle or playlist_id in stopset_lists:
+            excluded.update(item.media_id for item in spec.items)
+    excluded.update(track.id for track, _ in ctx.jingles)
+    if not excluded:
+        return ctx.library
+    key = frozenset(excluded)
+    cached = _MUSIC_CACHE.get(ctx.library)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    music = [track for track in ctx.library if track.id not in excluded]
+    result = TrackLibrary(music) if music else ctx.library
+    # NOTE: per library object: a long-lived library (the benchmark, `grimnir up`)
+    # pays for the subset once, not on every rebuild.
+    _MUSIC_CACHE[ctx.library] = (key, result)
+    return result
+
+
+_MUSIC_CACHE: weakref.WeakKeyDictionary[TrackLibrary, tuple[frozenset[str], TrackLibrary]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class Content:
     """Answers "which tracks fill this slot" against one loaded context."""
 
@@ -74,6 +113,7 @@ class Content:
             ROTATION_ID, "default rotation", ROTATION_RULES
         )
         self._blocks = {str(k): v for k, v in ctx.blocks.items()}
+        self._rotation_library: TrackLibrary | None = None
 
     def webstream_name(self, webstream_id: uuid.UUID | None) -> str | None:
         return self.ctx.webstreams.get(webstream_id) if webstream_id else None
@@ -114,6 +154,12 @@ class Content:
             return self._from_fill(result, kind, smart_block_id=slot.smart_block_id)
         return Picked(notes=[f"slot {slot.label} has nothing to play"])
 
+    @property
+    def rotation_library(self) -> TrackLibrary:
+        if self._rotation_library is None:
+            self._rotation_library = _music_only(self.ctx)
+        return self._rotation_library
+
     def rotation(
         self, start: datetime, target_ms: int, rng: random.Random, history: PlayHistory
     ) -> Picked:
@@ -123,9 +169,9 @@ class Content:
         # NOTE: one fill plays each track at most once; a library shorter than the
         # slot is gone through again (separation still applies, relaxed if needed).
         for _ in range(_MAX_ROUNDS):
-            if remaining <= 0 or not len(self.ctx.library):
+            if remaining <= 0 or not len(self.rotation_library):
                 break
-            result = fill(self.rotation_spec, self.ctx.library, history, at, remaining, rng)
+            result = fill(self.rotation_spec, self.rotation_library, history, at, remaining, rng)
             if not result.tracks:
                 picked.notes.extend(result.notes)
                 break
