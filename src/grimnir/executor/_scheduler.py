@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("grimnir.executor")
 
 JOIN_LATE_MS = 1000
+JOIN_LEAD = timedelta(milliseconds=200)
+"""How far ahead an in-progress join is placed: the engine has the request by then."""
 """An entry this late with nothing on the automation layer joins in progress."""
 
 
@@ -50,10 +52,14 @@ async def timeline_pass(ex: StationExecutor) -> int:
         if held_for_dj(ex, entry, windows, now):
             continue
         offset = 0
+        join_at: datetime | None = None
         late_ms = (now - entry.starts_at) / timedelta(milliseconds=1)
         if not ex.in_engine and late_ms > JOIN_LATE_MS:
-            offset = round(late_ms)
-        request = tl.play_request(entry, offset_ms=offset)
+            # NOTE: joined at a time a little ahead, with the offset for that time, so
+            # the part that plays lines up with the plan (not with when we got here).
+            join_at = now + JOIN_LEAD
+            offset = round((join_at - entry.starts_at) / timedelta(milliseconds=1))
+        request = tl.play_request(entry, offset_ms=offset, join_at=join_at)
         if request is None:
             log.warning("station %s: entry %s has nothing to play", ex.station_key, entry.id)
             await tl.set_status(ex.sessions, [entry.id], EntryStatus.SKIPPED)

@@ -174,11 +174,14 @@ async def open_asrun_start(sessions: Sessions, entry_id: uuid.UUID) -> datetime 
     return started
 
 
-def play_request(entry: Planned, *, offset_ms: int = 0) -> PlayRequest | None:
+def play_request(
+    entry: Planned, *, offset_ms: int = 0, join_at: datetime | None = None
+) -> PlayRequest | None:
     """The engine request for ``entry``; ``offset_ms`` > 0 joins it in progress.
 
     Joining in progress (after live, an engine restart, or a late start) plays
-    the rest of the item from ``cue_in + offset`` as soon as possible. Returns
+    the rest of the item from ``cue_in + offset`` at ``join_at`` (the time the
+    offset was computed for) or, without one, as soon as possible. Returns
     None when nothing of the entry is left to play or it has no file/URL.
     """
     meta: dict[str, Any] = {"entry_id": entry.item_id, "kind": entry.kind.value}
@@ -195,7 +198,7 @@ def play_request(entry: Planned, *, offset_ms: int = 0) -> PlayRequest | None:
         return PlayRequest(
             item_id=entry.item_id,
             path=entry.urls[0],
-            start_at=None if joining else entry.starts_at,
+            start_at=join_at if joining else entry.starts_at,
             timing=Timing.SOFT if joining else entry.timing,
             cue=CuePoints(cue_out=Millis(remaining)),
             gain_db=entry.gain_db,
