@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from grimnir.cli._common import JsonOpt, current_settings, ensure_schema, err, fail, out, print_json
 from grimnir.cli._common import run_db as _run_db
 from grimnir.domain import MediaState
+from grimnir.library._columns import TAG_FIELDS
 
 if TYPE_CHECKING:
     from grimnir.config.settings import Settings
@@ -242,26 +243,7 @@ def _pairs(waveform: bytes) -> list[tuple[int, int]]:
 
 
 _SHOWN = [
-    "title",
-    "artist",
-    "album",
-    "album_artist",
-    "genre",
-    "mood",
-    "year",
-    "bpm",
-    "isrc",
-    "label",
-    "composer",
-    "language",
-    "track_number",
-    "disc_number",
-    "explicit",
-    "comment",
-    "replaygain_track_gain_db",
-    "replaygain_track_peak",
-    "replaygain_album_gain_db",
-    "replaygain_album_peak",
+    *TAG_FIELDS,
     "format",
     "sample_rate_hz",
     "channels",

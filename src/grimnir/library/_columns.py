@@ -22,30 +22,30 @@ MAX_CUSTOM_BYTES = 256 * 1024
 """Most text kept in custom tags in all."""
 
 _COLUMNS = MediaItem.__table__.columns
-_TAG_COLUMNS = frozenset(
-    {
-        "title",
-        "artist",
-        "album",
-        "album_artist",
-        "genre",
-        "mood",
-        "year",
-        "bpm",
-        "isrc",
-        "label",
-        "composer",
-        "language",
-        "track_number",
-        "disc_number",
-        "explicit",
-        "comment",
-        "replaygain_track_gain_db",
-        "replaygain_track_peak",
-        "replaygain_album_gain_db",
-        "replaygain_album_peak",
-    }
+TAG_FIELDS: tuple[str, ...] = (
+    "title",
+    "artist",
+    "album",
+    "album_artist",
+    "genre",
+    "mood",
+    "year",
+    "bpm",
+    "isrc",
+    "label",
+    "composer",
+    "language",
+    "track_number",
+    "disc_number",
+    "explicit",
+    "comment",
+    "replaygain_track_gain_db",
+    "replaygain_track_peak",
+    "replaygain_album_gain_db",
+    "replaygain_album_peak",
 )
+"""The tag columns of ``MediaItem``, in the order people read them."""
+_TAG_COLUMNS = frozenset(TAG_FIELDS)
 
 
 def _size(value: Any) -> int:
