@@ -13,8 +13,6 @@ of the master output, so a silence gap on air can be measured afterwards.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import uuid
 import wave
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from types import ModuleType
 
 import av
 import numpy as np
@@ -33,6 +30,7 @@ from mutagen.wave import WAVE
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from _databases import migrated_database, run_async
 from grimnir.config.station import Failover
 from grimnir.domain import MediaState, SlotKind, Timing
 from grimnir.engine.audio import BLOCK, RATE, Block
@@ -59,24 +57,6 @@ Sessions = async_sessionmaker[AsyncSession]
 MIN_MS = 60_000
 MUSIC = 26
 """Music tracks in the library (13 artists); plus one jingle and three adverts."""
-
-
-def _store_conftest() -> ModuleType:
-    # NOTE: loaded under another name: pytest imported it as "conftest" for tests/store/.
-    name = "grimnir_tests_store_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_store = _store_conftest()
 
 
 # -- media files ------------------------------------------------------------------
@@ -263,15 +243,10 @@ def chain_library(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ChainLibrary]:
     """A migrated database per backend with the ingested station and its clock."""
-    server = _store.DatabaseServer(request.param, tmp_path_factory.mktemp(f"db-{request.param}"))
-    server.check_reachable()
     folder = tmp_path_factory.mktemp("library")
     write_library(folder)
-    try:
-        url = server.create()
-        yield _store.run_async(lambda: _ingest_and_clock(url, folder))
-    finally:
-        server.drop_all()
+    with migrated_database(request.param, tmp_path_factory.mktemp(f"db-{request.param}")) as url:
+        yield run_async(lambda: _ingest_and_clock(url, folder))
 
 
 @pytest.fixture

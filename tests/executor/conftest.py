@@ -9,20 +9,18 @@ batches of blocks the test yields to the event loop so the executor can react.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import uuid
 import wave
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from _databases import migrated_database
 from grimnir.bus import Event, MemoryBus
 from grimnir.config.station import Failover
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Timing
@@ -32,30 +30,12 @@ from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.sources import Source
-from grimnir.store import create_engine, session_factory, upgrade
+from grimnir.store import create_engine, session_factory
 from grimnir.store.models import MediaItem, Station, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
 
 Sessions = async_sessionmaker[AsyncSession]
 ORIGIN = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
-
-
-def _store_conftest() -> ModuleType:
-    # NOTE: loaded under another name: pytest imported it as "conftest" for tests/store/.
-    name = "grimnir_tests_store_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_store = _store_conftest()
 
 
 @pytest.fixture(
@@ -69,22 +49,8 @@ def db_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A fresh database migrated to head, per backend and test module."""
-    server = _store.DatabaseServer(request.param, tmp_path_factory.mktemp(f"db-{request.param}"))
-    server.check_reachable()
-    try:
-        url = server.create()
-
-        async def migrate() -> None:
-            engine = create_engine(url)
-            try:
-                await upgrade(engine)
-            finally:
-                await engine.dispose()
-
-        _store.run_async(migrate)
+    with migrated_database(request.param, tmp_path_factory.mktemp(f"db-{request.param}")) as url:
         yield url
-    finally:
-        server.drop_all()
 
 
 @pytest.fixture

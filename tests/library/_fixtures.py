@@ -9,24 +9,22 @@ genuine encoder's output.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from _databases import migrated_database
 from grimnir.domain.errors import LibraryError
 from grimnir.library.pool import AnalysisPool
-from grimnir.store import create_engine, session_factory, upgrade
+from grimnir.store import create_engine, session_factory
 from grimnir.store.models import Station
 
 # -- pool task functions ------------------------------------------------------
@@ -154,25 +152,6 @@ def make_audio(
 # as "conftest" for tests/store/.
 
 
-def _store_conftest() -> ModuleType:
-    name = "grimnir_tests_store_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_store = _store_conftest()
-DatabaseServer = _store.DatabaseServer
-run_async = _store.run_async
-
-
 @pytest.fixture(
     scope="module",
     params=[
@@ -184,22 +163,8 @@ def library_db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The URL of a fresh database migrated to head, per backend and test module."""
-    server = DatabaseServer(request.param, tmp_path_factory.mktemp(f"db-{request.param}"))
-    server.check_reachable()
-    try:
-        url = server.create()
-
-        async def migrate() -> None:
-            engine = create_engine(url)
-            try:
-                await upgrade(engine)
-            finally:
-                await engine.dispose()
-
-        run_async(migrate)
+    with migrated_database(request.param, tmp_path_factory.mktemp(f"db-{request.param}")) as url:
         yield url
-    finally:
-        server.drop_all()
 
 
 @pytest.fixture
