@@ -1,7 +1,14 @@
 """The database models. Import them from here; the modules are an implementation detail."""
 
 from grimnir.store.models._base import NAMING_CONVENTION, Base
-from grimnir.store.models.accounts import ApiKey, AuditLog, Membership, User
+from grimnir.store.models.accounts import (
+    ApiKey,
+    AuditLog,
+    LiveToken,
+    Membership,
+    RefreshToken,
+    User,
+)
 from grimnir.store.models.media import MediaItem
 from grimnir.store.models.programming import (
     Clock,
@@ -35,6 +42,7 @@ __all__ = [
     "ClockSlot",
     "ExecutorStateRecord",
     "LiveSession",
+    "LiveToken",
     "MediaItem",
     "Membership",
     "Mount",
@@ -42,6 +50,7 @@ __all__ = [
     "Playlist",
     "PlaylistItem",
     "PrioritySource",
+    "RefreshToken",
     "Show",
     "ShowContent",
     "ShowException",

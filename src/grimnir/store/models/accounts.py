@@ -95,3 +95,42 @@ class AuditLog(Base):
     target: Mapped[str | None] = mapped_column(String(255))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[JsonDict] = mapped_column(default=json_dict)
+
+
+class RefreshToken(UuidPk, Base):
+    """One refresh token of a sign-in. Tokens rotate: each use marks the row used
+    and issues the next one of the same ``family``; presenting a used token again
+    revokes the whole family (it was stolen or replayed). Only a SHA-256 of the
+    random secret is stored."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    family: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class LiveToken(UuidPk, Base):
+    """A one-time harbor password for a DJ: good for one connection to one
+    station before ``expires_at``. Only a SHA-256 of the secret is stored."""
+
+    __tablename__ = "live_tokens"
+
+    station_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    mount: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

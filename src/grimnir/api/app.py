@@ -1,0 +1,57 @@
+"""The FastAPI application: ``/api/v1`` (docs at ``/api/v1/docs``), the public
+and AzuraCast-compatible routes, ``/metrics`` and the status page."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from grimnir import __version__
+from grimnir.api import problems
+from grimnir.api.context import ApiContext
+
+log = logging.getLogger("grimnir.api")
+
+API_PREFIX = "/api/v1"
+
+ROUTE_MODULES: list[str] = [
+    "auth",
+    "users",
+    "stations",
+]
+"""Modules of ``grimnir.api.routes``; each has ``router`` (mounted under /api/v1)
+and may have ``root_router`` (mounted at the root: /api/nowplaying, /metrics, /) and
+``install(app, ctx)`` (middleware, startup work)."""
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    """The API over ``ctx``; the caller runs it (uvicorn) and owns ``ctx``'s parts."""
+    app = FastAPI(
+        title="Grimnir Radio",
+        version=__version__,
+        description="Broadcast automation: stations, library, programming, live and playout.",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX, responses=problems.PROBLEM_RESPONSES)
+    modules: list[Any] = [
+        importlib.import_module(f"grimnir.api.routes.{name}") for name in ROUTE_MODULES
+    ]
+    for module in modules:
+        api.include_router(module.router)
+    app.include_router(api)
+    for module in modules:
+        root = getattr(module, "root_router", None)
+        if root is not None:
+            app.include_router(root)
+    for module in modules:
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app, ctx)
+    return app

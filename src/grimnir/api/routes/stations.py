@@ -1,0 +1,238 @@
+"""Stations, their config, mounts and outputs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from grimnir.api.audit import audit
+from grimnir.api.auth import (
+    AdminDep,
+    DjDep,
+    ManagerDep,
+    Principal,
+    StationAdminDep,
+    StationScope,
+    UserDep,
+    context,
+)
+from grimnir.api.problems import Problem
+from grimnir.config.station import StationConfig
+from grimnir.domain import Role
+from grimnir.domain.urls import mask_url
+from grimnir.stations import register_station
+from grimnir.store.models import Mount, Station
+
+router = APIRouter(tags=["stations"])
+
+_SECRET_KEYS = {"password", "source_password", "admin_password", "token", "secret"}
+
+
+class OutputOut(BaseModel):
+    type: str
+    format: str
+    bitrate_kbps: int | None
+    settings: dict[str, Any]
+
+
+class MountOut(BaseModel):
+    id: str
+    name: str
+    outputs: list[OutputOut]
+
+
+class StationOut(BaseModel):
+    id: uuid.UUID
+    short_name: str
+    name: str
+    timezone: str
+    description: str
+    enabled: bool
+    role: Role | None = None
+    """Your role on it."""
+    listen_urls: list[str] = []
+    created_at: datetime
+    updated_at: datetime
+
+
+class StationDetail(StationOut):
+    mounts: list[MountOut]
+
+
+class StationCreated(StationDetail):
+    created: bool
+
+
+def _masked(settings: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key in _SECRET_KEYS and value:
+            out[key] = "***"
+        elif key == "url" and isinstance(value, str):
+            out[key] = mask_url(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _station_out(request: Request, station: Station, role: Role | None) -> dict[str, Any]:
+    return {
+        "id": station.id,
+        "short_name": station.short_name,
+        "name": station.name,
+        "timezone": station.timezone,
+        "description": station.description,
+        "enabled": station.enabled,
+        "role": role,
+        "listen_urls": context(request).on_air.listen_urls(station.id),
+        "created_at": station.created_at,
+        "updated_at": station.updated_at,
+    }
+
+
+def _mounts(mounts: list[Mount]) -> list[MountOut]:
+    return [
+        MountOut(
+            id=m.key,
+            name=m.name,
+            outputs=[
+                OutputOut(
+                    type=o.kind.value,
+                    format=o.format.value,
+                    bitrate_kbps=o.bitrate_kbps,
+                    settings=_masked(o.settings),
+                )
+                for o in m.outputs
+            ],
+        )
+        for m in mounts
+    ]
+
+
+async def _detail(request: Request, station_id: uuid.UUID, role: Role | None) -> StationDetail:
+    async with context(request).sessions() as session:
+        station = await session.scalar(
+            select(Station)
+            .where(Station.id == station_id)
+            .options(selectinload(Station.mounts).selectinload(Mount.outputs))
+        )
+        if station is None:
+            raise Problem(404, f"no station {station_id}")
+        return StationDetail(**_station_out(request, station, role), mounts=_mounts(station.mounts))
+
+
+def _config(raw: dict[str, Any]) -> StationConfig:
+    try:
+        return StationConfig.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        parts = [f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5]]
+        raise Problem(
+            422, "the station config is not valid: " + "; ".join(parts), errors=errors
+        ) from None
+
+
+ConfigBody = Annotated[
+    dict[str, Any],
+    Body(description="The station config, as in the station YAML file (station, mounts, …)."),
+]
+
+
+@router.get("/stations", response_model=list[StationOut])
+async def list_stations(
+    request: Request, who: Annotated[Principal, Depends(UserDep)]
+) -> list[dict[str, Any]]:
+    """The stations you may work on (every station for administrators)."""
+    async with context(request).sessions() as session:
+        rows = await session.scalars(select(Station).order_by(Station.short_name))
+        return [
+            _station_out(request, s, who.role_on(s.id))
+            for s in rows
+            if who.role_on(s.id) is not None
+        ]
+
+
+@router.post("/stations", response_model=StationCreated, status_code=201)
+async def add_station(
+    body: ConfigBody, request: Request, who: Annotated[Principal, Depends(AdminDep)]
+) -> StationCreated:
+    """Register a station from its config (or update the one with the same id)."""
+    config = _config(body)
+    async with context(request).sessions() as session:
+        station, created = await register_station(session, config)
+        audit(
+            session,
+            request,
+            who,
+            "station.add" if created else "station.update",
+            station.short_name,
+            station_id=station.id,
+        )
+        await session.commit()
+        station_id = station.id
+    detail = await _detail(request, station_id, Role.ADMIN)
+    return StationCreated(**detail.model_dump(), created=created)
+
+
+@router.get("/stations/{station}", response_model=StationDetail)
+async def get_station(
+    request: Request, scope: Annotated[StationScope, Depends(DjDep)]
+) -> StationDetail:
+    """One station with its mounts and outputs (passwords hidden)."""
+    return await _detail(request, scope.station.id, scope.role)
+
+
+@router.get("/stations/{station}/mounts", response_model=list[MountOut])
+async def list_mounts(
+    request: Request, scope: Annotated[StationScope, Depends(DjDep)]
+) -> list[MountOut]:
+    """The station's mounts and their outputs (passwords hidden)."""
+    return (await _detail(request, scope.station.id, scope.role)).mounts
+
+
+@router.get("/stations/{station}/config", response_model=dict[str, Any])
+async def get_config(
+    request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> dict[str, Any]:
+    """The station config as stored (what ``PUT …/config`` takes back)."""
+    return dict(scope.station.config)
+
+
+@router.put("/stations/{station}/config", response_model=StationDetail)
+async def put_config(
+    body: ConfigBody, request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> StationDetail:
+    """Replace the station config; mounts and outputs follow it, the library and
+    programming stay. Engines pick it up when they restart."""
+    config = _config(body)
+    if config.station.id != scope.station.id:
+        raise Problem(
+            422,
+            f"station.id in the body is {config.station.id}, but this is station "
+            f"{scope.station.id}: keep the id (POST /stations adds a new station)",
+        )
+    async with context(request).sessions() as session:
+        station, _ = await register_station(session, config)
+        audit(session, request, scope, "station.config", station.short_name)
+        await session.commit()
+    return await _detail(request, scope.station.id, scope.role)
+
+
+@router.delete("/stations/{station}", status_code=204)
+async def delete_station(
+    request: Request, scope: Annotated[StationScope, Depends(StationAdminDep)]
+) -> Response:
+    """Delete the station with its library rows, programming and history."""
+    async with context(request).sessions() as session:
+        station = await session.get(Station, scope.station.id)
+        if station is not None:
+            audit(session, request, scope, "station.delete", station.short_name, station_id=None)
+            await session.delete(station)
+        await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,166 @@
+"""An API over a fresh SQLite database with known users and stations, for tests.
+
+Users (password ``correct horse battery``): ``admin`` (administrator),
+``manager`` and ``dj`` (members of station ``wgmr`` with those roles),
+``outsider`` (no membership) and ``rival`` (manager of station ``other``).
+``ApiWorld.client(name)`` is an httpx client signed in as that user (``None``:
+anonymous), talking to the app in process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from grimnir.accounts import create_user
+from grimnir.api import ApiContext, OnAir, create_app
+from grimnir.api.ratelimit import Limit, Limits, RateLimiter
+from grimnir.api.tokens import issue_access
+from grimnir.bus import EventBus, MemoryBus
+from grimnir.config.settings import Settings
+from grimnir.config.station import StationConfig
+from grimnir.domain import Role
+from grimnir.stations import register_station
+from grimnir.store import create_engine, upgrade
+from grimnir.store.db import session_factory
+from grimnir.store.models import Membership
+
+PASSWORD = "correct horse battery"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "station-wgmr.yaml"
+SECRET = b"k" * 64
+OTHER_ID = uuid.UUID("00000000-0000-4000-8000-00000000beef")
+
+
+def example_config(**station: Any) -> dict[str, Any]:
+    """The shared example station config as JSON, with ``station`` fields replaced."""
+    raw: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    raw["station"].update(station)
+    return raw
+
+
+async def _migrated(path: Path) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+async def template_database(folder: Path) -> Path:
+    """A migrated, empty SQLite file made once per test session (copied per test)."""
+    if "db" not in _TEMPLATE:
+        path = folder / "template.sqlite"
+        await _migrated(path)
+        _TEMPLATE["db"] = path
+    return _TEMPLATE["db"]
+
+
+@dataclass
+class ApiWorld:
+    app: FastAPI
+    ctx: ApiContext
+    db: AsyncEngine
+    users: dict[str, uuid.UUID] = field(default_factory=dict)
+    stations: dict[str, uuid.UUID] = field(default_factory=dict)
+    _clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    def token(self, name: str) -> str:
+        return issue_access(self.ctx.secret, self.users[name])
+
+    def client(
+        self, name: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.AsyncClient:
+        headers = dict(headers or {})
+        if name is not None:
+            headers["Authorization"] = f"Bearer {self.token(name)}"
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://testserver",
+            headers=headers,
+            **kwargs,
+        )
+        self._clients.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+        await self.ctx.bus.close()
+        await self.db.dispose()
+
+
+def unlimited() -> Limits:
+    """Rate limits off (tests of the limits build their own)."""
+    off = Limit(0, 0)
+    return Limits(login=RateLimiter(off), harbor=RateLimiter(off), public=RateLimiter(off))
+
+
+@asynccontextmanager
+async def api_world(
+    folder: Path,
+    *,
+    on_air: OnAir | None = None,
+    limits: Limits | None = None,
+    bus: EventBus | None = None,
+) -> AsyncIterator[ApiWorld]:
+    """A fresh database with the users and stations above, and the app over it."""
+    db_path = folder / "api.sqlite"
+    shutil.copy(await template_database(folder.parent), db_path)
+    db = create_engine(f"sqlite:///{db_path}")
+    sessions = session_factory(db)
+    the_bus = bus or MemoryBus()
+    await the_bus.connect()
+    ctx = ApiContext(
+        settings=Settings(data_dir=folder, database_url=f"sqlite:///{db_path}"),
+        sessions=sessions,
+        bus=the_bus,
+        secret=SECRET,
+        limits=limits or unlimited(),
+    )
+    if on_air is not None:
+        ctx.on_air = on_air
+    world = ApiWorld(create_app(ctx), ctx, db)
+    async with sessions() as session:
+        main, _ = await register_station(
+            session, StationConfig.model_validate(example_config(short_name="wgmr"))
+        )
+        other, _ = await register_station(
+            session,
+            StationConfig.model_validate(
+                example_config(id=str(OTHER_ID), name="Other FM", short_name="other")
+            ),
+        )
+        world.stations = {"wgmr": main.id, "other": other.id}
+        for name, admin in [
+            ("admin", True),
+            ("manager", False),
+            ("dj", False),
+            ("outsider", False),
+            ("rival", False),
+        ]:
+            user = await create_user(session, username=name, password=PASSWORD, is_admin=admin)
+            world.users[name] = user.id
+        for name, station, role in [
+            ("manager", main.id, Role.MANAGER),
+            ("dj", main.id, Role.DJ),
+            ("rival", other.id, Role.MANAGER),
+        ]:
+            session.add(Membership(user_id=world.users[name], station_id=station, role=role))
+        await session.commit()
+    try:
+        yield world
+    finally:
+        await world.close()
