@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install peers lint types pytest test bench soak clean proto
+.PHONY: install peers lint types pytest test bench soak clean proto demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,16 @@ pytest: $(STAMP)
 ## Everything CI runs: install, peers, lint, types, tests.
 test: install peers lint types pytest
 
+## A demo station on air: generated music, spoken station IDs, a clock, the API and UI.
+## espeak-ng is installed when possible (never required); data goes to ./.demo-data.
+demo: install
+	-bash scripts/demo-deps.sh
+	GRIMNIR_DATA_DIR="$${GRIMNIR_DATA_DIR:-$(CURDIR)/.demo-data}" \
+		$(BIN)/grimnir up --demo --http 127.0.0.1:8080
+
 ## Benchmarks print ratios against a baseline measured in the same run.
 bench: $(STAMP)
-	@set -e; found=0; for f in benchmarks/*.py; do \
+	@set -e; found=0; for f in benchmarks/[!_]*.py; do \
 		[ -e "$$f" ] || continue; found=1; echo "== $$f"; $(BIN)/python "$$f"; done; \
 	[ $$found = 1 ] || echo "no benchmarks yet"
 

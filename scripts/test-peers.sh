@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the peers the test suite talks to are installed and running:
-#   programs: ffmpeg, icecast2, srt-live-transmit (Debian packages)
+#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng (Debian packages)
 #   services: PostgreSQL :5432, MariaDB :3306, Redis :6379, NATS (JetStream) :4222
 # Installs what is missing with apt-get (as root, or through sudo) and starts
 # what is installed but stopped. Set GRIMNIR_SKIP_PEERS=1 to skip it all.
@@ -88,6 +88,7 @@ need_service() {  # name port package binary start-command...
 need_program ffmpeg ffmpeg
 need_program icecast2 icecast2
 need_program srt-live-transmit srt-tools
+need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo)
 
 need_service PostgreSQL 5432 postgresql pg_ctlcluster \
     'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | tail -n 1) main start'

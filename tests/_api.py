@@ -48,24 +48,62 @@ def example_config(**station: Any) -> dict[str, Any]:
     return raw
 
 
-async def _migrated(path: Path) -> None:
+async def _populate(path: Path) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
     engine = create_engine(f"sqlite:///{path}")
     try:
         await upgrade(engine)
+        async with session_factory(engine)() as session:
+            main, _ = await register_station(
+                session, StationConfig.model_validate(example_config(short_name="wgmr"))
+            )
+            other, _ = await register_station(
+                session,
+                StationConfig.model_validate(
+                    example_config(id=str(OTHER_ID), name="Other FM", short_name="other")
+                ),
+            )
+            stations = {"wgmr": main.id, "other": other.id}
+            users: dict[str, uuid.UUID] = {}
+            for name, admin in [
+                ("admin", True),
+                ("manager", False),
+                ("dj", False),
+                ("outsider", False),
+                ("rival", False),
+            ]:
+                user = await create_user(session, username=name, password=PASSWORD, is_admin=admin)
+                users[name] = user.id
+            for name, station, role in [
+                ("manager", main.id, Role.MANAGER),
+                ("dj", main.id, Role.DJ),
+                ("rival", other.id, Role.MANAGER),
+            ]:
+                session.add(Membership(user_id=users[name], station_id=station, role=role))
+            await session.commit()
     finally:
         await engine.dispose()
+    return users, stations
 
 
-_TEMPLATE: dict[str, Path] = {}
+@dataclass
+class _Template:
+    path: Path
+    users: dict[str, uuid.UUID]
+    stations: dict[str, uuid.UUID]
 
 
-async def template_database(folder: Path) -> Path:
-    """A migrated, empty SQLite file made once per test session (copied per test)."""
-    if "db" not in _TEMPLATE:
-        path = folder / "template.sqlite"
-        await _migrated(path)
-        _TEMPLATE["db"] = path
-    return _TEMPLATE["db"]
+_TEMPLATE: list[_Template] = []
+
+
+async def template_database(folder: Path) -> _Template:
+    """A migrated database with the users and stations, made once per test session
+    (hashing five passwords and registering two stations is the slow part) and
+    copied for each test."""
+    if not _TEMPLATE:
+        path = folder / "api-template.sqlite"
+        users, stations = await _populate(path)
+        _TEMPLATE.append(_Template(path, users, stations))
+    return _TEMPLATE[0]
 
 
 @dataclass
@@ -117,8 +155,10 @@ async def api_world(
     bus: EventBus | None = None,
 ) -> AsyncIterator[ApiWorld]:
     """A fresh database with the users and stations above, and the app over it."""
+    folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "api.sqlite"
-    shutil.copy(await template_database(folder.parent), db_path)
+    template = await template_database(folder.parent)
+    shutil.copy(template.path, db_path)
     db = create_engine(f"sqlite:///{db_path}")
     sessions = session_factory(db)
     the_bus = bus or MemoryBus()
@@ -133,33 +173,8 @@ async def api_world(
     if on_air is not None:
         ctx.on_air = on_air
     world = ApiWorld(create_app(ctx), ctx, db)
-    async with sessions() as session:
-        main, _ = await register_station(
-            session, StationConfig.model_validate(example_config(short_name="wgmr"))
-        )
-        other, _ = await register_station(
-            session,
-            StationConfig.model_validate(
-                example_config(id=str(OTHER_ID), name="Other FM", short_name="other")
-            ),
-        )
-        world.stations = {"wgmr": main.id, "other": other.id}
-        for name, admin in [
-            ("admin", True),
-            ("manager", False),
-            ("dj", False),
-            ("outsider", False),
-            ("rival", False),
-        ]:
-            user = await create_user(session, username=name, password=PASSWORD, is_admin=admin)
-            world.users[name] = user.id
-        for name, station, role in [
-            ("manager", main.id, Role.MANAGER),
-            ("dj", main.id, Role.DJ),
-            ("rival", other.id, Role.MANAGER),
-        ]:
-            session.add(Membership(user_id=world.users[name], station_id=station, role=role))
-        await session.commit()
+    world.users = dict(template.users)
+    world.stations = dict(template.stations)
     try:
         yield world
     finally:

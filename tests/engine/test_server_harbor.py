@@ -50,7 +50,7 @@ class Handler:
         self.connections: list[HarborConnection] = []
         self.sinks: list[Sink] = []
 
-    def authenticate(self, path: str, user: str, password: str) -> bool:
+    def authenticate(self, path: str, user: str, password: str, remote: str) -> bool:
         return CREDENTIALS.get(path) == (user, password)
 
     def on_connect(self, conn: HarborConnection) -> Sink:

@@ -2,5 +2,17 @@
 
 from grimnir.api.app import API_PREFIX, create_app
 from grimnir.api.context import ApiContext, NothingOnAir, OnAir, load_secret
+from grimnir.api.routes._harbor import AUTH_PATH as HARBOR_AUTH_PATH
+from grimnir.api.routes._harbor import ShowEndKicker, harbor_secret
 
-__all__ = ["API_PREFIX", "ApiContext", "NothingOnAir", "OnAir", "create_app", "load_secret"]
+__all__ = [
+    "API_PREFIX",
+    "HARBOR_AUTH_PATH",
+    "ApiContext",
+    "NothingOnAir",
+    "OnAir",
+    "ShowEndKicker",
+    "create_app",
+    "harbor_secret",
+    "load_secret",
+]

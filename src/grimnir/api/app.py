@@ -18,9 +18,19 @@ log = logging.getLogger("grimnir.api")
 API_PREFIX = "/api/v1"
 
 ROUTE_MODULES: list[str] = [
+    "public",  # NOTE: first: routes match in order, and the public ones are the hot path
     "auth",
     "users",
     "stations",
+    "media",
+    "programming",
+    "timeline",
+    "live",
+    "webstreams",
+    "priority",
+    "playout",
+    "events",
+    "ui",
 ]
 """Modules of ``grimnir.api.routes``; each has ``router`` (mounted under /api/v1)
 and may have ``root_router`` (mounted at the root: /api/nowplaying, /metrics, /) and

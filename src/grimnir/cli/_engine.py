@@ -68,6 +68,24 @@ def engine_command(
         list[str] | None,
         typer.Option("--harbor-user", help="NAME:PASSWORD a DJ may connect with (repeatable)."),
     ] = None,
+    harbor_auth_url: Annotated[
+        str | None,
+        typer.Option(
+            "--harbor-auth-url",
+            help="The API's harbor callback (DJ accounts, live tokens), "
+            "e.g. http://127.0.0.1:8080/api/v1/internal/harbor/auth.",
+            envvar="GRIMNIR_HARBOR_AUTH_URL",
+        ),
+    ] = None,
+    harbor_auth_secret: Annotated[
+        str,
+        typer.Option(
+            "--harbor-auth-secret",
+            help="The station's shared secret for that callback (prefer the environment).",
+            envvar="GRIMNIR_HARBOR_AUTH_SECRET",
+            show_default=False,
+        ),
+    ] = "",
 ) -> None:
     """Run one station's media engine until stopped (Ctrl-C / SIGTERM)."""
     from grimnir.config.station import load_station_config
@@ -88,7 +106,11 @@ def engine_command(
         burst_blocks=burst,
         path_prefix=path_prefix,
         harbor_users=_harbor_users(harbor_user or []),
+        harbor_auth_url=harbor_auth_url or None,
+        harbor_auth_secret=harbor_auth_secret,
     )
+    if options.harbor_auth_url and not harbor_auth_secret:
+        fail("--harbor-auth-url needs --harbor-auth-secret (or GRIMNIR_HARBOR_AUTH_SECRET)")
     runtime = StationRuntime(station, options)
     stop = threading.Event()
     try:
@@ -112,7 +134,9 @@ def engine_command(
         out.print(f"  recording to   {recording.path}")
     for path in runtime.harbor.paths:
         out.print(f"  harbor (DJs)   icecast://{host}:{port}{path}")
-    if not options.harbor_users:
+    if options.harbor_auth_url:
+        out.print(f"  DJ accounts    checked by {options.harbor_auth_url}")
+    elif not options.harbor_users:
         err.print("note: no harbor users: DJs are refused until you pass --harbor-user NAME:PASS")
     while not stop.wait(0.5):
         if not runtime.alive:

@@ -1,11 +1,12 @@
-"""``grimnir up``: control plane and engines for every registered station."""
+"""``grimnir up``: control plane, engines, API, UI and streams for every registered station."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,16 +14,29 @@ from grimnir.cli._common import current_settings, ensure_schema, err, fail, out
 from grimnir.cli._engine import _harbor_users, _split_address
 from grimnir.domain.errors import GrimnirError
 
+if TYPE_CHECKING:
+    from grimnir.up import ControlPlane
+
 
 def up_command(
     http: Annotated[
         str,
         typer.Option(
             "--http",
-            help="HOST:PORT of the first station's stream server (station n gets PORT+n).",
+            help="HOST:PORT of the API, the status page and every station's streams "
+            "(/listen/<station>/…).",
             envvar="GRIMNIR_HTTP",
         ),
-    ] = "127.0.0.1:8000",
+    ] = "127.0.0.1:8080",
+    stream_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of the first engine's own stream/harbor server (station n gets PORT+n).",
+            min=0,
+            max=65535,
+            envvar="GRIMNIR_STREAM_PORT",
+        ),
+    ] = 8000,
     grpc_port: Annotated[
         int, typer.Option(help="gRPC port of the first engine (station n gets PORT+n).")
     ] = 9091,
@@ -33,19 +47,32 @@ def up_command(
         list[str] | None,
         typer.Option("--harbor-user", help="NAME:PASSWORD a DJ may connect with (repeatable)."),
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="First set up the demo station (generated music, station IDs, a clock, "
+            "an admin account) if it is not there yet.",
+        ),
+    ] = False,
+    demo_tracks: Annotated[int, typer.Option(hidden=True, min=1, max=200)] = 12,
+    demo_seconds: Annotated[float, typer.Option(hidden=True, min=1.0, max=1800.0)] = 150.0,
 ) -> None:
-    """Run every registered station: engines, planner and executors, until stopped."""
+    """Run every registered station: engines, planner, executors and the API, until stopped."""
     from grimnir.store.db import create_engine
     from grimnir.up import ControlPlane, UpOptions
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # NOTE: every proxied listener would log a line at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = current_settings()
-    host, port = _split_address(http, 8000, "--http")
+    host, port = _split_address(http, 8080, "--http")
     options = UpOptions(
         http_host=host,
         http_port=port,
+        stream_port=stream_port,
         grpc_port=grpc_port,
         plan_hours=hours,
         harbor_users=_harbor_users(harbor_user or []),
@@ -60,19 +87,30 @@ def up_command(
         plane = ControlPlane(settings, db, options)
         try:
             await ensure_schema(db, settings)
+            login: tuple[str, str] | None = None
+            if demo:
+                from grimnir.demo.setup import ensure_demo
+
+                out.print(f"setting up the demo station ({demo_tracks} tracks)…")
+                info = await ensure_demo(
+                    settings, plane.sessions, tracks=demo_tracks, seconds=demo_seconds
+                )
+                login = (info.admin_user, info.admin_password)
             await plane.start()
             if not plane.slots:
                 fail(
                     "no stations are registered yet: add one with "
-                    "`grimnir station add --config station.yaml`, then run `grimnir up` again"
+                    "`grimnir station add --config station.yaml`, then run `grimnir up` "
+                    "again (or try `grimnir up --demo`)"
                 )
-            for slot in plane.slots:
-                out.print(f"[bold]{slot.station.name}[/] ({slot.station.short_name})", markup=True)
-                for url in slot.urls():
-                    out.print(f"  listen   {url}")
-                out.print(f"  harbor   icecast://{slot.http_address}/live")
-                out.print(f"  control  {slot.grpc_address} (gRPC)")
-            out.print("stop with Ctrl-C; the engines stop with it")
+            silent = await plane.wait_on_air()
+            for slot in silent:
+                err.print(f"warning: {slot.station.short_name} is not on air yet; see the log")
+            _print_on_air(plane, login)
+            # NOTE: what start-up allocated stays for good; freezing it keeps full
+            # garbage collections (50–90 ms) from pausing API answers later.
+            gc.collect()
+            gc.freeze()
             await stop.wait()
         finally:
             await plane.stop()
@@ -83,3 +121,31 @@ def up_command(
     except GrimnirError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
+
+
+def _print_on_air(plane: ControlPlane, login: tuple[str, str] | None) -> None:
+    """What a user needs once the stations are on air: where to listen, look and sign in."""
+    for slot in plane.slots:
+        out.print(f"[bold]{slot.station.name}[/] ({slot.station.short_name})", markup=True)
+        for url in plane.listen_urls(slot.station.id):
+            out.print(f"  listen   {url}")
+        for path in slot.stream_paths():
+            out.print(f"  engine   {slot.engine_url(path)} (direct)")
+        for url in slot.harbor_urls():
+            out.print(f"  harbor   {url}")
+        out.print(f"  control  {slot.grpc_address} (gRPC)")
+    if plane.http is not None:
+        out.print(f"status page  {plane.http_url}/")
+        out.print(f"API docs     {plane.http_url}/api/v1/docs")
+    if login is not None:
+        user, password = login
+        listen = [url for slot in plane.slots for url in plane.listen_urls(slot.station.id)]
+        rule = "─" * 60
+        out.print(rule)
+        out.print("[bold]Grimnir Radio demo is on air[/]", markup=True)
+        out.print(f"  listen       {listen[0] if listen else '(no stream configured)'}")
+        out.print(f"  status page  {plane.http_url}/")
+        out.print(f"  admin login  {user} / {password}")
+        out.print(f"  API docs     {plane.http_url}/api/v1/docs")
+        out.print(rule)
+    out.print("stop with Ctrl-C; the engines stop with it")

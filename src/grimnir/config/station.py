@@ -157,6 +157,14 @@ class Harbor(ConfigModel):
         default_factory=lambda: [HarborMount(path="/live")],
         description="Mounts DJs may connect to (default: /live).",
     )
+    kick_at_show_end: bool = Field(
+        default=False,
+        description=(
+            "Disconnect the DJ when a live show slot ends (a show with live content, "
+            "or the show a live token was made for), so the next programme starts on "
+            "time. Off: the DJ stays on air until they leave."
+        ),
+    )
 
     @field_validator("mounts")
     @classmethod

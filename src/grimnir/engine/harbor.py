@@ -8,24 +8,98 @@ DJ to connect goes on the live layer, and a DJ reconnecting to the same mount
 continues where the dropout left off; the control plane can instead route one
 mount explicitly or take live off air (``route(None)``). The engine applies
 the grace and timeout rules once the source is on the live layer.
+
+Who may connect is an ``Authenticator``: static ``--harbor-user`` accounts, and
+under a control plane :class:`ApiHarborAuth`, which asks the API (DJ accounts,
+one-time live tokens). It runs on a worker thread of the server, never on the
+server's loop, so listeners keep flowing while a DJ is checked.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import httpx
+
 from grimnir.engine.engine import Engine
 from grimnir.engine.server import HarborConnection, StreamServer
 from grimnir.engine.sources import PushSource
 
+log = logging.getLogger(__name__)
+
 AUTO: Final = "auto"
 """Route whichever DJ connects first."""
 
-Authenticator = Callable[[str, str, str], bool]
+Authenticator = Callable[[str, str, str, str], bool]
+"""(mount path, user, password, client address) → allowed? Called on a worker thread."""
 TitleCallback = Callable[[str, str], None]
+
+SECRET_HEADER: Final = "X-Grimnir-Harbor-Secret"  # noqa: S105 — a header name
+"""Carries the station's shared secret (the API derives it from its key)."""
+AUTH_TIMEOUT_S: Final = 3.0
+
+
+class ApiHarborAuth:
+    """Asks the control plane whether a DJ may connect (``POST`` to its harbor
+    callback with the station's shared secret). Anything but a 200 refuses; an
+    unreachable API refuses too, with a log line saying why."""
+
+    def __init__(
+        self, url: str, secret: str, station_id: str, *, timeout_s: float = AUTH_TIMEOUT_S
+    ) -> None:
+        self.url = url
+        self.station_id = station_id
+        self._secret = secret
+        self.timeout_s = timeout_s
+
+    def __call__(self, mount: str, user: str, password: str, remote: str) -> bool:
+        body = {
+            "station_id": self.station_id,
+            "mount": mount,
+            "user": user,
+            "password": password,
+            "remote": remote,
+        }
+        try:
+            response = httpx.post(
+                self.url,
+                json=body,
+                headers={SECRET_HEADER: self._secret},
+                timeout=self.timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            log.warning(
+                "harbor %s: refusing %r from %s: the API at %s cannot be reached (%s)",
+                mount,
+                user,
+                remote,
+                self.url,
+                exc or type(exc).__name__,
+            )
+            return False
+        if response.status_code == 200:
+            return True
+        log.warning(
+            "harbor %s: refusing %r from %s: the API answered %d: %s",
+            mount,
+            user,
+            remote,
+            response.status_code,
+            _detail(response),
+        )
+        return False
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(data.get("detail") if isinstance(data, dict) else data)[:200]
 
 
 class HarborGate:
@@ -52,10 +126,11 @@ class HarborGate:
 
     # -- the server's side (HarborHandler) -----------------------------------------------
 
-    def authenticate(self, path: str, user: str, password: str) -> bool:
+    def authenticate(self, path: str, user: str, password: str, remote: str) -> bool:
         try:
-            return bool(self._authenticate(path, user, password))
+            return bool(self._authenticate(path, user, password, remote))
         except Exception:  # an auth backend failure refuses, it never crashes the server
+            log.exception("harbor %s: the credential check failed; refusing %r", path, user)
             return False
 
     def on_connect(self, conn: HarborConnection) -> _HarborSink:

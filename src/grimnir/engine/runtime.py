@@ -47,7 +47,7 @@ from grimnir.engine.control import LocalControl, Metadata
 from grimnir.engine.encoders import CONTENT_TYPES
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
 from grimnir.engine.events import EngineEvent
-from grimnir.engine.harbor import HarborGate
+from grimnir.engine.harbor import ApiHarborAuth, HarborGate
 from grimnir.engine.layers import Layer
 from grimnir.engine.outputs import (
     HlsOutput,
@@ -61,8 +61,8 @@ from grimnir.engine.server import ListenerMount, StreamServer
 
 log = logging.getLogger(__name__)
 
-HarborAuth = Callable[[str, str, str], bool]
-"""(mount path, user, password) → allowed?"""
+HarborAuth = Callable[[str, str, str, str], bool]
+"""(mount path, user, password, client address) → allowed? Runs on a worker thread."""
 
 
 @dataclass(slots=True)
@@ -76,6 +76,11 @@ class RuntimeOptions:
     path_prefix: Path | None = None
     """Re-root every absolute path of the station file under this directory."""
     harbor_users: dict[str, str] = field(default_factory=dict)
+    harbor_auth_url: str | None = None
+    """The control plane's harbor callback (DJ accounts, live tokens); static
+    ``harbor_users`` are checked first."""
+    harbor_auth_secret: str = ""
+    """The station's shared secret for that callback."""
     mp3_quality: int = 2
 
 
@@ -114,11 +119,20 @@ class StationRuntime(LocalControl):
         self.server = StreamServer(
             self.options.http_host, self.options.http_port, server_name=config.station.name
         )
+        self._remote_auth = (
+            None
+            if self.options.harbor_auth_url is None
+            else ApiHarborAuth(
+                self.options.harbor_auth_url,
+                self.options.harbor_auth_secret,
+                str(config.station.id),
+            )
+        )
         self.harbor = HarborGate(
             self.engine,
             self.server,
             [mount.path for mount in config.harbor.mounts] if config.harbor.enabled else [],
-            harbor_auth or self._static_auth,
+            harbor_auth or self._authenticate,
             on_title=self._live_title,
         )
         self.listener_mounts: list[ListenerMount] = []
@@ -374,9 +388,14 @@ class StationRuntime(LocalControl):
         status["metadata"] = {"title": self.metadata.title, "artist": self.metadata.artist}
         return status
 
-    def _static_auth(self, mount: str, user: str, password: str) -> bool:
+    def _authenticate(self, mount: str, user: str, password: str, remote: str) -> bool:
+        """Static ``harbor_users`` first, then the control plane (when configured)."""
         expected = self.options.harbor_users.get(user)
-        return expected is not None and _same(expected, password)
+        if expected is not None and _same(expected, password):
+            return True
+        if self._remote_auth is not None:
+            return self._remote_auth(mount, user, password, remote)
+        return False
 
 
 def _same(a: str, b: str) -> bool:

@@ -30,6 +30,13 @@ from grimnir.engine.client import EngineEventRecord
 from grimnir.executor._timeline import Sessions
 from grimnir.store.models import AsRun, LiveSession, MediaItem, TimelineEntry
 
+RELAY_PREFIX = "relay-"
+"""Item ids of a web stream moved to another URL by hand (the API's failover):
+such an item gets its own row, even while the one it replaces is still open."""
+
+ADOPT_WINDOW = timedelta(seconds=30)
+"""A session the API opened this recently on the mount is the one the engine reports."""
+
 EXPORT_FIELDS = (
     "id",
     "started_at",
@@ -80,6 +87,12 @@ class AsRunLog:
                         AsRun.timeline_entry_id == entry_id, AsRun.ended_at.is_(None)
                     )
                 )
+                if (
+                    row is not None
+                    and item_id.startswith(RELAY_PREFIX)
+                    and row.id in self._open.values()
+                ):
+                    row = None  # a forced web-stream failover airs beside the old relay
             if row is None:
                 media_id = _uuid(data.get("media_id"))
                 album = None
@@ -158,15 +171,31 @@ class AsRunLog:
         if mount in self._sessions_open:
             return
         async with self._sessions() as session, session.begin():
-            row = LiveSession(
-                station_id=self.station_id,
-                mount=mount or "(live)",
-                connected_at=record.time,
-                remote_addr=_text(record.data.get("remote_addr") or record.data.get("peer"), 64),
-                user_agent=_text(record.data.get("user_agent"), 512),
+            # NOTE: the API's harbor check records the session (with the DJ's account)
+            # just before the engine reports the connection: continue that row.
+            row = await session.scalar(
+                select(LiveSession)
+                .where(
+                    LiveSession.station_id == self.station_id,
+                    LiveSession.mount == (mount or "(live)"),
+                    LiveSession.disconnected_at.is_(None),
+                    LiveSession.connected_at >= record.time - ADOPT_WINDOW,
+                )
+                .order_by(LiveSession.connected_at.desc())
+                .limit(1)
             )
-            session.add(row)
-            await session.flush()
+            if row is None:
+                row = LiveSession(
+                    station_id=self.station_id,
+                    mount=mount or "(live)",
+                    connected_at=record.time,
+                    remote_addr=_text(
+                        record.data.get("remote_addr") or record.data.get("peer"), 64
+                    ),
+                    user_agent=_text(record.data.get("user_agent"), 512),
+                )
+                session.add(row)
+                await session.flush()
             self._sessions_open[mount] = row.id
 
     async def live_disconnected(self, record: EngineEventRecord) -> None:

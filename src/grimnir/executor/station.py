@@ -31,13 +31,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, Event, EventBus
+from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, TELEMETRY, Event, EventBus
 from grimnir.domain import (
     EndReason,
     EntryKind,
@@ -71,6 +73,8 @@ FORWARDED = (
     "source.error",
 )
 """Engine events passed on to the bus as they are."""
+TELEMETRY_EVERY_S = 0.5
+"""Telemetry goes to the bus at most this often (≤ 2 a second per station)."""
 
 
 class StationExecutor:
@@ -123,6 +127,11 @@ class StationExecutor:
         self.live_heard = False
         """A DJ was on air during the open window (the show aired)."""
         self.live_on_air = False
+        self.telemetry: dict[str, Any] | None = None
+        """The engine's last telemetry record (meters, loudness, outputs), with ``time``."""
+        self._telemetry_sent = float("-inf")
+        self.stream_urls: dict[str, str] = {}
+        """Web stream items on air → the URL their chain plays now (after a failover)."""
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
@@ -187,10 +196,12 @@ class StationExecutor:
         self._wake.set()
 
     async def insert(
-        self, item: TimelineEntry | MediaItem | str | Path, at: datetime | None = None
+        self,
+        item: TimelineEntry | MediaItem | PlayRequest | str | Path,
+        at: datetime | None = None,
     ) -> str:
-        """Queue an entry, a library item or a file: next (soft, after the item on air)
-        or at ``at`` (hard). Returns the engine item id."""
+        """Queue an entry, a library item, a ready request or a file: next (soft, after
+        the item on air) or at ``at`` (hard). Returns the engine item id."""
         when = at or self.clock()
         timing = Timing.HARD if at is not None else Timing.SOFT
         if isinstance(item, TimelineEntry):
@@ -200,6 +211,8 @@ class StationExecutor:
                 raise NotFoundError(f"timeline entry {item.id} has no file or stream to play")
             request = _retimed(request, when, timing)
             entry_ids = [item.id]
+        elif isinstance(item, PlayRequest):
+            request, entry_ids = _retimed(item, when, timing), []
         else:
             if isinstance(item, MediaItem):
                 path, title, artist = item.path, item.title or "", item.artist or ""
@@ -251,12 +264,17 @@ class StationExecutor:
     # -- the follower -------------------------------------------------------------------
 
     async def _follow(self) -> None:
+        quiet = False  # NOTE: one warning per outage, not one per 100 ms retry
         while True:
             try:
-                async with contextlib.aclosing(self.client.events()) as stream:
+                events = self.client.events(include_telemetry=True)
+                async with contextlib.aclosing(events) as stream:
                     async for record in stream:
                         async with self._lock:
                             if record.type == SUBSCRIBED:
+                                if quiet:
+                                    log.info("station %s: engine reached", self.station_key)
+                                quiet = False
                                 await resync(self)
                                 self.engine_up = True
                                 self._ready.set()
@@ -266,7 +284,14 @@ class StationExecutor:
             except asyncio.CancelledError:
                 raise
             except GrimnirError as exc:
-                log.warning("station %s: engine unreachable (%s)", self.station_key, exc)
+                log.log(
+                    logging.DEBUG if quiet else logging.WARNING,
+                    "station %s: engine unreachable (%s); retrying every %.1f s",
+                    self.station_key,
+                    exc,
+                    self.reconnect_s,
+                )
+                quiet = True
             except Exception:
                 log.exception("station %s: following the engine failed", self.station_key)
             if self.engine_up:
@@ -276,6 +301,13 @@ class StationExecutor:
 
     async def _on_event(self, record: EngineEventRecord) -> None:
         kind, data = record.type, record.data
+        if kind == TELEMETRY:
+            self.telemetry = {**_finite(data), "time": record.time.isoformat()}
+            if time.monotonic() - self._telemetry_sent >= TELEMETRY_EVERY_S:
+                self._telemetry_sent = time.monotonic()
+                await self._publish(TELEMETRY, record.time, _finite(data))
+        elif kind in ("webstream.failover", "webstream.recovered"):
+            self.stream_urls[str(data.get("item_id"))] = str(data.get("to") or data.get("url"))
         if kind == "item.started":
             await self._item_started(record)
         elif kind == "item.ended":
@@ -350,6 +382,7 @@ class StationExecutor:
         interrupted = item_id in self._interrupted
         if self._interrupted.pop(item_id, False):
             reason = EndReason.PREEMPTED
+        self.stream_urls.pop(item_id, None)
         if layer == "automation":
             self.in_engine.discard(item_id)
             self.playing.discard(item_id)
@@ -422,3 +455,14 @@ def _retimed(request: PlayRequest, at: datetime, timing: Timing) -> PlayRequest:
     from dataclasses import replace
 
     return replace(request, start_at=at, timing=timing)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with infinite/NaN numbers (silence in dB, LUFS) as None: JSON has none."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value

@@ -120,6 +120,20 @@ def analyze_file(path: str, options: AnalysisOptions) -> MediaAnalysis:
         container.close()
 
 
+def probe_audio(path: str) -> StreamInfo:
+    """What FFmpeg finds in ``path`` without decoding it (format, codec, rate,
+    channels), or LibraryError when it is not audio: the upload's type check."""
+    file = Path(path)
+    container = open_audio(file)
+    try:
+        info = stream_info(container, file.stat().st_size)
+    finally:
+        container.close()
+    if info.sample_rate_hz <= 0 or info.channels <= 0:
+        raise LibraryError("not an audio file (FFmpeg found no sample rate or channels)")
+    return info
+
+
 def _analyze(
     path: Path, container: object, info: StreamInfo, options: AnalysisOptions
 ) -> MediaAnalysis:

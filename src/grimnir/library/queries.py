@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import MediaState, NotFoundError
+from grimnir.domain.text import fold
 from grimnir.store.models import MediaItem
 
 _SEARCHED = (MediaItem.title, MediaItem.artist, MediaItem.album, MediaItem.path)
@@ -57,6 +59,82 @@ async def list_media(
     if limit is not None:
         query = query.limit(limit)
     return (await session.scalars(query)).all()
+
+
+SortKey = Literal["title", "artist", "album", "created_at", "duration"]
+_SORT_COLUMNS: dict[str, Any] = {
+    "title": MediaItem.title,
+    "artist": MediaItem.artist,
+    "album": MediaItem.album,
+    "created_at": MediaItem.created_at,
+    "duration": MediaItem.duration_ms,
+}
+
+
+def _like(text: str) -> str:
+    # NOTE: escape LIKE's wildcards so "100%" searches for "100%"
+    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFilter:
+    """What :func:`search_media` selects. Text is matched case-folded (``lower()``
+    folds every script, see ``domain.text``): ``text`` anywhere in title, artist
+    or album; ``artist``, ``album`` and ``genre`` as the whole value."""
+
+    text: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    genre: str | None = None
+    states: tuple[MediaState, ...] = ()
+
+
+def _conditions(station_id: uuid.UUID, where: MediaFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [MediaItem.station_id == station_id]
+    if where.text:
+        pattern = _like(where.text)
+        columns = (MediaItem.title, MediaItem.artist, MediaItem.album)
+        conditions.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
+    for column, value in (
+        (MediaItem.artist, where.artist),
+        (MediaItem.album, where.album),
+        (MediaItem.genre, where.genre),
+    ):
+        if value is not None:
+            conditions.append(func.lower(column) == fold(value))
+    if where.states:
+        conditions.append(MediaItem.state.in_(where.states))
+    return conditions
+
+
+async def search_media(
+    session: AsyncSession,
+    station_id: uuid.UUID,
+    where: MediaFilter,
+    *,
+    sort: SortKey = "artist",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[MediaItem], int]:
+    """One page of the station's items matching ``where``, and how many match in all.
+
+    Items without a value for the sort key come last either way; ties are
+    broken by title and id, so pages never overlap or skip an item.
+    """
+    conditions = _conditions(station_id, where)
+    total = await session.scalar(select(func.count()).select_from(MediaItem).where(*conditions))
+    key = _SORT_COLUMNS[sort]
+    order = (key.desc() if descending else key.asc()).nulls_last()
+    rows = await session.scalars(
+        select(MediaItem)
+        .where(*conditions)
+        .order_by(order, MediaItem.title.asc().nulls_last(), MediaItem.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return rows.all(), total or 0
 
 
 async def count_by_state(session: AsyncSession, station_id: uuid.UUID) -> dict[MediaState, int]:
@@ -137,6 +215,8 @@ async def known_files(session: AsyncSession, station_id: uuid.UUID) -> dict[str,
 
 __all__ = [
     "KnownFile",
+    "MediaFilter",
+    "SortKey",
     "count_by_state",
     "find_by_path",
     "find_by_sha256",
@@ -144,4 +224,5 @@ __all__ = [
     "known_files",
     "list_media",
     "ready_media",
+    "search_media",
 ]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,9 +61,14 @@ class HarborSink(Protocol):
 
 
 class HarborHandler(Protocol):
-    """The station's side of a harbor mount: who may connect, and a sink per connection."""
+    """The station's side of a harbor mount: who may connect, and a sink per connection.
 
-    def authenticate(self, path: str, user: str, password: str) -> bool: ...
+    ``authenticate`` runs on a worker thread (it may ask the control plane over
+    HTTP), so listeners and the connected source keep flowing meanwhile;
+    ``remote`` is the client's address without the port.
+    """
+
+    def authenticate(self, path: str, user: str, password: str, remote: str) -> bool: ...
 
     def on_connect(self, conn: HarborConnection) -> HarborSink: ...
 
@@ -75,6 +82,8 @@ class _Source:
         self.transport = transport
         self.reason: str | None = None
         self.ended = False
+        self.credential = b""
+        """A digest of the credentials it connected with (metadata updates reuse them)."""
 
     def end(self, reason: str) -> None:
         if self.ended:
@@ -117,13 +126,16 @@ class Harbor:
             }
         return info
 
-    def authorize(self, request: Request) -> str:
-        """The authenticated user; ``HttpError(401)`` otherwise."""
+    async def authorize(self, request: Request, remote: str) -> str:
+        """The authenticated user; ``HttpError(401)`` otherwise. The handler is asked
+        on a worker thread so the server's loop never waits for it."""
         creds = request.basic_auth()
         ok = False
         if creds is not None:
             try:
-                ok = bool(self.handler.authenticate(self.path, *creds))
+                ok = bool(
+                    await asyncio.to_thread(self.handler.authenticate, self.path, *creds, remote)
+                )
             except Exception:
                 log.exception("harbor authentication for %s failed", self.path)
         if not ok or creds is None:
@@ -131,14 +143,29 @@ class Harbor:
             raise HttpError(401, "Authentication required", {"WWW-Authenticate": REALM})
         return creds[0]
 
+    async def authorize_metadata(self, request: Request, remote: str) -> None:
+        """Metadata updates come with the source's own credentials: those are
+        accepted without asking again (a one-time live token is spent by then)."""
+        creds = request.basic_auth()
+        source = self.source
+        if (
+            creds is not None
+            and source is not None
+            and source.credential
+            and hmac.compare_digest(source.credential, _credential(*creds))
+        ):
+            return
+        await self.authorize(request, remote)
+
     async def serve(
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         """Take a source from its request head to its end; refusals raise ``HttpError``."""
-        user = self.authorize(request)
-        if self.source is not None:
-            self.refused += 1
-            raise HttpError(403, "Mountpoint in use", reason="Mountpoint in use")
+        # NOTE: a busy mount is refused before the credentials are checked, so a
+        # one-time live token is not spent on a connection that cannot go on air.
+        self._check_free()
+        user = await self.authorize(request, peer_host(writer))
+        self._check_free()  # another source may have connected while we asked
         peer = writer.get_extra_info("peername")
         conn = HarborConnection(
             path=self.path,
@@ -155,6 +182,9 @@ class Harbor:
             log.exception("harbor handler refused %s", self.path)
             raise HttpError(503, f"Source refused: {exc}") from exc
         source = _Source(conn, sink, writer.transport)
+        creds = request.basic_auth()
+        if creds is not None:
+            source.credential = _credential(*creds)
         self.source = source
         self.connections += 1
         reason = "server closed"
@@ -180,6 +210,11 @@ class Harbor:
                 self.source = None
             source.end(reason)
             writer.transport.abort()
+
+    def _check_free(self) -> None:
+        if self.source is not None:
+            self.refused += 1
+            raise HttpError(403, "Mountpoint in use", reason="Mountpoint in use")
 
     async def _pump(self, request: Request, reader: asyncio.StreamReader, source: _Source) -> str:
         """Feed the body to the sink; the reason it ended."""
@@ -242,7 +277,17 @@ class Harbor:
         return True
 
 
-def update_metadata(request: Request, harbors: dict[str, Harbor]) -> bytes:
+def peer_host(writer: asyncio.StreamWriter) -> str:
+    """The client's address without the port."""
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
+
+
+def _credential(user: str, password: str) -> bytes:
+    return hashlib.sha256(f"{user}\0{password}".encode()).digest()
+
+
+async def update_metadata(request: Request, harbors: dict[str, Harbor], remote: str = "") -> bytes:
     """Answer Icecast's ``/admin/metadata?mount=…&mode=updinfo&song=…``: the response body."""
     raw = request.params("latin-1")
     charset = raw.get("charset", "").strip()
@@ -263,7 +308,7 @@ def update_metadata(request: Request, harbors: dict[str, Harbor]) -> bytes:
     harbor = harbors.get(mount)
     if harbor is None:
         raise HttpError(400, "Source does not exist")
-    harbor.authorize(request)
+    await harbor.authorize_metadata(request, remote)
     if params.get("mode", "updinfo") != "updinfo":
         raise HttpError(400, "No such action")
     source = harbor.source

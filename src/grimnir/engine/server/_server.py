@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from grimnir.domain.errors import EngineError
 from grimnir.engine.outputs import StreamInfo
-from grimnir.engine.server._harbor import Harbor, HarborHandler, update_metadata
+from grimnir.engine.server._harbor import Harbor, HarborHandler, peer_host, update_metadata
 from grimnir.engine.server._http import (
     HEADER_TIMEOUT_S,
     METHODS,
@@ -340,7 +340,7 @@ class StreamServer:
         if path == ADMIN_METADATA_PATH:
             if method != "GET":
                 raise HttpError(405, "Method not allowed", {"Allow": "GET"})
-            body_bytes = update_metadata(request, self._harbors)
+            body_bytes = await update_metadata(request, self._harbors, peer_host(writer))
             writer.write(simple_response(200, body_bytes, content_type="text/xml"))
             return
         mount = self._mounts.get(path)

@@ -1,0 +1,225 @@
+"""What a station plays now, next and just played, for the public routes.
+
+"Now" is the as-run log's open row (the executor writes it from the engine's
+``item.started``, so it is what listeners hear), next comes from the timeline,
+listeners from the engine's status when the station is on air in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grimnir.api.context import ApiContext
+from grimnir.domain import EntryKind, EntryStatus
+from grimnir.store.models import AsRun, MediaItem, Mount, Station, TimelineEntry
+
+log = logging.getLogger("grimnir.api")
+
+NEXT_COUNT = 5
+HISTORY_COUNT = 5
+STATUS_TIMEOUT_S = 0.5
+STALE_AFTER = timedelta(minutes=1)
+"""An open as-run row this long past its planned end is not trusted as "now"."""
+_UPCOMING = (EntryStatus.PLANNED, EntryStatus.QUEUED)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One item as listeners see it."""
+
+    id: str
+    title: str
+    artist: str
+    album: str
+    started_at: datetime
+    duration_ms: int | None
+    media_id: uuid.UUID | None = None
+    layer: str = "automation"
+    kind: str = "track"
+
+
+@dataclass(frozen=True, slots=True)
+class MountInfo:
+    key: str
+    name: str
+    format: str
+    bitrate_kbps: int | None
+    listeners: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NowPlaying:
+    """A station's public now-playing picture at ``at``."""
+
+    station: Station
+    at: datetime
+    current: Track | None
+    next: list[Track]
+    history: list[Track]
+    listeners: int | None
+    """All mounts together; ``None`` when unknown (not on air in this process)."""
+    mounts: list[MountInfo] = field(default_factory=list)
+    listen_urls: list[str] = field(default_factory=list)
+    is_live: bool = False
+    streamer: str = ""
+    is_online: bool = False
+
+    def elapsed_ms(self) -> int:
+        if self.current is None:
+            return 0
+        return max(0, int((self.at - self.current.started_at) / timedelta(milliseconds=1)))
+
+
+async def _durations(session: AsyncSession, rows: list[AsRun]) -> dict[uuid.UUID, int]:
+    """Planned length per as-run row: its timeline entry's, else the media item's."""
+    entry_ids = {r.timeline_entry_id for r in rows if r.timeline_entry_id is not None}
+    media_ids = {r.media_id for r in rows if r.media_id is not None}
+    by_entry: dict[uuid.UUID, int] = {}
+    by_media: dict[uuid.UUID, int] = {}
+    if entry_ids:
+        found = await session.execute(
+            select(TimelineEntry.id, TimelineEntry.starts_at, TimelineEntry.ends_at).where(
+                TimelineEntry.id.in_(entry_ids)
+            )
+        )
+        for eid, starts, ends in found:
+            by_entry[eid] = int((ends - starts) / timedelta(milliseconds=1))
+    if media_ids:
+        lengths = await session.execute(
+            select(MediaItem.id, MediaItem.duration_ms).where(MediaItem.id.in_(media_ids))
+        )
+        by_media = {mid: int(ms) for mid, ms in lengths if ms is not None}
+    out: dict[uuid.UUID, int] = {}
+    for row in rows:
+        ms = by_entry.get(row.timeline_entry_id) if row.timeline_entry_id else None
+        if ms is None and row.media_id is not None:
+            ms = by_media.get(row.media_id)
+        if ms is not None:
+            out[row.id] = ms
+    return out
+
+
+def _aired(row: AsRun, durations: dict[uuid.UUID, int]) -> Track:
+    duration = durations.get(row.id)
+    if duration is None and row.ended_at is not None:
+        duration = int((row.ended_at - row.started_at) / timedelta(milliseconds=1))
+    return Track(
+        id=str(row.id),
+        title=row.title or "",
+        artist=row.artist or "",
+        album=row.album or "",
+        started_at=row.started_at,
+        duration_ms=duration,
+        media_id=row.media_id,
+        layer=row.layer,
+        kind="live" if row.layer == "live" else "track",
+    )
+
+
+def _planned(entry: TimelineEntry) -> Track:
+    return Track(
+        id=str(entry.id),
+        title=entry.title or "",
+        artist=entry.artist or "",
+        album=str(entry.meta.get("album") or "") if isinstance(entry.meta, dict) else "",
+        started_at=entry.starts_at,
+        duration_ms=int((entry.ends_at - entry.starts_at) / timedelta(milliseconds=1)),
+        media_id=entry.media_id,
+        kind=entry.kind.value if isinstance(entry.kind, EntryKind) else str(entry.kind),
+    )
+
+
+async def _listeners(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, int] | None:
+    engine = ctx.on_air.engine(station_id)
+    if engine is None:
+        return None
+    try:
+        async with asyncio.timeout(STATUS_TIMEOUT_S):
+            status: dict[str, Any] = await engine.status()
+    except Exception:  # the engine may be restarting: the page still answers
+        log.debug("engine status of %s unavailable", station_id, exc_info=True)
+        return None
+    raw = status.get("listeners")
+    if not isinstance(raw, dict):
+        return None
+    return {str(k): int(v) for k, v in raw.items() if isinstance(v, int)}
+
+
+async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
+    """The station's now/next/history, read fresh (callers cache it)."""
+    now = datetime.now(UTC)
+    async with ctx.sessions() as session:
+        open_row = await session.scalar(
+            select(AsRun)
+            .where(AsRun.station_id == station.id, AsRun.ended_at.is_(None))
+            .order_by(AsRun.started_at.desc())
+            .limit(1)
+        )
+        history_rows = list(
+            await session.scalars(
+                select(AsRun)
+                .where(AsRun.station_id == station.id, AsRun.ended_at.is_not(None))
+                .order_by(AsRun.started_at.desc())
+                .limit(HISTORY_COUNT)
+            )
+        )
+        rows = history_rows + ([open_row] if open_row is not None else [])
+        durations = await _durations(session, rows)
+        current = None if open_row is None else _aired(open_row, durations)
+        if current is not None and current.duration_ms is not None:
+            planned_end = current.started_at + timedelta(milliseconds=current.duration_ms)
+            if now - planned_end > STALE_AFTER:
+                current = None  # left open by a crash: the executor will close it
+        after = current.started_at if current is not None else now
+        entries = await session.scalars(
+            select(TimelineEntry)
+            .where(
+                TimelineEntry.station_id == station.id,
+                TimelineEntry.starts_at > after,
+                TimelineEntry.status.in_(_UPCOMING),
+            )
+            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+            .limit(NEXT_COUNT)
+        )
+        upcoming = [_planned(e) for e in entries]
+        mounts = list(
+            await session.scalars(
+                select(Mount).where(Mount.station_id == station.id).order_by(Mount.key)
+            )
+        )
+    counts = await _listeners(ctx, station.id)
+    infos = [
+        MountInfo(
+            key=m.key,
+            name=m.name,
+            format=m.outputs[0].format.value if m.outputs else "",
+            bitrate_kbps=m.outputs[0].bitrate_kbps if m.outputs else None,
+            listeners=None if counts is None else counts.get(m.key, counts.get(f"/{m.key}")),
+        )
+        for m in mounts
+    ]
+    executor = ctx.on_air.executor(station.id)
+    is_live = current is not None and current.layer == "live"
+    if executor is not None and executor.live_on_air:
+        is_live = True
+    return NowPlaying(
+        station=station,
+        at=now,
+        current=current,
+        next=upcoming,
+        history=[_aired(r, durations) for r in history_rows],
+        listeners=None if counts is None else sum(counts.values()),
+        mounts=infos,
+        listen_urls=ctx.on_air.listen_urls(station.id),
+        is_live=is_live,
+        streamer=(current.artist or current.title) if is_live and current is not None else "",
+        is_online=executor is not None or current is not None,
+    )

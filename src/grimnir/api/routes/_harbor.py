@@ -1,0 +1,326 @@
+"""The harbor's credential callback, and kicking DJs when their show ends.
+
+``POST /api/v1/internal/harbor/auth`` is called by a station's engine for each
+DJ who connects (``grimnir engine --harbor-auth-url``). The engine proves who
+it is with ``X-Grimnir-Harbor-Secret``: an HMAC of the installation key and the
+station id (:func:`harbor_secret`), which ``grimnir up`` hands to the engine in
+``GRIMNIR_HARBOR_AUTH_SECRET``. The DJ's password is a one-time live token or
+their own account password (a DJ, manager or administrator of the station).
+
+:class:`ShowEndKicker` disconnects the DJ when a live show slot ends, for
+stations whose config says ``harbor.kick_at_show_end: true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grimnir.accounts import hash_password, verify_password
+from grimnir.api.audit import audit
+from grimnir.api.auth import client_address, context
+from grimnir.api.context import ApiContext
+from grimnir.api.problems import Problem
+from grimnir.api.ratelimit import retry_after
+from grimnir.api.tokens import LIVE_TOKEN_PREFIX, TokenError, redeem_live_token
+from grimnir.domain import EntryKind, NotFoundError, Role
+from grimnir.store.models import LiveSession, Membership, Station, TimelineEntry, User
+from grimnir.store.types import utcnow
+
+log = logging.getLogger("grimnir.api.live")
+
+router = APIRouter()
+
+SECRET_HEADER: Final = "X-Grimnir-Harbor-Secret"  # noqa: S105 — a header name
+AUTH_PATH: Final = "/internal/harbor/auth"
+DEFAULT_MOUNT: Final = "/live"
+
+
+def harbor_secret(key: bytes, station_id: uuid.UUID | str) -> str:
+    """The shared secret of one station's engine and the API."""
+    return hmac.new(key, f"harbor:{station_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def harbor_mounts(station: Station) -> list[str]:
+    """The harbor mount paths of a station's stored config ([] when the harbor is off)."""
+    harbor: dict[str, Any] = dict(station.config.get("harbor") or {})
+    if not harbor.get("enabled", True):
+        return []
+    mounts = harbor.get("mounts")
+    if mounts is None:
+        return [DEFAULT_MOUNT]
+    return [str(m.get("path")) for m in mounts if isinstance(m, dict) and m.get("path")]
+
+
+def live_mount(entry: TimelineEntry) -> str:
+    """The harbor mount a live timeline entry waits on."""
+    return str((entry.meta or {}).get("mount") or DEFAULT_MOUNT)
+
+
+async def open_sessions(session: AsyncSession, station_id: uuid.UUID) -> dict[str, LiveSession]:
+    """The latest still-open live session per mount."""
+    rows = await session.scalars(
+        select(LiveSession)
+        .where(LiveSession.station_id == station_id, LiveSession.disconnected_at.is_(None))
+        .order_by(LiveSession.connected_at)
+    )
+    return {row.mount: row for row in rows}
+
+
+# -- the callback ----------------------------------------------------------------------------
+
+
+class HarborLogin(BaseModel):
+    """What the engine asks about one DJ connection."""
+
+    station_id: uuid.UUID
+    mount: str = Field(min_length=1, max_length=255)
+    user: str = Field(default="", max_length=255, description="The user name the encoder sent.")
+    password: str = Field(min_length=1, max_length=1024)
+    remote: str = Field(default="", max_length=64, description="The DJ's address.")
+
+
+class HarborVerdict(BaseModel):
+    allowed: bool = True
+    via: Literal["token", "password"]
+    user_id: uuid.UUID | None
+    username: str | None
+    session_id: uuid.UUID = Field(description="The live session row recorded for it.")
+
+
+class HarborEngineAccess:
+    """Access dependency of the internal harbor callback: the caller must be the
+    station's engine, shown by the station's shared secret (not a user login).
+    It is checked before the body is validated, so strangers only ever get 401."""
+
+    internal_access = True
+    """Marks the route as internal for the RBAC test (no user may call it)."""
+
+    async def __call__(self, request: Request) -> None:
+        given = request.headers.get(SECRET_HEADER, "")
+        station_id = await _station_of(request)
+        expected = "" if station_id is None else harbor_secret(context(request).secret, station_id)
+        if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Problem(
+                401,
+                f"wrong or missing {SECRET_HEADER}: only a station's engine calls this; "
+                "grimnir up gives it the secret in GRIMNIR_HARBOR_AUTH_SECRET",
+            )
+
+    def __repr__(self) -> str:
+        return "HarborEngineAccess()"
+
+
+async def _station_of(request: Request) -> uuid.UUID | None:
+    try:
+        data = await request.json()
+        return uuid.UUID(str(data["station_id"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+HarborEngineDep = HarborEngineAccess()
+_dummy: list[str] = []
+
+
+def _limit(request: Request, login: HarborLogin) -> None:
+    address = login.remote or client_address(request)
+    wait = context(request).limits.harbor.hit(address)
+    if wait is not None:
+        raise Problem(
+            429,
+            f"too many harbor logins from {address}: wait {retry_after(wait)} s",
+            headers={"Retry-After": retry_after(wait)},
+        )
+
+
+async def _by_token(
+    session: AsyncSession, login: HarborLogin
+) -> tuple[uuid.UUID | None, str | None]:
+    try:
+        token = await redeem_live_token(session, login.station_id, login.password, login.mount)
+    except TokenError as exc:
+        raise Problem(401, f"live token refused: {exc}") from None
+    user = None if token.user_id is None else await session.get(User, token.user_id)
+    if user is not None and user.disabled:
+        raise Problem(403, f"the account {user.username!r} this token is for is disabled")
+    return token.user_id, None if user is None else user.username
+
+
+async def _by_password(session: AsyncSession, login: HarborLogin, station: Station) -> User:
+    user = await session.scalar(select(User).where(User.username == login.user))
+    if not _dummy:
+        _dummy.append(hash_password(secrets.token_hex(16)))
+    stored = user.password_hash if user is not None else _dummy[0]
+    # NOTE: argon2 takes tens of milliseconds of CPU: off the event loop.
+    ok = await asyncio.to_thread(verify_password, stored, login.password)
+    if user is None or not ok or user.disabled:
+        raise Problem(401, "wrong user name or password (or the account is disabled)")
+    role = await session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user.id, Membership.station_id == station.id
+        )
+    )
+    if not user.is_admin and role not in (Role.DJ, Role.MANAGER):
+        raise Problem(403, f"{user.username!r} is not a DJ of station {station.short_name!r}")
+    return user
+
+
+@router.post(
+    AUTH_PATH,
+    response_model=HarborVerdict,
+    tags=["internal"],
+    dependencies=[Depends(HarborEngineDep)],
+)
+async def harbor_auth(login: HarborLogin, request: Request) -> HarborVerdict:
+    """May this DJ connect? Called by the station's engine; 200 lets them on, any
+    other answer refuses. A live token works once; an account must be a member."""
+    _limit(request, login)
+    async with context(request).sessions() as session:
+        station = await session.get(Station, login.station_id)
+        if station is None:
+            raise Problem(404, f"no station {login.station_id}: check the engine's station file")
+        if login.mount not in harbor_mounts(station):
+            raise Problem(403, f"{login.mount} is not a harbor mount of {station.short_name}")
+        via: Literal["token", "password"]
+        if login.password.startswith(LIVE_TOKEN_PREFIX):
+            user_id, username = await _by_token(session, login)
+            via = "token"
+        else:
+            user = await _by_password(session, login, station)
+            user_id, username, via = user.id, user.username, "password"
+        row = LiveSession(
+            station_id=station.id,
+            user_id=user_id,
+            mount=login.mount,
+            connected_at=utcnow(),
+            remote_addr=login.remote[:64] or None,
+        )
+        session.add(row)
+        await session.flush()
+        audit(
+            session,
+            request,
+            None,
+            "live.auth",
+            login.mount,
+            station_id=station.id,
+            via=via,
+            user=username,
+            remote=login.remote,
+        )
+        await session.commit()
+        return HarborVerdict(via=via, user_id=user_id, username=username, session_id=row.id)
+
+
+# -- kicking at the end of a show ------------------------------------------------------------
+
+
+def kick_at_show_end(station: Station) -> bool:
+    """The station config's ``harbor.kick_at_show_end``."""
+    return bool((station.config.get("harbor") or {}).get("kick_at_show_end", False))
+
+
+class ShowEndKicker:
+    """Kicks the DJ off a harbor mount when a live show slot on it ends (stations
+    with ``harbor.kick_at_show_end``). A slot continued by the same show, or a DJ
+    who connected after the end (the next show's), is left alone.
+
+    ``grimnir up`` runs one per station on air: ``asyncio.create_task(kicker.run())``.
+    """
+
+    def __init__(
+        self,
+        ctx: ApiContext,
+        station_id: uuid.UUID,
+        *,
+        poll_s: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.ctx = ctx
+        self.station_id = station_id
+        self.poll_s = poll_s
+        self.clock = clock
+        self._since: datetime | None = None
+
+    async def run(self) -> None:
+        """Check every ``poll_s`` until cancelled."""
+        while True:
+            try:
+                await self.check()
+            except Exception:  # a failed pass must not stop the next one
+                log.exception("station %s: show-end kick check failed", self.station_id)
+            await asyncio.sleep(self.poll_s)
+
+    async def check(self) -> list[str]:
+        """One pass: kick where a live slot ended since the last pass; the mounts kicked."""
+        now = self.clock()
+        since = self._since or now - timedelta(seconds=max(5.0, 3 * self.poll_s))
+        self._since = now
+        live = TimelineEntry.kind == EntryKind.LIVE
+        async with self.ctx.sessions() as session:
+            station = await session.get(Station, self.station_id)
+            if station is None or not kick_at_show_end(station):
+                return []
+            mine = TimelineEntry.station_id == self.station_id
+            ended = list(
+                await session.scalars(
+                    select(TimelineEntry).where(
+                        mine, live, TimelineEntry.ends_at > since, TimelineEntry.ends_at <= now
+                    )
+                )
+            )
+            if not ended:
+                return []
+            going_on = list(
+                await session.scalars(
+                    select(TimelineEntry).where(
+                        mine,
+                        live,
+                        TimelineEntry.starts_at <= now + timedelta(seconds=1),
+                        TimelineEntry.ends_at > now,
+                    )
+                )
+            )
+        engine = self.ctx.on_air.engine(self.station_id)
+        if engine is None:
+            return []
+        connected = ((await engine.status()).get("harbor") or {}).get("mounts") or {}
+        kicked: list[str] = []
+        for entry in ended:
+            mount = live_mount(entry)
+            info = connected.get(mount)
+            if info is None or mount in kicked:
+                continue
+            if any(
+                e.show_id == entry.show_id and live_mount(e) == mount and e.id != entry.id
+                for e in going_on
+            ):
+                continue
+            if float(info.get("connected_s") or 0) < (now - entry.ends_at).total_seconds():
+                continue  # connected after the slot ended: the next show's DJ
+            try:
+                await engine.kick_live(mount)
+            except NotFoundError:
+                continue  # gone meanwhile
+            log.info(
+                "station %s: kicked the DJ on %s: the live show %r ended at %s",
+                self.station_id,
+                mount,
+                entry.title,
+                entry.ends_at.isoformat(),
+            )
+            kicked.append(mount)
+        return kicked

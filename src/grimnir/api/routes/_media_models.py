@@ -1,0 +1,193 @@
+"""Bodies of the media routes: an item out, a tag edit in, a waveform out."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from grimnir.domain import MediaState
+from grimnir.library._columns import MAX_CUSTOM_BYTES, MAX_TAG_BYTES
+from grimnir.store.models import MediaItem
+
+_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
+
+Tag255 = Annotated[str, Field(max_length=255)]
+Tag128 = Annotated[str, Field(max_length=128)]
+CustomValue = str | int | float | bool | None
+
+
+class MediaOut(BaseModel):
+    """A library item: its tags, what the analysis measured and its ingest state."""
+
+    id: uuid.UUID
+    station_id: uuid.UUID
+    state: MediaState
+    failed_reason: str | None
+    title: str | None
+    artist: str | None
+    album: str | None
+    album_artist: str | None
+    genre: str | None
+    mood: str | None
+    year: int | None
+    bpm: float | None
+    isrc: str | None
+    label: str | None
+    composer: str | None
+    language: str | None
+    track_number: int | None
+    disc_number: int | None
+    explicit: bool
+    comment: str | None
+    custom_tags: dict[str, Any]
+    format: str | None
+    sample_rate_hz: int | None
+    channels: int | None
+    bitrate_kbps: int | None
+    size_bytes: int
+    sha256: str
+    duration_ms: int | None
+    loudness_lufs: float | None
+    loudness_range_lu: float | None
+    true_peak_dbtp: float | None
+    gain_db: float | None
+    cue_in_ms: int
+    cue_out_ms: int | None
+    intro_end_ms: int | None
+    segue_ms: int | None
+    has_artwork: bool
+    has_waveform: bool
+    play_count: int
+    last_played_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, item: MediaItem) -> MediaOut:
+        values = {name: getattr(item, name) for name in cls.model_fields if hasattr(item, name)}
+        values["has_artwork"] = item.artwork_path is not None
+        values["has_waveform"] = bool(item.waveform)
+        values["custom_tags"] = dict(item.custom_tags or {})
+        values["cue_in_ms"] = item.cue_in_ms or 0
+        return cls.model_validate(values)
+
+
+class MediaUploaded(MediaOut):
+    warnings: list[str] = Field(
+        default_factory=list, description="Problems the item can live with (e.g. bad tags)."
+    )
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+class MediaPatch(BaseModel):
+    """Tags to change; fields left out stay, ``null`` clears one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Tag255 | None = None
+    artist: Tag255 | None = None
+    album: Tag255 | None = None
+    album_artist: Tag255 | None = None
+    genre: Tag128 | None = None
+    mood: Tag128 | None = None
+    year: int | None = Field(default=None, ge=1000, le=2999)
+    bpm: float | None = Field(default=None, gt=0, le=999, allow_inf_nan=False)
+    isrc: str | None = Field(
+        default=None, max_length=15, description="e.g. USRC17607839 (hyphens allowed)."
+    )
+    label: Tag255 | None = None
+    composer: Tag255 | None = None
+    language: str | None = Field(default=None, max_length=32)
+    track_number: int | None = Field(default=None, ge=1, le=9999)
+    disc_number: int | None = Field(default=None, ge=1, le=999)
+    explicit: bool | None = None
+    comment: str | None = Field(default=None, max_length=MAX_TAG_BYTES)
+    custom_tags: dict[Annotated[str, Field(min_length=1, max_length=255)], CustomValue] | None = (
+        Field(default=None, description="Replaces all custom tags (values: text, number, bool).")
+    )
+
+    _strings = field_validator(
+        "title",
+        "artist",
+        "album",
+        "album_artist",
+        "genre",
+        "mood",
+        "label",
+        "composer",
+        "language",
+        "comment",
+    )(_no_nul)
+
+    @field_validator("isrc")
+    @classmethod
+    def _isrc(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.replace("-", "").strip().upper()
+        if not _ISRC.match(code):
+            raise ValueError("an ISRC is 12 characters: CC-XXX-YY-NNNNN, e.g. USRC17607839")
+        return code
+
+    @field_validator("custom_tags")
+    @classmethod
+    def _custom(cls, value: dict[str, CustomValue] | None) -> dict[str, CustomValue] | None:
+        if value is None:
+            return None
+        size = 0
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+            length = len(key.encode()) + (len(item.encode()) if isinstance(item, str) else 8)
+            if length > MAX_TAG_BYTES:
+                raise ValueError(f"custom tag {key[:40]!r} is over {MAX_TAG_BYTES} bytes")
+            size += length
+        if size > MAX_CUSTOM_BYTES:
+            raise ValueError(f"custom tags hold over {MAX_CUSTOM_BYTES} bytes in all")
+        if any(isinstance(v, float) and v != v for v in value.values()):
+            raise ValueError("custom tag numbers must be finite")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, cleaned (text trimmed, empty text as ``null``)."""
+        out: dict[str, Any] = {}
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = value.strip() or None
+            if name == "explicit" and value is None:
+                value = False
+            if name == "custom_tags" and value is None:
+                value = {}
+            out[name] = value
+        return out
+
+
+class WaveformOut(BaseModel):
+    """Peaks of the mono mix: ``min[i]``/``max[i]`` cover ``resolution_ms`` each."""
+
+    resolution_ms: int
+    duration_ms: int
+    min: list[int]
+    max: list[int]
+
+
+def waveform_out(data: bytes, duration_ms: int) -> WaveformOut:
+    """Split the stored (min, max) signed byte pairs; the step is the divisor of a
+    second that gives as many pairs as stored (the analysis picks one)."""
+    values = memoryview(data).cast("b").tolist()
+    pairs = len(values) // 2
+    steps = [d for d in range(10, 1001) if 1000 % d == 0 and -(-duration_ms // d) == pairs]
+    step = steps[0] if steps else max(1, round(duration_ms / max(pairs, 1)))
+    return WaveformOut(
+        resolution_ms=step, duration_ms=duration_ms, min=values[0::2], max=values[1::2]
+    )

@@ -1,0 +1,270 @@
+"""Playlists: CRUD and their ordered items (media of the same station)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, select
+
+from grimnir.api.audit import audit
+from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
+from grimnir.api.pages import Page, PageParams, page_params
+from grimnir.api.problems import Problem
+from grimnir.api.routes._programming_common import Description, Name, owned, unique_name
+from grimnir.domain import MediaState
+from grimnir.planner.playlists import PlaylistSpec
+from grimnir.store.models import MediaItem, Playlist, PlaylistItem
+
+router = APIRouter(tags=["playlists"])
+
+_DAY_MS = 86_400_000
+
+
+class RotationBody(BaseModel):
+    """How often the playlist may air (see the planner's playlist rotation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["default", "once_per_n_songs", "once_per_n_minutes", "once_per_hour"] = "default"
+    n: int | None = Field(default=None, ge=1, le=100_000)
+
+
+class PlaylistIn(BaseModel):
+    name: Name
+    description: Description = ""
+    shuffle: bool = False
+    rotation: RotationBody = RotationBody()
+    jingle: bool = Field(default=False, description="Jingles air without now-playing data.")
+
+
+class PlaylistOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    shuffle: bool
+    rotation: dict[str, Any]
+    jingle: bool
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemOverrides(BaseModel):
+    """Per-item changes over the media's own cue points."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    cue_in_ms: int | None = Field(default=None, ge=0, le=_DAY_MS)
+    cue_out_ms: int | None = Field(default=None, gt=0, le=_DAY_MS)
+    fade_in_ms: int | None = Field(default=None, ge=0, le=600_000)
+    fade_out_ms: int | None = Field(default=None, ge=0, le=600_000)
+    weight: float | None = Field(default=None, gt=0, le=1000, description="Shuffle weight.")
+
+
+class ItemIn(BaseModel):
+    media_id: uuid.UUID
+    overrides: ItemOverrides = ItemOverrides()
+
+
+class ItemOut(BaseModel):
+    position: int
+    media_id: uuid.UUID
+    overrides: dict[str, Any]
+    title: str | None
+    artist: str | None
+    duration_ms: int | None
+    state: MediaState
+
+
+def _rotation(body: RotationBody) -> dict[str, Any]:
+    return body.model_dump(exclude_none=True)
+
+
+def _check(
+    name: str, rotation: dict[str, Any], items: list[tuple[str, int, Mapping[str, Any]]]
+) -> None:
+    """The planner's own checks (rotation needs n, cue_out after cue_in…): PlannerError → 422."""
+    PlaylistSpec.from_parts("new", name, list(items), rotation=rotation)
+
+
+async def _out(session: Any, row: Playlist) -> PlaylistOut:
+    count = await session.scalar(select(func.count()).where(PlaylistItem.playlist_id == row.id))
+    return PlaylistOut(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        shuffle=row.shuffle,
+        rotation=dict(row.rotation or {}),
+        jingle=row.jingle,
+        item_count=count or 0,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+Dj = Annotated[StationScope, Depends(DjDep)]
+Manager = Annotated[StationScope, Depends(ManagerDep)]
+
+
+@router.get("/stations/{station}/playlists", response_model=Page[PlaylistOut])
+async def list_playlists(
+    request: Request, scope: Dj, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[PlaylistOut]:
+    """The station's playlists, by name."""
+    sid = scope.station.id
+    async with context(request).sessions() as session:
+        total = await session.scalar(select(func.count()).where(Playlist.station_id == sid)) or 0
+        rows = await session.scalars(
+            select(Playlist)
+            .where(Playlist.station_id == sid)
+            .order_by(Playlist.name)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        items = [await _out(session, r) for r in rows.all()]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/stations/{station}/playlists", response_model=PlaylistOut, status_code=201)
+async def add_playlist(body: PlaylistIn, request: Request, scope: Manager) -> PlaylistOut:
+    """A new, empty playlist (fill it with PUT …/playlists/{id}/items)."""
+    rotation = _rotation(body.rotation)
+    _check(body.name, rotation, [])
+    async with context(request).sessions() as session:
+        await unique_name(session, Playlist, scope.station.id, body.name)
+        row = Playlist(
+            station_id=scope.station.id,
+            name=body.name,
+            description=body.description,
+            shuffle=body.shuffle,
+            rotation=rotation,
+            jingle=body.jingle,
+        )
+        session.add(row)
+        audit(session, request, scope, "playlist.create", body.name, id=str(row.id))
+        await session.commit()
+        return await _out(session, row)
+
+
+@router.get("/stations/{station}/playlists/{playlist_id}", response_model=PlaylistOut)
+async def get_playlist(playlist_id: uuid.UUID, request: Request, scope: Dj) -> PlaylistOut:
+    """One playlist."""
+    async with context(request).sessions() as session:
+        row = await owned(
+            session, Playlist, playlist_id, scope.station.id, scope.station.short_name
+        )
+        return await _out(session, row)
+
+
+@router.put("/stations/{station}/playlists/{playlist_id}", response_model=PlaylistOut)
+async def edit_playlist(
+    playlist_id: uuid.UUID, body: PlaylistIn, request: Request, scope: Manager
+) -> PlaylistOut:
+    """Replace the playlist's name, description, shuffle, rotation and jingle flag."""
+    rotation = _rotation(body.rotation)
+    _check(body.name, rotation, [])
+    async with context(request).sessions() as session:
+        row = await owned(
+            session, Playlist, playlist_id, scope.station.id, scope.station.short_name
+        )
+        await unique_name(session, Playlist, scope.station.id, body.name, exclude=row.id)
+        row.name, row.description, row.shuffle = body.name, body.description, body.shuffle
+        row.rotation, row.jingle = rotation, body.jingle
+        audit(session, request, scope, "playlist.update", body.name, id=str(row.id))
+        await session.commit()
+        return await _out(session, row)
+
+
+@router.delete("/stations/{station}/playlists/{playlist_id}", status_code=204)
+async def delete_playlist(playlist_id: uuid.UUID, request: Request, scope: Manager) -> Response:
+    """Delete the playlist; clock slots and shows that used it lose the reference."""
+    async with context(request).sessions() as session:
+        row = await owned(
+            session, Playlist, playlist_id, scope.station.id, scope.station.short_name
+        )
+        audit(session, request, scope, "playlist.delete", row.name, id=str(row.id))
+        await session.delete(row)
+        await session.commit()
+    return Response(status_code=204)
+
+
+async def _items(session: Any, playlist_id: uuid.UUID) -> list[ItemOut]:
+    rows = await session.execute(
+        select(PlaylistItem, MediaItem)
+        .join(MediaItem, MediaItem.id == PlaylistItem.media_id)
+        .where(PlaylistItem.playlist_id == playlist_id)
+        .order_by(PlaylistItem.position)
+    )
+    return [
+        ItemOut(
+            position=item.position,
+            media_id=item.media_id,
+            overrides=dict(item.overrides or {}),
+            title=media.title,
+            artist=media.artist,
+            duration_ms=media.duration_ms,
+            state=media.state,
+        )
+        for item, media in rows
+    ]
+
+
+@router.get("/stations/{station}/playlists/{playlist_id}/items", response_model=list[ItemOut])
+async def list_items(playlist_id: uuid.UUID, request: Request, scope: Dj) -> list[ItemOut]:
+    """The playlist's items in play order."""
+    async with context(request).sessions() as session:
+        await owned(session, Playlist, playlist_id, scope.station.id, scope.station.short_name)
+        return await _items(session, playlist_id)
+
+
+@router.put("/stations/{station}/playlists/{playlist_id}/items", response_model=list[ItemOut])
+async def set_items(
+    playlist_id: uuid.UUID,
+    body: Annotated[list[ItemIn], Body(max_length=5000)],
+    request: Request,
+    scope: Manager,
+) -> list[ItemOut]:
+    """Replace the ordered list of items (a media item may appear more than once)."""
+    sid, short = scope.station.id, scope.station.short_name
+    async with context(request).sessions() as session:
+        row = await owned(session, Playlist, playlist_id, sid, short)
+        wanted = {i.media_id for i in body}
+        found: set[uuid.UUID] = set()
+        if wanted:
+            found = set(
+                await session.scalars(
+                    select(MediaItem.id).where(
+                        MediaItem.id.in_(wanted), MediaItem.station_id == sid
+                    )
+                )
+            )
+        errors = [
+            {
+                "loc": ["body", str(i), "media_id"],
+                "msg": f"no media item {item.media_id} on station {short!r}: use one listed by "
+                f"GET /api/v1/stations/{short}/media",
+            }
+            for i, item in enumerate(body)
+            if item.media_id not in found
+        ]
+        if errors:
+            parts = "; ".join(f"[{e['loc'][1]}].media_id: {e['msg']}" for e in errors[:5])
+            raise Problem(422, f"fix these items: {parts}", errors=errors)
+        triples: list[tuple[str, int, Mapping[str, Any]]] = [
+            (str(i.media_id), pos, i.overrides.model_dump(exclude_none=True))
+            for pos, i in enumerate(body)
+        ]
+        _check(row.name, dict(row.rotation or {}), triples)
+        await session.execute(delete(PlaylistItem).where(PlaylistItem.playlist_id == row.id))
+        session.add_all(
+            PlaylistItem(playlist_id=row.id, position=pos, media_id=uuid.UUID(m), overrides=dict(o))
+            for m, pos, o in triples
+        )
+        audit(session, request, scope, "playlist.items", row.name, id=str(row.id), count=len(body))
+        await session.commit()
+        return await _items(session, row.id)

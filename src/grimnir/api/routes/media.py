@@ -1,0 +1,346 @@
+"""A station's media library: upload, search, edit tags, delete, preview.
+
+Uploads are checked by content (FFmpeg must find audio in them; the name and
+the declared type do not count), stored once in the library's content store
+under ``<data dir>/media`` and analysed in a worker process (a file that
+crashes a decoder costs that worker, never the API). Tag edits are written
+to the database only: the database is what the planner and the engine read,
+and the stored file stays byte-identical to its ``sha256``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grimnir.api.audit import audit
+from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
+from grimnir.api.context import ApiContext
+from grimnir.api.pages import Page, PageParams, page_params
+from grimnir.api.problems import PROBLEM_JSON, Problem, ProblemBody
+from grimnir.api.routes._media_models import (
+    MediaOut,
+    MediaPatch,
+    MediaUploaded,
+    WaveformOut,
+    waveform_out,
+)
+from grimnir.api.routes._media_upload import UPLOAD_BODY, receive_file, remove
+from grimnir.domain import EntryStatus, LibraryError, MediaState
+from grimnir.library import queries
+from grimnir.library.analysis import AnalysisOptions, probe_audio
+from grimnir.library.ingest import Outcome, ingest_file
+from grimnir.library.pool import AnalysisPool
+from grimnir.library.storage import LocalStorage
+from grimnir.store.models import MediaItem, Station, TimelineEntry
+
+router = APIRouter(tags=["media"])
+
+MEDIA = "/stations/{station}/media"
+ITEM = MEDIA + "/{media_id}"
+_PROBE_TIMEOUT_S = 30.0
+_ANALYSIS_TIMEOUT_S = 300.0
+_DEFAULT_TARGET_LUFS = -16.0
+_FORMAT_EXT = {"mp3": "mp3", "mp4": "m4a", "aac": "aac", "ogg": "ogg", "flac": "flac"}
+_FORMAT_EXT |= {"wav": "wav", "matroska": "mka", "aiff": "aiff", "asf": "wma"}
+_MIME = {"mp3": "audio/mpeg", "mp4": "audio/mp4", "aac": "audio/aac", "ogg": "audio/ogg"}
+_MIME |= {"flac": "audio/flac", "wav": "audio/wav", "matroska": "audio/x-matroska"}
+_UPCOMING = (EntryStatus.PLANNED, EntryStatus.QUEUED, EntryStatus.ON_AIR)
+_NO_NUL = r"^[^\x00]*$"
+_ARTIST_TITLE = re.compile(r"^\s*(?P<artist>[^-]+?)\s+-\s+(?P<title>.+?)\s*$")
+
+Text = Annotated[str | None, Query(min_length=1, max_length=255, pattern=_NO_NUL)]
+
+
+def _store(ctx: ApiContext) -> LocalStorage:
+    """The library's content store: ``<media dir>/ab/cd/<sha256>.<ext>``, each file once."""
+    return LocalStorage(ctx.settings.media_dir, "content")
+
+
+def _options(station: Station) -> AnalysisOptions:
+    graph = (station.config or {}).get("dsp_graph") or {}
+    for node in graph.get("nodes") or []:
+        if isinstance(node, dict) and node.get("type") == "loudness_normalize":
+            target = node.get("target_lufs")
+            if isinstance(target, int | float) and -70.0 < target < 0.0:
+                return AnalysisOptions(target_lufs=float(target))
+    return AnalysisOptions(target_lufs=_DEFAULT_TARGET_LUFS)
+
+
+def _duplicate(twin: MediaItem) -> Problem:
+    name = " – ".join(x for x in (twin.artist, twin.title) if x) or Path(twin.path).name
+    return Problem(
+        409,
+        f"this station already has this audio: media item {twin.id} ({name}, "
+        f"{twin.state.value}); use that item, or delete it first to upload again",
+    )
+
+
+async def _item(session: AsyncSession, scope: StationScope, media_id: uuid.UUID) -> MediaItem:
+    item = await session.get(MediaItem, media_id)
+    if item is None or item.station_id != scope.station.id:
+        raise Problem(
+            404,
+            f"station {scope.station.short_name!r} has no media item {media_id}: "
+            f"see GET /api/v1/stations/{scope.station.short_name}/media",
+        )
+    return item
+
+
+def _fallback_tags(item: MediaItem, filename: str) -> None:
+    """Name an item whose file carries no title after the uploaded file's name
+    (``Artist - Title.mp3`` gives both)."""
+    if item.title or not filename:
+        return
+    stem = Path(filename).stem.replace("_", " ").strip()[:255]
+    found = _ARTIST_TITLE.match(stem)
+    if found and not item.artist:
+        item.artist, item.title = found["artist"][:255], found["title"][:255]
+    else:
+        item.title = stem or None
+
+
+async def _unreferenced(ctx: ApiContext, path: str) -> bool:
+    async with ctx.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(MediaItem).where(MediaItem.path == path)
+        )
+    return not count
+
+
+@router.post(
+    MEDIA,
+    response_model=MediaUploaded,
+    status_code=201,
+    openapi_extra=UPLOAD_BODY,
+    responses={
+        413: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Too big."},
+        415: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Not audio."},
+    },
+)
+async def upload_media(
+    request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> MediaUploaded:
+    """Upload an audio file (multipart field ``file``): it is checked, stored and
+    analysed before the answer, which says ``ready`` or ``failed`` with the reason.
+    The same audio twice on a station is refused (409) with the existing item."""
+    ctx = context(request)
+    store = _store(ctx)
+    received = await receive_file(request, store.root / ".incoming", ctx.max_upload_bytes)
+    label = received.filename or "the uploaded file"
+    try:
+        async with ctx.sessions() as session:
+            twin = await queries.find_by_sha256(session, scope.station.id, received.sha256)
+            if twin is not None:
+                raise _duplicate(twin)
+        async with AnalysisPool(workers=1, timeout_s=_ANALYSIS_TIMEOUT_S) as pool:
+            try:
+                info = await pool.call(
+                    probe_audio, str(received.path), timeout_s=_PROBE_TIMEOUT_S, label=label
+                )
+            except LibraryError as exc:
+                raise Problem(
+                    415,
+                    f"{label} is not audio that can go on air ({exc}): upload an MP3, "
+                    "AAC/M4A, Ogg Vorbis, Opus, FLAC or WAV file",
+                ) from None
+            ext = _FORMAT_EXT.get(info.format, "bin")
+            stored = await asyncio.to_thread(
+                store.put, received.path, f"upload.{ext}", str(scope.station.id)
+            )
+            result = await ingest_file(
+                ctx.sessions,
+                scope.station.id,
+                stored.path,
+                pool=pool,
+                options=_options(scope.station),
+                artwork_dir=ctx.settings.data_dir / "artwork",
+            )
+    finally:
+        await asyncio.to_thread(remove, received.path)
+    if result.item_id is None or result.outcome in (Outcome.DUPLICATE, Outcome.FAILED):
+        # NOTE: a twin found only now (a concurrent upload, a scanned copy) keeps
+        # its own file; ours goes unless an item of another station uses it.
+        if await _unreferenced(ctx, str(stored.path)):
+            await asyncio.to_thread(stored.path.unlink, missing_ok=True)
+        if result.item_id is None or result.outcome is Outcome.FAILED:
+            raise Problem(422, f"{label} could not be added: {result.reason}")
+    async with ctx.sessions() as session:
+        if result.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED):
+            raise _duplicate(await _item(session, scope, result.item_id))
+        item = await _item(session, scope, result.item_id)
+        _fallback_tags(item, received.filename)
+        audit(
+            session,
+            request,
+            scope,
+            "media.upload",
+            str(item.id),
+            file=received.filename,
+            size=received.size,
+            state=item.state.value,
+        )
+        await session.commit()
+        out = MediaOut.of(item)
+    return MediaUploaded(**out.model_dump(), warnings=result.warnings)
+
+
+@router.get(MEDIA, response_model=Page[MediaOut])
+async def list_media(
+    request: Request,
+    scope: Annotated[StationScope, Depends(DjDep)],
+    page: Annotated[PageParams, Depends(page_params)],
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            pattern=_NO_NUL,
+            description="Text anywhere in title, artist or album (case-insensitive).",
+        ),
+    ] = None,
+    artist: Text = None,
+    album: Text = None,
+    genre: Text = None,
+    state: Annotated[MediaState | None, Query(description="Only items in this state.")] = None,
+    ready_only: Annotated[bool, Query(description="Only items that can go on air.")] = False,
+    sort: queries.SortKey = "artist",
+    order: Literal["asc", "desc"] = "asc",
+) -> Page[MediaOut]:
+    """Search the station's library; ``artist``, ``album`` and ``genre`` match the
+    whole value, case-insensitively in every script (``ÉTÉ`` finds ``été``)."""
+    states: tuple[MediaState, ...] = ()
+    if ready_only:
+        if state not in (None, MediaState.READY):
+            raise Problem(422, f"state={state} contradicts ready_only=true: drop one of the two")
+        states = (MediaState.READY,)
+    elif state is not None:
+        states = (state,)
+    where = queries.MediaFilter(q, artist, album, genre, states)
+    async with context(request).sessions() as session:
+        rows, total = await queries.search_media(
+            session,
+            scope.station.id,
+            where,
+            sort=sort,
+            descending=order == "desc",
+            limit=page.limit,
+            offset=page.offset,
+        )
+        items = [MediaOut.of(item) for item in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(ITEM, response_model=MediaOut)
+async def get_media(
+    media_id: uuid.UUID, request: Request, scope: Annotated[StationScope, Depends(DjDep)]
+) -> MediaOut:
+    """One media item with its tags and analysis."""
+    async with context(request).sessions() as session:
+        return MediaOut.of(await _item(session, scope, media_id))
+
+
+@router.patch(ITEM, response_model=MediaOut)
+async def edit_media(
+    media_id: uuid.UUID,
+    body: MediaPatch,
+    request: Request,
+    scope: Annotated[StationScope, Depends(ManagerDep)],
+) -> MediaOut:
+    """Change tags: send only the fields to change (``null`` clears one). The
+    database is changed, not the file; the planner sees the new tags at once."""
+    changes = body.changes()
+    async with context(request).sessions() as session:
+        item = await _item(session, scope, media_id)
+        for name, value in changes.items():
+            setattr(item, name, value)
+        audit(session, request, scope, "media.update", str(item.id), fields=sorted(changes))
+        await session.commit()
+        await session.refresh(item)
+        return MediaOut.of(item)
+
+
+@router.delete(ITEM, status_code=204)
+async def delete_media(
+    media_id: uuid.UUID,
+    request: Request,
+    scope: Annotated[StationScope, Depends(ManagerDep)],
+    force: Annotated[
+        bool, Query(description="Delete even if the timeline still plans to air it.")
+    ] = False,
+) -> Response:
+    """Delete an item and, when the library's store holds its file and no other
+    item uses it, the file. Files scanned in place (outside the store) stay on disk.
+
+    An item the timeline still plans to air is refused (409) unless
+    ``force=true``: then those entries lose their file and are skipped on air
+    (rebuild the timeline to fill the gap); the as-run history keeps its titles.
+    """
+    ctx = context(request)
+    async with ctx.sessions() as session:
+        item = await _item(session, scope, media_id)
+        upcoming = await session.scalar(
+            select(func.count())
+            .select_from(TimelineEntry)
+            .where(TimelineEntry.media_id == item.id, TimelineEntry.status.in_(_UPCOMING))
+        )
+        if upcoming and not force:
+            raise Problem(
+                409,
+                f"the timeline still plans to air this item {upcoming} time(s): delete with "
+                "?force=true (those slots are then skipped until the timeline is rebuilt)",
+            )
+        path = item.path
+        audit(session, request, scope, "media.delete", str(item.id), path=path, planned=upcoming)
+        await session.delete(item)
+        await session.commit()
+    file = Path(path)
+    if file.is_relative_to(_store(ctx).root) and await _unreferenced(ctx, path):
+        await asyncio.to_thread(file.unlink, missing_ok=True)
+    return Response(status_code=204)
+
+
+@router.get(ITEM + "/waveform", response_model=WaveformOut)
+async def get_waveform(
+    media_id: uuid.UUID, request: Request, scope: Annotated[StationScope, Depends(DjDep)]
+) -> WaveformOut:
+    """The item's waveform: (min, max) of the mono mix per step, full scale ±127."""
+    async with context(request).sessions() as session:
+        item = await _item(session, scope, media_id)
+        if not item.waveform or not item.duration_ms:
+            raise Problem(
+                404,
+                f"media item {media_id} has no waveform yet ({item.state.value}): it is made "
+                "when the analysis succeeds",
+            )
+        return waveform_out(bytes(item.waveform), item.duration_ms)
+
+
+@router.get(
+    ITEM + "/audio",
+    status_code=200,
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/mpeg": {}}, "description": "The audio file."}},
+)
+async def get_audio(
+    media_id: uuid.UUID, request: Request, scope: Annotated[StationScope, Depends(DjDep)]
+) -> FileResponse:
+    """The item's audio file, for previews (HTTP ranges work, so players can seek)."""
+    async with context(request).sessions() as session:
+        item = await _item(session, scope, media_id)
+        path, fmt = Path(item.path), item.format or ""
+    if not await asyncio.to_thread(path.is_file):
+        raise Problem(
+            404,
+            f"the file of media item {media_id} is missing from disk ({path.name}): "
+            "restore it and rescan, or delete the item",
+        )
+    return FileResponse(path, media_type=_MIME.get(fmt, "application/octet-stream"))

@@ -1,0 +1,365 @@
+"""The media routes against the real app, database, analysis pool and ffmpeg-made files."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from _api import ApiWorld
+from grimnir.domain import EntryKind, EntryStatus, MediaState
+from grimnir.store.models import AuditLog, MediaItem, TimelineEntry
+
+MEDIA = "/api/v1/stations/wgmr/media"
+
+
+def tone(path: Path, *, seconds: float = 3.0, freq: int = 440, **tags: str) -> bytes:
+    """An MP3 tone made by the ffmpeg CLI, with ``tags``; returns its bytes."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        pytest.skip("the ffmpeg CLI makes the test audio: apt-get install ffmpeg")
+    meta = [arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")]
+    source = f"sine=f={freq}:r=44100:d={seconds},volume=4"
+    subprocess.run(
+        [
+            *(exe, "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", source),
+            *("-c:a", "libmp3lame", "-b:a", "128k", *meta, str(path)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return path.read_bytes()
+
+
+def stored_files(world: ApiWorld) -> list[Path]:
+    """Every file in the library's store (temporary uploads included)."""
+    root = world.ctx.settings.media_dir
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def count_items(world: ApiWorld) -> int:
+    async with world.ctx.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(MediaItem)) or 0
+
+
+async def upload(
+    world: ApiWorld, name: str, data: bytes, who: str = "manager"
+) -> dict[str, object]:
+    async with world.client(who) as client:
+        r = await client.post(MEDIA, files={"file": (name, data, "audio/mpeg")})
+    assert r.status_code == 201, r.text
+    body: dict[str, object] = r.json()
+    return body
+
+
+async def test_upload_mp3_is_analysed_and_ready(world: ApiWorld, tmp_path: Path) -> None:
+    data = tone(tmp_path / "a.mp3", seconds=3.0, title="Blue Hour", artist="Ana Ng", genre="Pop")
+    item = await upload(world, "whatever.mp3", data)
+    assert item["state"] == "ready", item
+    assert item["title"] == "Blue Hour"
+    assert item["artist"] == "Ana Ng"
+    assert item["format"] == "mp3"
+    assert abs(int(item["duration_ms"]) - 3000) < 120  # type: ignore[call-overload]
+    assert -30.0 < float(item["loudness_lufs"]) < 0.0  # type: ignore[arg-type]
+    assert item["sha256"] == hashlib.sha256(data).hexdigest()
+    assert item["has_waveform"] is True
+    # stored once in the content store, under its hash; no temporary left behind
+    files = stored_files(world)
+    assert [p.name for p in files] == [f"{item['sha256']}.mp3"]
+    # the file comes back for previews, and the waveform covers the duration
+    async with world.client("dj") as client:
+        audio = await client.get(f"{MEDIA}/{item['id']}/audio")
+        wave = await client.get(f"{MEDIA}/{item['id']}/waveform")
+    assert audio.status_code == 200
+    assert audio.headers["content-type"] == "audio/mpeg"
+    assert audio.content == data
+    assert wave.status_code == 200
+    body = wave.json()
+    assert body["resolution_ms"] == 100
+    assert len(body["min"]) == len(body["max"]) == -(-body["duration_ms"] // 100)
+    assert max(body["max"]) > 50
+    assert min(body["min"]) < -50
+    async with world.ctx.sessions() as session:
+        actions = list(await session.scalars(select(AuditLog.action)))
+    assert "media.upload" in actions
+
+
+async def test_upload_without_title_takes_the_file_name(world: ApiWorld, tmp_path: Path) -> None:
+    data = tone(tmp_path / "b.mp3", freq=550)
+    item = await upload(world, "The Band - Night Drive.mp3", data)
+    assert (item["artist"], item["title"]) == ("The Band", "Night Drive")
+
+
+async def test_too_big_is_413_and_nothing_is_stored(world: ApiWorld, tmp_path: Path) -> None:
+    data = tone(tmp_path / "c.mp3", freq=660)
+    assert len(data) > 20_000
+    async with world.client("manager") as client:
+        # refused while streaming: the body is under limit + headers room
+        world.ctx.max_upload_bytes = len(data) - 1000
+        streamed = await client.post(MEDIA, files={"file": ("c.mp3", data, "audio/mpeg")})
+        # refused from Content-Length, before reading
+        world.ctx.max_upload_bytes = 1000
+        early = await client.post(MEDIA, files={"file": ("c.mp3", data, "audio/mpeg")})
+    for r, limit in ((streamed, f"{len(data) - 1000} bytes"), (early, "1000 bytes")):
+        assert r.status_code == 413, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert limit in r.json()["detail"]
+    assert stored_files(world) == []
+    assert await count_items(world) == 0
+
+
+async def test_text_named_mp3_is_refused_and_not_stored(world: ApiWorld) -> None:
+    text = b"These are my notes, not a song.\n" * 200
+    async with world.client("manager") as client:
+        r = await client.post(MEDIA, files={"file": ("song.mp3", text, "audio/mpeg")})
+    assert r.status_code == 415, r.text
+    assert "not audio" in r.json()["detail"]
+    assert stored_files(world) == []
+    assert await count_items(world) == 0
+
+
+async def test_bad_requests_say_how_to_upload(world: ApiWorld) -> None:
+    async with world.client("manager") as client:
+        raw = await client.post(MEDIA, content=b"abc", headers={"content-type": "audio/mpeg"})
+        no_file = await client.post(MEDIA, data={"title": "x"}, files={"other": ("a", b"x")})
+        empty = await client.post(MEDIA, files={"file": ("e.mp3", b"", "audio/mpeg")})
+    assert raw.status_code == 415
+    assert "multipart/form-data" in raw.json()["detail"]
+    assert no_file.status_code == 422
+    assert "'file'" in no_file.json()["detail"]
+    assert empty.status_code == 422
+    assert "empty" in empty.json()["detail"]
+    assert await count_items(world) == 0
+
+
+async def test_duplicate_upload_is_409_naming_the_item(world: ApiWorld, tmp_path: Path) -> None:
+    data = tone(tmp_path / "d.mp3", freq=770, title="Twice")
+    first = await upload(world, "d.mp3", data)
+    async with world.client("manager") as client:
+        again = await client.post(MEDIA, files={"file": ("copy.mp3", data, "audio/mpeg")})
+    assert again.status_code == 409
+    assert str(first["id"]) in again.json()["detail"]
+    assert await count_items(world) == 1
+    assert len(stored_files(world)) == 1
+
+
+async def test_dj_cannot_upload_or_edit_but_can_read(world: ApiWorld) -> None:
+    async with world.client("dj") as dj, world.client("outsider") as outsider:
+        up = await dj.post(MEDIA, files={"file": ("x.mp3", b"x", "audio/mpeg")})
+        listed = await dj.get(MEDIA)
+        other = await outsider.get(MEDIA)
+        edit = await dj.patch(f"{MEDIA}/{uuid.uuid4()}", json={"title": "x"})
+    assert up.status_code == 403
+    assert "manager" in up.json()["detail"]
+    assert listed.status_code == 200
+    assert other.status_code == 403
+    assert edit.status_code == 403
+    assert stored_files(world) == []
+
+
+async def _library(world: ApiWorld) -> dict[str, uuid.UUID]:
+    """Rows straight into the database (the search does not care how they came)."""
+    rows = [
+        ("Été indien", "Joe Dassin", "Joe", "Chanson", MediaState.READY, 230_000),
+        ("Les Champs-Élysées", "Joe Dassin", "Joe", "Chanson", MediaState.READY, 150_000),
+        ("Blue Monday", "New Order", "Power", "Synth", MediaState.READY, 450_000),
+        ("Age of Consent", "New Order", "Power", "Synth", MediaState.FAILED, None),
+        ("Ceremony", "New Order", None, "Synth", MediaState.PENDING, None),
+        ("100% Pure", "Ünlü Sanatçı", "Yüz", "Pop", MediaState.READY, 200_000),
+        ("Pure Morning", "Placebo", "Without You", "Rock", MediaState.READY, 240_000),
+    ]
+    ids: dict[str, uuid.UUID] = {}
+    async with world.ctx.sessions() as session:
+        for n, (title, artist, album, genre, state, duration) in enumerate(rows):
+            item = MediaItem(
+                station_id=world.stations["wgmr"],
+                sha256=f"{n:064x}",
+                path=f"/music/{n}.mp3",
+                size_bytes=1000 + n,
+                title=title,
+                artist=artist,
+                album=album,
+                genre=genre,
+                state=state,
+                duration_ms=duration,
+                cue_out_ms=duration,
+                custom_tags={},
+            )
+            session.add(item)
+            await session.flush()
+            ids[title] = item.id
+        session.add(
+            MediaItem(
+                station_id=world.stations["other"],
+                sha256="f" * 64,
+                path="/music/other.mp3",
+                size_bytes=1,
+                title="Été indien",
+                artist="Joe Dassin",
+                custom_tags={},
+            )
+        )
+        await session.commit()
+    return ids
+
+
+async def _titles(world: ApiWorld, **params: object) -> tuple[list[str], int]:
+    async with world.client("dj") as client:
+        r = await client.get(MEDIA, params=params)  # type: ignore[arg-type]
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return [i["title"] for i in body["items"]], body["total"]
+
+
+async def test_search_filter_sort_and_paginate(world: ApiWorld) -> None:
+    await _library(world)
+    assert await _titles(world, q="ÉTÉ") == (["Été indien"], 1)  # case folded beyond ASCII
+    assert await _titles(world, q="élysées") == (["Les Champs-Élysées"], 1)
+    assert await _titles(world, q="ünlü") == (["100% Pure"], 1)
+    assert await _titles(world, q="100%") == (["100% Pure"], 1)  # % is no wildcard
+    assert (await _titles(world, q="pure"))[1] == 2
+    assert (await _titles(world, artist="new order"))[1] == 3
+    assert (await _titles(world, artist="New"))[1] == 0  # the whole value
+    assert (await _titles(world, album="joe", genre="CHANSON"))[1] == 2
+    assert (await _titles(world, ready_only="true"))[1] == 5
+    assert await _titles(world, state="failed") == (["Age of Consent"], 1)
+    by_length, total = await _titles(world, sort="duration", order="desc", limit=3)
+    assert (by_length, total) == (["Blue Monday", "Pure Morning", "Été indien"], 7)
+    # pages: the whole sorted list cut in pieces, nothing lost or repeated
+    every, total = await _titles(world, sort="title", limit=100)
+    assert total == 7
+    assert len(every) == 7
+    pages = [await _titles(world, sort="title", limit=3, offset=o) for o in (0, 3, 6)]
+    assert [t for titles, _ in pages for t in titles] == every
+    assert all(count == 7 for _, count in pages)
+    assert await _titles(world, sort="title", limit=3, offset=7) == ([], 7)
+
+
+async def test_search_rejects_bad_parameters(world: ApiWorld) -> None:
+    async with world.client("dj") as client:
+        for params in (
+            {"sort": "size"},
+            {"order": "up"},
+            {"limit": "0"},
+            {"offset": "-1"},
+            {"state": "lost"},
+            {"q": "x" * 300},
+            {"state": "failed", "ready_only": "true"},
+        ):
+            r = await client.get(MEDIA, params=params)
+            assert r.status_code == 422, (params, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_patch_tags_and_its_validation(world: ApiWorld) -> None:
+    ids = await _library(world)
+    url = f"{MEDIA}/{ids['Blue Monday']}"
+    async with world.client("manager") as client:
+        ok = await client.patch(
+            url,
+            json={
+                "title": "  Blue Monday '88 ",
+                "album": None,
+                "year": 1988,
+                "bpm": 130.5,
+                "isrc": "gb-aap-88-00001",
+                "explicit": True,
+                "custom_tags": {"mix": "12 inch", "rating": 5},
+            },
+        )
+        bad = await client.patch(
+            url, json={"year": 3100, "bpm": -1, "isrc": "nope", "title": "x" * 300}
+        )
+        unknown = await client.patch(url, json={"colour": "blue"})
+        missing = await client.patch(f"{MEDIA}/{uuid.uuid4()}", json={"title": "x"})
+        elsewhere = await client.patch(
+            f"/api/v1/stations/other/media/{ids['Blue Monday']}", json={"title": "x"}
+        )
+    assert ok.status_code == 200, ok.text
+    item = ok.json()
+    assert item["title"] == "Blue Monday '88"
+    assert item["album"] is None
+    assert (item["year"], item["bpm"], item["isrc"]) == (1988, 130.5, "GBAAP8800001")
+    assert item["explicit"] is True
+    assert item["custom_tags"] == {"mix": "12 inch", "rating": 5}
+    assert item["artist"] == "New Order"  # not sent, not changed
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    fields = {e["loc"][-1] for e in bad.json()["errors"]}
+    assert {"year", "bpm", "isrc", "title"} <= fields
+    assert "year" in bad.json()["detail"]
+    assert unknown.status_code == 422
+    assert "colour" in unknown.json()["detail"]
+    assert missing.status_code == 404
+    assert elsewhere.status_code == 403  # the manager is not a member of "other"
+    async with world.ctx.sessions() as session:
+        row = await session.get(MediaItem, ids["Blue Monday"])
+        assert row is not None
+        assert row.year == 1988
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "media.update"))
+    assert audit is not None
+    assert audit.target == str(ids["Blue Monday"])
+
+
+async def test_delete_removes_row_and_file(world: ApiWorld, tmp_path: Path) -> None:
+    data = tone(tmp_path / "e.mp3", freq=880, title="Gone Soon")
+    item = await upload(world, "e.mp3", data)
+    assert len(stored_files(world)) == 1
+    async with world.client("manager") as client:
+        r = await client.delete(f"{MEDIA}/{item['id']}")
+        after = await client.get(f"{MEDIA}/{item['id']}")
+        twice = await client.delete(f"{MEDIA}/{item['id']}")
+    assert r.status_code == 204
+    assert after.status_code == 404
+    assert twice.status_code == 404
+    assert stored_files(world) == []
+    assert await count_items(world) == 0
+
+
+async def test_delete_of_planned_media_needs_force(world: ApiWorld) -> None:
+    ids = await _library(world)
+    media_id = ids["Pure Morning"]
+    start = datetime.now(UTC) + timedelta(hours=1)
+    async with world.ctx.sessions() as session:
+        entry = TimelineEntry(
+            station_id=world.stations["wgmr"],
+            seq=1,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=4),
+            kind=EntryKind.TRACK,
+            status=EntryStatus.PLANNED,
+            media_id=media_id,
+            title="Pure Morning",
+        )
+        session.add(entry)
+        await session.commit()
+        entry_id = entry.id
+    async with world.client("manager") as client:
+        refused = await client.delete(f"{MEDIA}/{media_id}")
+        forced = await client.delete(f"{MEDIA}/{media_id}", params={"force": "true"})
+    assert refused.status_code == 409
+    assert "force=true" in refused.json()["detail"]
+    assert forced.status_code == 204
+    async with world.ctx.sessions() as session:
+        kept = await session.get(TimelineEntry, entry_id)
+        assert kept is not None
+        assert kept.media_id is None
+        assert kept.title == "Pure Morning"
+        assert await session.get(MediaItem, media_id) is None
+
+
+async def test_waveform_missing_is_404_with_reason(world: ApiWorld) -> None:
+    ids = await _library(world)
+    async with world.client("dj") as client:
+        r = await client.get(f"{MEDIA}/{ids['Ceremony']}/waveform")
+        audio = await client.get(f"{MEDIA}/{ids['Ceremony']}/audio")
+    assert r.status_code == 404
+    assert "pending" in r.json()["detail"]
+    assert audio.status_code == 404
+    assert "missing from disk" in audio.json()["detail"]

@@ -1,0 +1,105 @@
+"""Schemathesis fuzzes every operation of the OpenAPI document against a real
+uvicorn server: no answer may be a 5xx.
+
+Runs three times: as the manager of station "wgmr" with every {station} path
+parameter set to it (so the station routes get past the lookup into their
+handlers), as an administrator (the admin-only routes; random stations) and
+without credentials (the access layer itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from _api import ApiWorld, api_world
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+EXCLUDED = r"^/(api/v1/events/stream|listen/)"
+"""Endless streams: fuzzing them only measures the request timeout."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _serving(world: ApiWorld) -> object:
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _fuzz(base: str, folder: Path, *headers: str) -> tuple[int, str]:
+    args = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{base}/api/v1/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        os.environ.get("GRIMNIR_FUZZ_EXAMPLES", "12"),
+        "--seed",
+        "8",
+        "--exclude-path-regex",
+        EXCLUDED,
+        "--request-timeout",
+        "10",
+        "--no-color",
+        "--report-dir",
+        str(folder),
+    ]
+    for header in headers:
+        args += ["--header", header]
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=folder,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    ("who", "station"), [("manager", "wgmr"), ("admin", None), ("anonymous", None)]
+)
+async def test_no_operation_answers_5xx(tmp_path: Path, who: str, station: str | None) -> None:
+    if station is not None:
+        (tmp_path / "schemathesis.toml").write_text(
+            f'[parameters]\n"path.station" = "{station}"\n', encoding="utf-8"
+        )
+    async with api_world(tmp_path / "world") as world, _serving(world) as base:
+        headers = [] if who == "anonymous" else [f"Authorization: Bearer {world.token(who)}"]
+        code, output = await _fuzz(str(base), tmp_path, *headers)
+    tail = output[-6000:]
+    assert code == 0, tail
+    tested = re.search(r"Tested: (\d+)", output)
+    assert tested is not None, tail
+    assert int(tested.group(1)) >= 90, tail  # every operation but the event stream
+    cases = re.search(r"(\d+) generated, (\d+) passed", output)
+    assert cases is not None, tail
+    assert cases.group(1) == cases.group(2), tail

@@ -1,0 +1,434 @@
+"""``grimnir up`` serves the API, the status page and the stations' streams on ``--http``.
+
+A real control plane (in process, with its engine as a supervised process)
+over a tiny station: the page and its files, the OpenAPI document, the
+``/listen`` proxy (ffmpeg decodes what it relays; a listener that goes away
+closes the engine connection), and the ``OnAir`` view the API uses. Then the
+command itself in a subprocess: what it prints, and a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import wave
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import pytest_asyncio
+import yaml
+
+from grimnir.config.settings import Settings
+from grimnir.engine.client import GrpcEngineClient
+from grimnir.store.db import create_engine
+from grimnir.up import ControlPlane, UpOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
+STATION = "wgmr-fm"
+MOUNT = "/t.mp3"
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg (apt install ffmpeg)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def grimnir(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grimnir", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def write_tracks(folder: Path, count: int, seconds: float) -> None:
+    """Distinct loud tones as WAV files."""
+    folder.mkdir(parents=True)
+    rate = 48_000
+    for n in range(count):
+        t = np.arange(int(seconds * rate)) / rate
+        tone = 0.3 * np.sin(2 * np.pi * (220 + 110 * n) * t)
+        pcm = (np.repeat(tone[:, None], 2, axis=1) * 32767).astype("<i2")
+        with wave.open(str(folder / f"track{n}.wav"), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(pcm.tobytes())
+
+
+def make_station(root: Path) -> dict[str, str]:
+    """A registered station with one MP3 listener mount and a scanned library."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIMNIR_")}
+    env["GRIMNIR_DATA_DIR"] = str(root / "data")
+    config = yaml.safe_load(EXAMPLE.read_text())
+    config["mounts"][0]["outputs"] = [
+        {"type": "http", "path": MOUNT, "format": "mp3", "bitrate_kbps": 128}
+    ]
+    station = root / "station.yaml"
+    station.write_text(yaml.safe_dump(config))
+    added = grimnir(env, "station", "add", "--config", str(station))
+    assert added.returncode == 0, added.stderr
+    write_tracks(root / "music", 3, 8.0)
+    scan = grimnir(env, "library", "scan", str(root / "music"), "--station", STATION)
+    assert scan.returncode == 0, scan.stderr
+    return env
+
+
+def engine_pids(marker: Path) -> list[int]:
+    """Engine processes whose command line names ``marker`` (a test's folder)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"grimnir\x00engine" in cmdline and str(marker).encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+# -- the control plane in process ---------------------------------------------------------
+
+
+@dataclass
+class Running:
+    plane: ControlPlane
+    base: str
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def station_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("up-api")
+    make_station(root)
+    yield root
+    for pid in engine_pids(root):  # only if a test left one behind
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(station_root: Path) -> AsyncIterator[Running]:
+    settings = Settings(data_dir=station_root / "data")
+    db = create_engine(settings.resolved_database_url)
+    options = UpOptions(http_port=0, stream_port=free_port(), grpc_port=free_port(), plan_hours=1.0)
+    plane = ControlPlane(settings, db, options)
+    try:
+        await plane.start()
+        assert await plane.wait_on_air(60) == [], "the station never came on air"
+        yield Running(plane, plane.http_url, station_root)
+    finally:
+        await plane.stop()
+        await db.dispose()
+    assert engine_pids(station_root) == [], "stop() left the engine running"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_status_page_and_its_files_are_served(running: Running) -> None:
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        page = await client.get("/")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert '<script src="/static/app.js"' in page.text
+        assert 'href="/static/style.css"' in page.text
+
+        script = await client.get("/static/app.js")
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        for call in ("/auth/login", "/auth/refresh", "/now-playing", "/playout/skip", "/asrun"):
+            assert call in script.text
+        again = await client.get(
+            "/static/app.js", headers={"If-None-Match": script.headers["etag"]}
+        )
+        assert again.status_code == 304
+
+        style = await client.get("/static/style.css")
+        assert style.status_code == 200
+        assert style.headers["content-type"].startswith("text/css")
+
+        missing = await client.get("/static/../up.py")
+        assert missing.status_code == 404
+        other = await client.get("/static/secret.key")
+        assert other.status_code == 404
+        assert other.headers["content-type"] == "application/problem+json"
+        assert "app.js" in other.json()["detail"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_api_is_served_on_the_same_address(running: Running) -> None:
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        spec = await client.get("/api/v1/openapi.json")
+        assert spec.status_code == 200
+        paths = spec.json()["paths"]
+        assert "/api/v1/auth/login" in paths
+        assert not any(p.startswith("/listen") for p in paths)  # an endless body: not fuzzed
+        docs = await client.get("/api/v1/docs")
+        assert docs.status_code == 200
+        login = await client.post(
+            "/api/v1/auth/login", json={"username": "nobody", "password": "wrong"}
+        )
+        assert login.status_code == 401
+        assert login.headers["content-type"] == "application/problem+json"
+
+
+@needs_ffmpeg
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_listen_proxy_relays_a_stream_ffmpeg_decodes(running: Running) -> None:
+    [url] = running.plane.listen_urls(running.plane.slots[0].station.id)
+    assert url == f"{running.base}/listen/{STATION}{MOUNT}"
+    assert FFMPEG is not None
+    ffmpeg = await asyncio.create_subprocess_exec(
+        *(FFMPEG, "-nostdin", "-v", "error", "-i", url, "-t", "2"),
+        *("-f", "s16le", "-ac", "2", "-ar", "48000", "-"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    pcm, errors = await asyncio.wait_for(ffmpeg.communicate(), timeout=30)
+    assert ffmpeg.returncode == 0, errors.decode()
+    samples = np.frombuffer(pcm, dtype="<i2")
+    assert len(samples) >= 2 * 48_000 * 2 * 0.95  # 2 s of stereo
+    assert np.abs(samples).max() > 3000, "the relayed stream decodes to silence"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_proxy_passes_icy_headers_and_closes_upstream_when_the_listener_goes(
+    running: Running,
+) -> None:
+    slot = running.plane.slots[0]
+    status_url = slot.engine_url("/status.json")
+
+    async def listeners(client: httpx.AsyncClient) -> int:
+        mounts = (await client.get(status_url)).json()["mounts"]
+        return int(mounts[MOUNT]["listeners"])
+
+    async def settle(client: httpx.AsyncClient, want: int) -> int:
+        for _ in range(100):
+            count = await listeners(client)
+            if count == want:
+                break
+            await asyncio.sleep(0.1)
+        return count
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert await settle(client, 0) == 0
+        url = f"{running.base}/listen/{STATION}{MOUNT}"
+        async with client.stream("GET", url, headers={"Icy-MetaData": "1"}) as reply:
+            assert reply.status_code == 200
+            assert reply.headers["content-type"] == "audio/mpeg"
+            assert reply.headers["icy-metaint"] == "16000"
+            assert "icy-name" in reply.headers
+            received = 0
+            async for chunk in reply.aiter_raw():
+                received += len(chunk)
+                if received > 20_000:
+                    break
+            assert await settle(client, 1) == 1
+        assert await settle(client, 0) == 0, "the engine still streams to a listener who left"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_proxy_serves_only_streams_on_air(running: Running) -> None:
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        for path in (f"/listen/{STATION}/status.json", f"/listen/{STATION}/admin/metadata"):
+            reply = await client.get(path)
+            assert reply.status_code == 404
+            assert "no stream" in reply.json()["detail"]
+        assert (await client.get(f"/listen/nope{MOUNT}")).status_code == 404
+        by_id = f"/listen/{running.plane.slots[0].station.id}{MOUNT}"
+        async with client.stream("GET", by_id) as reply:
+            assert reply.status_code == 200
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_control_plane_is_the_apis_on_air_view(running: Running) -> None:
+    plane = running.plane
+    slot = plane.slots[0]
+    executor = plane.executor(slot.station.id)
+    assert executor is not None
+    assert executor is slot.executor
+    await executor.wait_ready()
+    engine = plane.engine(slot.station.id)
+    assert isinstance(engine, GrpcEngineClient)
+    status = await engine.status()
+    assert status.get("station_id", str(slot.station.id)) == str(slot.station.id)
+    stranger = uuid.uuid4()
+    assert plane.executor(stranger) is None
+    assert plane.engine(stranger) is None
+    assert plane.listen_urls(stranger) == []
+    assert plane.stream_upstream("nope", MOUNT) is None
+    assert plane.stream_upstream(STATION, MOUNT) == slot.engine_url(MOUNT)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_public_api_tells_the_page_what_is_on_air_and_where(running: Running) -> None:
+    """The fields app.js reads: current/next, the station's proxied listen URLs."""
+    plane = running.plane
+    slot = plane.slots[0]
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        for _ in range(100):
+            now = (await client.get(f"/api/v1/public/stations/{STATION}/now-playing")).json()
+            if now.get("current"):
+                break
+            await asyncio.sleep(0.2)
+        assert now["current"]["started_at"]
+        assert "title" in now["current"]
+        assert isinstance(now["next"], list)
+        assert now["station"]["listen_urls"] == plane.listen_urls(slot.station.id)
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+class Output:
+    """A process's output lines, read on a thread so a test can wait with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        assert proc.stdout is not None
+        self._stream = proc.stdout
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            self._queue.put(line)
+
+    def close(self) -> None:
+        """After the process ended: the reader sees EOF, then the pipe is closed."""
+        self._thread.join(timeout=10)
+        self._stream.close()
+
+    def until(self, marker: str, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self.lines.append(line)
+            if marker in line:
+                return "".join(self.lines)
+        raise AssertionError(f"{marker!r} never printed:\n{''.join(self.lines)}")
+
+
+def run_up(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "grimnir", "up", "--hours", "1", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(proc: subprocess.Popen[str], output: Output, root: Path) -> int:
+    """SIGTERM and the exit code; whatever is left is killed."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        output.close()
+        for pid in engine_pids(root):
+            os.kill(pid, signal.SIGKILL)
+    return code
+
+
+def test_grimnir_up_prints_and_serves_api_ui_and_streams(tmp_path: Path) -> None:
+    env = make_station(tmp_path)
+    http, streams, grpc = free_port(), free_port(), free_port()
+    proc = run_up(
+        env, "--http", f"127.0.0.1:{http}", "--stream-port", str(streams), "--grpc-port", str(grpc)
+    )
+    output = Output(proc)
+    try:
+        printed = output.until("stop with Ctrl-C", 90)
+        listen = f"http://127.0.0.1:{http}/listen/{STATION}{MOUNT}"
+        assert f"listen   {listen}" in printed
+        assert f"engine   http://127.0.0.1:{streams}{MOUNT} (direct)" in printed
+        assert f"harbor   icecast://127.0.0.1:{streams}/live" in printed
+        assert f"status page  http://127.0.0.1:{http}/" in printed
+        assert f"API docs     http://127.0.0.1:{http}/api/v1/docs" in printed
+        page = httpx.get(f"http://127.0.0.1:{http}/", timeout=10)
+        assert page.status_code == 200
+        assert "Grimnir Radio" in page.text
+        with httpx.stream("GET", listen, timeout=10) as reply:
+            assert reply.status_code == 200
+            assert len(next(reply.iter_raw())) > 0
+    finally:
+        code = stop(proc, output, tmp_path)
+    assert code == 0
+    assert engine_pids(tmp_path) == []
+
+
+def test_a_taken_http_port_fails_before_any_engine_starts(tmp_path: Path) -> None:
+    env = make_station(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        proc = run_up(
+            env,
+            *("--http", f"127.0.0.1:{port}"),
+            *("--stream-port", str(free_port()), "--grpc-port", str(free_port())),
+        )
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert f"port {port}" in output
+    assert "--http" in output
+    assert engine_pids(tmp_path) == []
+
+
+def test_grimnir_up_demo_prints_where_to_listen_look_and_sign_in(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIMNIR_")}
+    env["GRIMNIR_DATA_DIR"] = str(tmp_path / "data")
+    http = free_port()
+    proc = run_up(
+        env,
+        *("--demo", "--demo-tracks", "2", "--demo-seconds", "6"),
+        *("--http", f"127.0.0.1:{http}", "--stream-port", str(free_port())),
+        *("--grpc-port", str(free_port())),
+    )
+    output = Output(proc)
+    try:
+        printed = output.until("stop with Ctrl-C", 240)
+        banner = printed[printed.index("demo is on air") :]
+        assert f"listen       http://127.0.0.1:{http}/listen/demo/" in banner
+        assert f"status page  http://127.0.0.1:{http}/" in banner
+        assert f"API docs     http://127.0.0.1:{http}/api/v1/docs" in banner
+        login_line = next(line for line in banner.splitlines() if "admin login" in line)
+        user, _, password = login_line.split("admin login", 1)[1].strip().partition(" / ")
+        signed_in = httpx.post(
+            f"http://127.0.0.1:{http}/api/v1/auth/login",
+            json={"username": user, "password": password},
+            timeout=10,
+        )
+        assert signed_in.status_code == 200, signed_in.text
+    finally:
+        code = stop(proc, output, tmp_path)
+    assert code == 0
