@@ -287,9 +287,11 @@ async def test_live_preempts_the_plan_and_emergency_preempts_live(
         ("live", EndReason.FINISHED, Priority.LIVE_OVERRIDE),
         ("emergency", EndReason.FINISHED, Priority.EMERGENCY),
     ]
-    between = [r for r in rows if at(31) <= r.started_at < at(40)]
+    # the DJ's return (40 s) cuts the automation row on air then; on a loaded machine
+    # that may be an entry that started just after 40 s, before the executor reacted
+    between = [r for r in rows if r.layer == "automation" and at(31) <= r.started_at < at(42)]
     assert between
-    assert between[-1].end_reason is EndReason.PREEMPTED  # the DJ's return cuts it
+    assert between[-1].end_reason is EndReason.PREEMPTED
     # once rejoined, the next soft entry starts on its planned time again (up to the
     # executor's reaction, which this harness stretches to a few blocks)
     later = [r for r in rows if r.started_at > at(75)]
