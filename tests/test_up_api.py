@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 import uuid
-import wave
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from grimnir.config.settings import Settings
 from grimnir.engine.client import GrpcEngineClient
 from grimnir.store.db import create_engine
 from grimnir.up import ControlPlane, UpOptions
+from test_up import grimnir, write_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
@@ -48,32 +48,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def grimnir(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grimnir", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def write_tracks(folder: Path, count: int, seconds: float) -> None:
-    """Distinct loud tones as WAV files."""
-    folder.mkdir(parents=True)
-    rate = 48_000
-    for n in range(count):
-        t = np.arange(int(seconds * rate)) / rate
-        tone = 0.3 * np.sin(2 * np.pi * (220 + 110 * n) * t)
-        pcm = (np.repeat(tone[:, None], 2, axis=1) * 32767).astype("<i2")
-        with wave.open(str(folder / f"track{n}.wav"), "wb") as out:
-            out.setnchannels(2)
-            out.setsampwidth(2)
-            out.setframerate(rate)
-            out.writeframes(pcm.tobytes())
 
 
 def make_station(root: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated
 
-from fastapi import Path, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -238,3 +238,8 @@ AdminDep = Access(Level.ADMIN)
 DjDep = StationAccess(Level.DJ)
 ManagerDep = StationAccess(Level.MANAGER)
 StationAdminDep = StationAccess(Level.ADMIN)
+
+DjScope = Annotated[StationScope, Depends(DjDep)]
+"""A route parameter: the station in the path, for a DJ of it or more."""
+ManagerScope = Annotated[StationScope, Depends(ManagerDep)]
+"""A route parameter: the station in the path, for a manager of it or more."""

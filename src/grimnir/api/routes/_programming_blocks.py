@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
-from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
-from grimnir.api.pages import Page, PageParams, page_params
+from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
+from grimnir.api.pages import Page, PageParams, page_params, paged
 from grimnir.api.problems import Problem
 from grimnir.api.routes._programming_common import (
     Description,
@@ -119,8 +118,8 @@ async def _validate(
     )
 
 
-Dj = Annotated[StationScope, Depends(DjDep)]
-Manager = Annotated[StationScope, Depends(ManagerDep)]
+Dj = DjScope
+Manager = ManagerScope
 StartQ = Annotated[
     AwareDatetime | None,
     Query(description="When the picks would start (with a time zone); default now."),
@@ -136,18 +135,15 @@ async def list_blocks(
     request: Request, scope: Dj, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[SmartBlockOut]:
     """The station's smart blocks, by name."""
-    sid = scope.station.id
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).where(SmartBlock.station_id == sid))
-        rows = await session.scalars(
-            select(SmartBlock)
-            .where(SmartBlock.station_id == sid)
-            .order_by(SmartBlock.name)
-            .limit(page.limit)
-            .offset(page.offset)
+        return await paged(
+            session,
+            SmartBlock,
+            page,
+            SmartBlockOut.of,
+            where=[SmartBlock.station_id == scope.station.id],
+            order_by=[SmartBlock.name],
         )
-        items = [SmartBlockOut.of(r) for r in rows]
-    return Page(items=items, total=total or 0, limit=page.limit, offset=page.offset)
 
 
 @router.post("/stations/{station}/smart-blocks", response_model=SmartBlockOut, status_code=201)

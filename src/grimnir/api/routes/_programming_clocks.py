@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from grimnir.api.audit import audit
-from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
-from grimnir.api.pages import Page, PageParams, page_params
+from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
+from grimnir.api.pages import Page, PageParams, page_params, paged
 from grimnir.api.problems import Problem
 from grimnir.api.routes._programming_common import (
     Description,
@@ -157,8 +157,8 @@ def _slot_rows(clock_id: uuid.UUID, slots: list[SlotIn]) -> list[ClockSlot]:
     return [ClockSlot(clock_id=clock_id, position=i, **s.model_dump()) for i, s in enumerate(slots)]
 
 
-Dj = Annotated[StationScope, Depends(DjDep)]
-Manager = Annotated[StationScope, Depends(ManagerDep)]
+Dj = DjScope
+Manager = ManagerScope
 
 
 @router.get("/stations/{station}/clocks", response_model=Page[ClockOut])
@@ -166,19 +166,16 @@ async def list_clocks(
     request: Request, scope: Dj, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[ClockOut]:
     """The station's clocks with their slots, by name."""
-    sid = scope.station.id
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).where(Clock.station_id == sid))
-        rows = await session.scalars(
-            select(Clock)
-            .where(Clock.station_id == sid)
-            .options(selectinload(Clock.slots))
-            .order_by(Clock.name)
-            .limit(page.limit)
-            .offset(page.offset)
+        return await paged(
+            session,
+            Clock,
+            page,
+            _out,
+            where=[Clock.station_id == scope.station.id],
+            order_by=[Clock.name],
+            options=[selectinload(Clock.slots)],
         )
-        items = [_out(r) for r in rows]
-    return Page(items=items, total=total or 0, limit=page.limit, offset=page.offset)
 
 
 @router.post("/stations/{station}/clocks", response_model=ClockOut, status_code=201)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select
 
 from grimnir.api.audit import audit
-from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
+from grimnir.api.auth import DjScope, ManagerScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
 from grimnir.api.routes._programming_common import Description, Name, owned, unique_name
@@ -107,8 +107,8 @@ async def _out(session: Any, row: Playlist) -> PlaylistOut:
     )
 
 
-Dj = Annotated[StationScope, Depends(DjDep)]
-Manager = Annotated[StationScope, Depends(ManagerDep)]
+Dj = DjScope
+Manager = ManagerScope
 
 
 @router.get("/stations/{station}/playlists", response_model=Page[PlaylistOut])

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from grimnir.api.audit import audit
-from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
-from grimnir.api.pages import Page, PageParams, page_params
+from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
+from grimnir.api.pages import Page, PageParams, page_params, paged
 from grimnir.api.problems import Problem
 from grimnir.api.routes._programming_common import (
     Description,
@@ -217,8 +217,8 @@ async def _load(session: AsyncSession, scope: StationScope, show_id: uuid.UUID) 
     return row
 
 
-Dj = Annotated[StationScope, Depends(DjDep)]
-Manager = Annotated[StationScope, Depends(ManagerDep)]
+Dj = DjScope
+Manager = ManagerScope
 
 
 @router.get("/stations/{station}/shows", response_model=Page[ShowOut])
@@ -226,19 +226,16 @@ async def list_shows(
     request: Request, scope: Dj, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[ShowOut]:
     """The station's shows with their exceptions, by name."""
-    sid = scope.station.id
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).where(Show.station_id == sid))
-        rows = await session.scalars(
-            select(Show)
-            .where(Show.station_id == sid)
-            .options(selectinload(Show.exceptions))
-            .order_by(Show.name)
-            .limit(page.limit)
-            .offset(page.offset)
+        return await paged(
+            session,
+            Show,
+            page,
+            _out,
+            where=[Show.station_id == scope.station.id],
+            order_by=[Show.name],
+            options=[selectinload(Show.exceptions)],
         )
-        items = [_out(r) for r in rows]
-    return Page(items=items, total=total or 0, limit=page.limit, offset=page.offset)
 
 
 @router.post("/stations/{station}/shows", response_model=ShowOut, status_code=201)

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
 from grimnir.api.audit import audit
-from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
+from grimnir.api.auth import DjScope, ManagerScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
 from grimnir.api.routes._programming_report import DiffOut, EntryOut, ReportOut
@@ -26,8 +26,8 @@ router = APIRouter(tags=["timeline"])
 
 MAX_HOURS = 14 * 24
 
-Dj = Annotated[StationScope, Depends(DjDep)]
-Manager = Annotated[StationScope, Depends(ManagerDep)]
+Dj = DjScope
+Manager = ManagerScope
 HoursQ = Annotated[
     float, Query(gt=0, le=MAX_HOURS, description="Length of the window in hours (≤ 14 days).")
 ]

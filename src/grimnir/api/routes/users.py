@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.accounts import check_new_credentials, create_user, hash_password, verify_password
 from grimnir.api.audit import audit
 from grimnir.api.auth import AdminDep, ManagerDep, Principal, StationScope, UserDep, context
-from grimnir.api.pages import Page, PageParams, page_params
+from grimnir.api.pages import Page, PageParams, page_params, paged
 from grimnir.api.problems import Problem
 from grimnir.api.tokens import create_api_key
 from grimnir.domain import Role
@@ -110,13 +110,7 @@ async def list_users(
 ) -> Page[UserOut]:
     """Every user, by name."""
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(User)) or 0
-        rows = await session.scalars(
-            select(User).order_by(User.username).limit(page.limit).offset(page.offset)
-        )
-        return Page(
-            items=[UserOut.of(u) for u in rows], total=total, limit=page.limit, offset=page.offset
-        )
+        return await paged(session, User, page, UserOut.of, order_by=[User.username])
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
