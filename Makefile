@@ -5,17 +5,41 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+UV     := .tools/uv/bin/uv
 PYTEST_ARGS ?=
+# uv never downloads an interpreter: the virtualenv uses $(PYTHON).
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install peers lint types pytest test bench soak clean proto demo
+.PHONY: install lock lock-check peers lint types pytest test bench soak clean proto demo
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+## uv itself, pinned with hashes (scripts/uv-requirements.txt), in its own folder.
+$(UV): scripts/uv-requirements.txt
+	@rm -rf .tools/uv
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/python -m pip install --quiet --require-hashes -r scripts/uv-requirements.txt
+	@touch $(UV)
+
+uv.lock:
+	@echo "uv.lock is missing: run 'make lock' to create it from pyproject.toml, then commit it." >&2
+	@exit 1
+
+## Every install comes from uv.lock (every transitive dependency pinned, with hashes).
+$(STAMP): pyproject.toml uv.lock $(UV)
+	@$(UV) sync --locked --extra test --python $(PYTHON) || { \
+		echo "Installing from uv.lock failed. If pyproject.toml changed, run 'make lock'" \
+			"and commit uv.lock." >&2; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+## Refresh uv.lock on purpose (newest versions pyproject.toml allows); then `make test`.
+lock: $(UV)
+	$(UV) lock --upgrade
+
+## Fails when pyproject.toml and uv.lock disagree.
+lock-check: $(UV) uv.lock
+	@$(UV) lock --check || { echo "uv.lock does not match pyproject.toml: run 'make lock'" \
+		"and commit uv.lock." >&2; exit 1; }
 
 ## System test peers (ffmpeg, icecast2) and services (PostgreSQL, MariaDB, Redis, NATS).
 peers:
@@ -32,7 +56,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Everything CI runs: install, peers, lint, types, tests.
-test: install peers lint types pytest
+test: lock-check install peers lint types pytest
 
 ## A demo station on air: generated music, spoken station IDs, a clock, the API and UI.
 ## espeak-ng is installed when possible (never required); data goes to ./.demo-data.
@@ -57,4 +81,4 @@ proto: $(STAMP)
 	bash scripts/gen-proto.sh
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

@@ -30,7 +30,6 @@ from mutagen.wave import WAVE
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from _databases import migrated_database, run_async
 from grimnir.config.station import Failover
 from grimnir.domain import MediaState, SlotKind, Timing
 from grimnir.engine.audio import BLOCK, RATE, Block
@@ -52,6 +51,7 @@ from grimnir.store.models import (
     SmartBlock,
     Station,
 )
+from tests._databases import migrated_database, run_async
 
 Sessions = async_sessionmaker[AsyncSession]
 MIN_MS = 60_000

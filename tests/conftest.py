@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _peers import IcecastServer, Senders, icecast_server
+from tests._peers import IcecastServer, Senders, icecast_server
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 from websockets.sync.client import connect
 
-from _peers import FFMPEG
 from grimnir.engine.client import GrpcEngineClient
-from test_up_api import Output, free_port, run_up, stop
+from tests._peers import FFMPEG
+from tests.test_up_api import Output, free_port, run_up, stop
 
 TRACK_SECONDS = 20
 

@@ -25,7 +25,13 @@ from types import ModuleType
 import pytest
 from sqlalchemy import select
 
-from _chain_fixtures import (  # noqa: F401 — fixtures
+from grimnir.bus import MemoryBus
+from grimnir.domain import EndReason, EntryKind, EntryStatus, Priority, Timing
+from grimnir.executor import StationExecutor
+from grimnir.planner.builder import build
+from grimnir.planner.reports import PlannedEntry
+from grimnir.store.models import AsRun, TimelineEntry
+from tests._chain_fixtures import (  # noqa: F401 — fixtures
     ChainLibrary,
     ChainStation,
     Sessions,
@@ -34,12 +40,6 @@ from _chain_fixtures import (  # noqa: F401 — fixtures
     tone,
     write_wav,
 )
-from grimnir.bus import MemoryBus
-from grimnir.domain import EndReason, EntryKind, EntryStatus, Priority, Timing
-from grimnir.executor import StationExecutor
-from grimnir.planner.builder import build
-from grimnir.planner.reports import PlannedEntry
-from grimnir.store.models import AsRun, TimelineEntry
 
 BLOCK_S = 0.02
 TOP = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)

@@ -34,7 +34,7 @@ from grimnir.config.settings import Settings
 from grimnir.engine.client import GrpcEngineClient
 from grimnir.store.db import create_engine
 from grimnir.up import ControlPlane, UpOptions
-from test_up import grimnir, write_tracks
+from tests.test_up import grimnir, write_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _api import ApiWorld, api_world
+from tests._api import ApiWorld, api_world
 
 
 @pytest.fixture

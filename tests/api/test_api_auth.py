@@ -9,9 +9,9 @@ from pathlib import Path
 
 import jwt
 
-from _api import PASSWORD, SECRET, ApiWorld, api_world
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
 from grimnir.api.tokens import issue_access
+from tests._api import PASSWORD, SECRET, ApiWorld, api_world
 
 
 async def _login(world: ApiWorld, name: str, password: str = PASSWORD) -> dict[str, object]:

@@ -16,8 +16,8 @@ import websockets
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
 
-from _api import ApiWorld
 from grimnir.bus import ITEM_STARTED, LIVE_CONNECTED, Event
+from tests._api import ApiWorld
 
 
 @asynccontextmanager

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
-from test_harbor_callback import (
+
+from grimnir.domain import EntryKind, EntryStatus, Timing
+from grimnir.store.models import LiveSession, TimelineEntry
+from grimnir.store.repos import allocate_timeline_seq
+from tests._api import PASSWORD, ApiWorld
+from tests.api.test_harbor_callback import (
     AUTH,
     dj,
     engine_headers,
@@ -18,11 +23,6 @@ from test_harbor_callback import (
     on_air,
     until,
 )
-
-from _api import PASSWORD, ApiWorld
-from grimnir.domain import EntryKind, EntryStatus, Timing
-from grimnir.store.models import LiveSession, TimelineEntry
-from grimnir.store.repos import allocate_timeline_seq
 
 LIVE = "/api/v1/stations/wgmr/live"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from _api import ApiWorld
 from grimnir.domain import EntryKind, EntryStatus, MediaState
 from grimnir.store.models import AuditLog, MediaItem, TimelineEntry
+from tests._api import ApiWorld
 
 MEDIA = "/api/v1/stations/wgmr/media"
 

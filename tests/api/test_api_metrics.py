@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from _api import ApiWorld, api_world
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Timing
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.client import EngineClient, InProcessEngineClient
@@ -22,6 +21,7 @@ from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.executor.station import StationExecutor
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
+from tests._api import ApiWorld, api_world
 
 ORIGIN = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from _api import ApiWorld, api_world
 from grimnir.config.station import Failover
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Priority, Timing
 from grimnir.engine.audio import BLOCK, RATE
@@ -29,6 +28,7 @@ from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.executor.station import StationExecutor
 from grimnir.store.models import AuditLog, MediaItem, Station, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
+from tests._api import ApiWorld, api_world
 
 ORIGIN = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 TRACKS = [("Alpha", 330.0), ("Bravo", 440.0), ("Charlie", 550.0)]

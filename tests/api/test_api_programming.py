@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from _api import ApiWorld
 from grimnir.domain import MediaState
 from grimnir.store.models import AuditLog, MediaItem
+from tests._api import ApiWorld
 
 W = "/api/v1/stations/wgmr"
 OTHER = "/api/v1/stations/other"

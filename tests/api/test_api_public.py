@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from _api import ApiWorld, api_world
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
 from grimnir.api.routes._public_ical import escape_text, fold
 from grimnir.bus import ITEM_STARTED, Event
 from grimnir.domain import EntryKind, EntryStatus
 from grimnir.store import repos
 from grimnir.store.models import AsRun, Show, ShowContent, Station, TimelineEntry
+from tests._api import ApiWorld, api_world
 
 
 async def _air(

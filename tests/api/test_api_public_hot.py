@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fastapi import Request
 
-from _api import ApiWorld, api_world
 from grimnir.api.auth import PublicDep, limit_public
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
 from grimnir.bus import ITEM_STARTED, Event
+from tests._api import ApiWorld, api_world
 
 NP = "/api/v1/public/stations/wgmr/now-playing"
 HOT = (NP, "/api/nowplaying/wgmr", "/api/nowplaying")

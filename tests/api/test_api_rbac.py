@@ -18,8 +18,8 @@ from typing import Any
 
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from _api import ApiWorld, api_world
 from grimnir.api.auth import Access, Level, StationAccess
+from tests._api import ApiWorld, api_world
 
 CALLERS = ["anonymous", "outsider", "rival", "dj", "manager", "admin"]
 """In this order: the ones refused come first, so a destructive call that is

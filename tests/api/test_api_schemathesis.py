@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from _api import ApiWorld, api_world
+from tests._api import ApiWorld, api_world
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXCLUDED = r"^/(api/v1/events/stream|listen/)"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from test_api_programming import W, add_media, audit_actions, problem, rock_rules
 
-from _api import ApiWorld
 from grimnir.bus import SCHEDULE_UPDATED
 from grimnir.store.models import TimelineEntry
+from tests._api import ApiWorld
+from tests.api.test_api_programming import W, add_media, audit_actions, problem, rock_rules
 
 
 def tomorrow() -> datetime:

@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from test_api_playout import ORIGIN, Air, air  # noqa: F401 — the fixture
 
-from _api import ApiWorld
 from grimnir.domain import EntryKind, EntryStatus, Timing
 from grimnir.store.models import AuditLog, TimelineEntry, Webstream
 from grimnir.store.repos import allocate_timeline_seq
+from tests._api import ApiWorld
+from tests.api.test_api_playout import ORIGIN, Air, air  # noqa: F401 — the fixture
 
 BASE = "/api/v1/stations/wgmr/webstreams"
 

@@ -23,7 +23,6 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from _api import PASSWORD, SECRET, ApiWorld, api_world
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
 from grimnir.api.routes._harbor import SECRET_HEADER, ShowEndKicker, harbor_secret
 from grimnir.config.station import StationConfig
@@ -34,6 +33,7 @@ from grimnir.engine.server import HarborConnection, StreamServer
 from grimnir.executor.station import StationExecutor
 from grimnir.store.models import LiveSession, Station, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
+from tests._api import PASSWORD, SECRET, ApiWorld, api_world
 
 FFMPEG = shutil.which("ffmpeg")
 needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg (apt install ffmpeg)")

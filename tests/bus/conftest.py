@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from _bus_helpers import connect_or_skip, make_bus, unique_prefix
 
 from grimnir.bus import EventBus
+from tests.bus._bus_helpers import connect_or_skip, make_bus, unique_prefix
 
 
 @pytest.fixture(

@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from _bus_helpers import collect, wait_until
 
 from grimnir.bus import (
     ITEM_ENDED,
@@ -17,6 +16,7 @@ from grimnir.bus import (
     Event,
     EventBus,
 )
+from tests.bus._bus_helpers import collect, wait_until
 
 
 def ev(type_: str, station: str | None = "st-a", **data: object) -> Event:

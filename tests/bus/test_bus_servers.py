@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 
 import nats
 import pytest
-from _bus_helpers import (
+from redis.asyncio import Redis
+
+from grimnir.bus import NOW_PLAYING, BusError, Event, EventBus, NatsBus, RedisBus, Subscription
+from tests.bus._bus_helpers import (
     NATS_URL,
     REDIS_URL,
     collect,
@@ -25,9 +28,6 @@ from _bus_helpers import (
     unique_prefix,
     wait_until,
 )
-from redis.asyncio import Redis
-
-from grimnir.bus import NOW_PLAYING, BusError, Event, EventBus, NatsBus, RedisBus, Subscription
 
 
 def ev(n: int, marker: str = "") -> Event:

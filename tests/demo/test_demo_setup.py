@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from _databases import migrated_database
 from grimnir.accounts import create_user, verify_password
 from grimnir.config.settings import Settings
 from grimnir.demo import DemoInfo, ensure_demo
@@ -37,6 +36,7 @@ from grimnir.store.models import (
     Station,
     User,
 )
+from tests._databases import migrated_database
 
 TRACKS, SECONDS = 6, 20.0
 COUNTED = (Station, MediaItem, SmartBlock, Playlist, PlaylistItem, Clock, ClockSlot, User)

@@ -8,11 +8,11 @@ import numpy as np
 import numpy.typing as npt
 import pyebur128
 import pytest
-from _signals import integrated, music_track
 
 from grimnir.config import parse_station_config
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.dsp import AgcNode, DspChain, DspNode, LoudnessNormalizerNode, build_chain
+from tests.engine._signals import integrated, music_track
 
 Audio = npt.NDArray[np.float32]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "station-wgmr.yaml"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from _signals import run_engine
 
 from grimnir.config._dsp import DspGraph
 from grimnir.config.station import Failover
@@ -18,6 +17,7 @@ from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.sources import FileSource
+from tests.engine._signals import run_engine
 
 RATE = 48_000
 MakeMedia = Callable[..., Path]

@@ -11,7 +11,6 @@ import numpy as np
 import numpy.typing as npt
 import pyebur128
 import pytest
-from _signals import music_track, run_engine
 from typer.testing import CliRunner
 
 from grimnir.cli import app
@@ -24,6 +23,7 @@ from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.render import PlaylistFeeder, playlist_files, render
+from tests.engine._signals import music_track, run_engine
 
 RATE = 48_000
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from _peers import Senders, wait_for
 from grimnir.domain.fades import CuePoints
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import RATE
@@ -14,6 +13,7 @@ from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from tests._peers import Senders, wait_for
 
 MakeMedia = Callable[..., Path]
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from _peers import PASSWORD, IcecastServer, wait_for
 from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.encoders import create_encoder
 from grimnir.engine.outputs import IcecastOutput, OutputState, StreamInfo
+from tests._peers import PASSWORD, IcecastServer, wait_for
 
 
 def tone_blocks(seconds: float) -> Iterator[np.ndarray]:

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from _peers import tone_filter
 from grimnir.engine.audio import BLOCK, RATE, rms_db
 from grimnir.engine.sources import LiveSource, PushSource
+from tests._peers import tone_filter
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_live_source import dominant_hz, read_realtime, tone_filter
 
-from _peers import wait_for
 from grimnir.engine.audio import RATE, rms_db
 from grimnir.engine.sources import ReopeningSource, RtpSource, SrtSource
+from tests._peers import wait_for
+from tests.engine.test_live_source import dominant_hz, read_realtime, tone_filter
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 

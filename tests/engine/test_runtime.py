@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from _peers import PASSWORD, IcecastServer, Senders, wait_for
 from grimnir.config.station import StationConfig
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.outputs import OutputState
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
+from tests._peers import PASSWORD, IcecastServer, Senders, wait_for
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 MakeMedia = Callable[..., Path]

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from test_live_source import dominant_hz
 
-from _peers import Senders, wait_for
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.sources import StreamHealth, WebStreamChain, WebStreamSource
 from grimnir.engine.sources._webstream import parse_stream_title
+from tests._peers import Senders, wait_for
+from tests.engine.test_live_source import dominant_hz
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 

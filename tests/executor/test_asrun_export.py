@@ -9,10 +9,10 @@ import sys
 import uuid
 from pathlib import Path
 
-from conftest import Sessions, VirtualStation, add_entry, add_media, write_tone
 from grimnir.bus import MemoryBus
 from grimnir.domain import Timing
 from grimnir.executor import StationExecutor, export_rows, from_csv
+from tests.executor._station import Sessions, VirtualStation, add_entry, add_media, write_tone
 
 
 def grimnir(*args: str, db_url: str, home: Path) -> subprocess.CompletedProcess[str]:

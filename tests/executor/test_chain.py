@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import (
+from grimnir.bus import MemoryBus
+from grimnir.domain import EndReason, EntryKind, EntryStatus, Timing
+from grimnir.executor import StationExecutor
+from grimnir.store.models import AsRun, ExecutorStateRecord, TimelineEntry
+from tests.executor._station import (
     ORIGIN,
     Sessions,
     ToneLive,
@@ -24,10 +28,6 @@ from conftest import (
     drain,
     write_tone,
 )
-from grimnir.bus import MemoryBus
-from grimnir.domain import EndReason, EntryKind, EntryStatus, Timing
-from grimnir.executor import StationExecutor
-from grimnir.store.models import AsRun, ExecutorStateRecord, TimelineEntry
 
 BLOCK_S = 0.02
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
-from conftest import Sessions, add_entry, add_media, write_tone
 from grimnir.bus import MemoryBus
 from grimnir.engine.client import GrpcEngineClient
 from grimnir.engine.client.supervisor import EngineSpec, EngineStatus, EngineSupervisor
 from grimnir.executor import StationExecutor
 from grimnir.store.models import AsRun, Station
+from tests.executor._station import Sessions, add_entry, add_media, write_tone
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"

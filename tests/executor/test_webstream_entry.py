@@ -9,8 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _peers import Senders
-from conftest import Sessions, add_entry, add_media, write_tone
 from grimnir.bus import MemoryBus
 from grimnir.domain import EntryKind, EntryStatus, Timing
 from grimnir.engine.client import InProcessEngineClient
@@ -20,6 +18,8 @@ from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.executor.station import StationExecutor
 from grimnir.store.models import TimelineEntry, Webstream
 from grimnir.store.repos import allocate_timeline_seq
+from tests._peers import Senders
+from tests.executor._station import Sessions, add_entry, add_media, write_tone
 
 
 async def test_a_webstream_entry_fails_over_and_the_bus_hears_it(

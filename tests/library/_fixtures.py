@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from _databases import migrated_database, run_async  # noqa: F401 - re-exported for the CLI tests
 from grimnir.domain.errors import LibraryError
 from grimnir.library.pool import AnalysisPool
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import Station
+from tests._databases import migrated_database, run_async  # noqa: F401 - re-exported for the CLI tests
 
 # -- pool task functions ------------------------------------------------------
 

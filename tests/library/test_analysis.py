@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import FORMATS, Known, MakeAudio, loudness, music
 from grimnir.domain.errors import LibraryError
 from grimnir.library import AnalysisOptions, MediaAnalysis, analyze_file
 from grimnir.library._envelope import markers, waveform_pairs
+from tests.library._audio import FORMATS, Known, MakeAudio, loudness, music
 
 OPTS = AnalysisOptions()
 

@@ -6,15 +6,15 @@ import json
 import uuid
 from pathlib import Path
 
-import _fixtures as fx
 import pytest
-from _fixtures import library_db  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
 from grimnir.cli import app
 from grimnir.cli._library import sparkline
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import Station
+from tests.library import _fixtures as fx
+from tests.library._fixtures import library_db  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import _fixtures as fx
 import pytest
-from _fixtures import library_db, pool, sessions, station_id  # noqa: F401  (fixtures)
 from mutagen.flac import FLAC
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +23,8 @@ from grimnir.library.analysis import AnalysisOptions
 from grimnir.library.ingest import Outcome, ingest_file, reanalyze, recover_stuck, scan
 from grimnir.library.pool import AnalysisPool
 from grimnir.store.models import MediaItem
+from tests.library import _fixtures as fx
+from tests.library._fixtures import library_db, pool, sessions, station_id  # noqa: F401  (fixtures)
 
 Sessions = async_sessionmaker[AsyncSession]
 OPTIONS = AnalysisOptions(target_lufs=-16.0)

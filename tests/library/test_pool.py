@@ -13,11 +13,11 @@ import signal
 import time
 from pathlib import Path
 
-import _fixtures as fx
 import pytest
 
 from grimnir.domain.errors import LibraryError
 from grimnir.library.pool import AnalysisPool
+from tests.library import _fixtures as fx
 
 HARD_TIMEOUT_S = 60
 

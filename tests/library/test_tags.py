@@ -34,8 +34,8 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from conftest import MakeAudio, music
 from grimnir.library import TagInfo, fix_text, read_tags
+from tests.library._audio import MakeAudio, music
 
 JPEG = b"\xff\xd8\xff\xe0" + b"front" * 20
 BACK = b"\xff\xd8\xff\xe0" + b"back" * 20

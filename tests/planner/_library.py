@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from _databases import migrated_database
 from grimnir.domain import MediaState
 from grimnir.planner import Track, TrackLibrary, register_sqlite_functions
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import MediaItem, Station
+from tests._databases import migrated_database
 
 _FIRST = ["Åsa", "Björk", "Ελένη", "Жанна", "東京", "Zoë", "Mary", "DJ_Snake", "Straße",
           "José", "Ölaf", "Sigur", "Kraft", "Daft", "ΣΟΦΙΑ", "Ñandú", "100%", "back\\slash",

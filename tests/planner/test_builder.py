@@ -10,13 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from _library import (  # noqa: F401 — fixtures
-    library_db,
-    make_library,
-    sessions,
-    station_id,
-    store_library,
-)
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +29,13 @@ from grimnir.store.models import (
     Station,
     TimelineEntry,
     Webstream,
+)
+from tests.planner._library import (  # noqa: F401 — fixtures
+    library_db,
+    make_library,
+    sessions,
+    station_id,
+    store_library,
 )
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import _library
 import pytest
-from _library import make_library, store_library
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from grimnir.domain import PlannerError
@@ -25,6 +23,8 @@ from grimnir.planner import (
     playlist_fill,
 )
 from grimnir.store.models import Playlist, PlaylistItem
+from tests.planner import _library
+from tests.planner._library import make_library, store_library
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 MIN = 60_000

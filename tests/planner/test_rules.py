@@ -8,10 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import _library
 import numpy as np
 import pytest
-from _library import GENRES, make_library, store_library, track_library
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +18,8 @@ from grimnir.planner import RuleSet, TrackLibrary
 from grimnir.planner._text import fold
 from grimnir.planner.rules import MODIFIERS, Rule, field_kind
 from grimnir.store.models import MediaItem
+from tests.planner import _library
+from tests.planner._library import GENRES, make_library, store_library, track_library
 
 NOW = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Oslo"))  # the night DST starts
 TEXT = ("title", "artist", "album", "genre", "mood", "label", "language", "isrc")

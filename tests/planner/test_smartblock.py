@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from _library import make_library, track_library
 
 from grimnir.domain import PlannerError
 from grimnir.planner import Fill, PlayHistory, SmartBlockSpec, TrackLibrary, fill
 from grimnir.planner._text import fold
 from grimnir.store.models import SmartBlock
+from tests.planner._library import make_library, track_library
 
 HOUR = 3_600_000
 T0 = datetime(2026, 3, 28, 20, 0, tzinfo=UTC)  # a week across a DST change and midnights

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import _library
 import numpy as np
 import pytest
-from _library import make_library, store_library, track_library
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from grimnir.domain import EntryKind, EntryStatus, MediaState
 from grimnir.planner import PlayHistory, Track, TrackLibrary
 from grimnir.planner._text import album_key, artist_key, title_key
 from grimnir.store.models import AsRun, TimelineEntry
+from tests.planner import _library
+from tests.planner._library import make_library, store_library, track_library
 
 T0 = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 

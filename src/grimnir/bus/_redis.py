@@ -109,7 +109,7 @@ class RedisBus(BusBase):
             if self._patterns:
                 await pubsub.psubscribe(*self._patterns)
         except BaseException:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
             raise
         return pubsub
 
@@ -144,7 +144,7 @@ class RedisBus(BusBase):
                     lost_at = time.monotonic()
                     self._pubsub = None
                     with contextlib.suppress(*_NETWORK_ERRORS):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
+                        await pubsub.aclose()
                     log.warning(
                         "Redis bus lost its connection to %s (%s: %s); reconnecting with backoff",
                         self._masked,

@@ -1,0 +1,187 @@
+"""Executor test helpers: real WAV files, timeline rows, a virtual-clock engine."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from grimnir.bus import Event
+from grimnir.config.station import Failover
+from grimnir.domain import EntryKind, EntryStatus, MediaState, Timing
+from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.client import InProcessEngineClient
+from grimnir.engine.clock import VirtualClock
+from grimnir.engine.control import LocalControl
+from grimnir.engine.engine import Engine, EngineOptions
+from grimnir.engine.sources import Source
+from grimnir.store.models import MediaItem, TimelineEntry
+from grimnir.store.repos import allocate_timeline_seq
+
+Sessions = async_sessionmaker[AsyncSession]
+ORIGIN = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
+
+
+# -- media ------------------------------------------------------------------------
+
+
+def write_tone(path: Path, seconds: float, freq_hz: float, level: float = 0.25) -> Path:
+    """A 48 kHz stereo 16-bit WAV of a sine (what the engine decodes with PyAV)."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    mono = (level * np.sin(2 * np.pi * freq_hz * t) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.repeat(mono, 2).tobytes())
+    return path
+
+
+async def add_media(
+    sessions: Sessions, station: uuid.UUID, path: Path, title: str, artist: str = "Artist"
+) -> MediaItem:
+    async with sessions() as session, session.begin():
+        row = MediaItem(
+            station_id=station,
+            sha256=uuid.uuid4().hex * 2,
+            path=str(path),
+            size_bytes=path.stat().st_size,
+            title=title,
+            artist=artist,
+            album="Album",
+            state=MediaState.READY,
+        )
+        session.add(row)
+    return row
+
+
+async def add_entry(
+    sessions: Sessions,
+    station: uuid.UUID,
+    starts_at: datetime,
+    seconds: float,
+    *,
+    media: MediaItem | None = None,
+    kind: EntryKind = EntryKind.TRACK,
+    timing: Timing = Timing.SOFT,
+    meta: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """One timeline entry, as the planner writes them."""
+    async with sessions() as session, session.begin():
+        seq = await allocate_timeline_seq(session, station)
+        row = TimelineEntry(
+            station_id=station,
+            seq=seq,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(seconds=seconds),
+            kind=kind,
+            status=EntryStatus.PLANNED,
+            timing=timing,
+            media_id=None if media is None else media.id,
+            title=None if media is None else media.title,
+            artist=None if media is None else media.artist,
+            meta=dict(meta or {}),
+        )
+        session.add(row)
+    return row
+
+
+# -- a live DJ for a bare engine ----------------------------------------------------
+
+
+class ToneLive(Source):
+    """A DJ feed: a 1 kHz tone for ``seconds`` of its own frames, then it disconnects."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = round(seconds * RATE)
+        self._pos = 0
+        self.closed = False
+
+    def read(self, frames: int) -> tuple[Block, int]:
+        out = np.zeros((2, frames), dtype=np.float32)
+        real = max(0, min(frames, self._end - self._pos))
+        t = np.arange(self._pos, self._pos + real) / RATE
+        out[:, :real] = 0.3 * np.sin(2 * np.pi * 1000 * t)
+        self._pos += frames
+        return out, real
+
+    @property
+    def finished(self) -> bool:
+        return self.closed or self._pos >= self._end
+
+    @property
+    def error(self) -> str | None:
+        return None
+
+    @property
+    def underruns(self) -> int:
+        return 0
+
+    @property
+    def position_frames(self) -> int:
+        return self._pos
+
+    @property
+    def duration_frames(self) -> int | None:
+        return None
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+# -- the engine -------------------------------------------------------------------
+
+
+class VirtualStation:
+    """An in-process engine on a virtual clock, driven block by block by the test."""
+
+    def __init__(self, station: uuid.UUID) -> None:
+        self.clock = VirtualClock(ORIGIN)
+        failover = Failover(live_grace_sec=1.0, live_timeout_sec=5.0)
+        self.engine = Engine(self.clock, EngineOptions(failover=failover))
+        self.control = LocalControl(self.engine, str(station))
+        self.client = InProcessEngineClient(self.control)
+        self.levels: list[tuple[int, float]] = []
+        """(frame, peak) of every block mixed, to check what was heard."""
+
+    def now(self) -> datetime:
+        return self.clock.time_at(self.clock.frame)
+
+    def at(self, seconds: float) -> datetime:
+        return ORIGIN + timedelta(seconds=seconds)
+
+    async def run(self, seconds: float, *, batch: int = 5) -> None:
+        """Mix ``seconds`` of audio, yielding to the event loop every ``batch`` blocks."""
+        blocks = round(seconds * RATE / BLOCK)
+        for index in range(blocks):
+            self.clock.wait()
+            master = self.engine.step()
+            self.levels.append((self.clock.frame, float(np.abs(master).max())))
+            if index % batch == batch - 1:
+                await asyncio.sleep(0.003)
+
+    async def run_until(self, seconds: float) -> None:
+        """Run until the virtual clock reads ``ORIGIN + seconds``."""
+        left = (self.at(seconds) - self.now()).total_seconds()
+        if left > 0:
+            await self.run(left)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+async def drain(sub: Any) -> list[Event]:
+    """Every event a subscription holds right now."""
+    events: list[Event] = []
+    while sub.pending:
+        events.append(await sub.get(timeout=1.0))
+    return events
