@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV     := .tools/uv/bin/uv
 PYTEST_ARGS ?=
+# pytest-xdist workers (one per core here); PYTEST_ARGS=-n0 runs in one process.
+PYTEST_WORKERS ?= 2
 # uv never downloads an interpreter: the virtualenv uses $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
 
@@ -53,7 +55,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 ## Everything CI runs: install, peers, lint, types, tests.
 test: lock-check install peers lint types pytest

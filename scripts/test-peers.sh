@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the peers the test suite talks to are installed and running:
-#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng (Debian packages)
+#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng, stress (Debian packages)
 #   services: PostgreSQL :5432, MariaDB :3306, Redis :6379, NATS (JetStream) :4222
 # Installs what is missing with apt-get (as root, or through sudo) and starts
 # what is installed but stopped. Set GRIMNIR_SKIP_PEERS=1 to skip it all.
@@ -89,6 +89,7 @@ need_program ffmpeg ffmpeg
 need_program icecast2 icecast2
 need_program srt-live-transmit srt-tools
 need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo)
+need_program stress stress  # CPU load beside the suite: no test may depend on wall-clock speed
 
 need_service PostgreSQL 5432 postgresql pg_ctlcluster \
     'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | tail -n 1) main start'

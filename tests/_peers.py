@@ -15,9 +15,9 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
+from tests._require import FFMPEG_PATH, peer_path, require_peer
 
-ICECAST = shutil.which("icecast2") or "/usr/bin/icecast2"
+ICECAST = peer_path("icecast2") or "icecast2"
 PASSWORD = "hackme-test"
 
 
@@ -90,10 +90,7 @@ class IcecastServer:
 
 
 def icecast_server() -> Iterator[IcecastServer]:
-    if not Path(ICECAST).exists():
-        if os.environ.get("CI"):
-            pytest.fail("icecast2 is missing: scripts/test-peers.sh installs it")
-        pytest.skip("icecast2 not installed: apt-get install icecast2 (or run make test)")
+    require_peer("icecast2")
     # NOTE: not under pytest's tmp_path: icecast2 drops root for nobody, who
     # cannot enter pytest's private (0700) temp folders.
     root = Path(tempfile.mkdtemp(prefix="grimnir-icecast-"))
@@ -115,7 +112,7 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> bool:
     return False
 
 
-FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+FFMPEG = FFMPEG_PATH
 
 
 def tone_filter(freq_hz: float, seconds: float | None = None) -> str:

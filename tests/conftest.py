@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests._peers import IcecastServer, Senders, icecast_server
+from tests._require import require_peer
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@peer("ffmpeg", …)``: each program must be there (skip locally, fail in CI)."""
+    for mark in item.iter_markers("peer"):
+        for name in mark.args:
+            require_peer(name)
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +42,7 @@ def icecast() -> Iterator[IcecastServer]:
 @pytest.fixture
 def senders(icecast: IcecastServer) -> Iterator[Senders]:
     """ffmpeg processes pushing tones to mounts of a real icecast2."""
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("the ffmpeg CLI is needed: apt-get install ffmpeg")
+    require_peer("ffmpeg")
     group = Senders(icecast)
     try:
         yield group

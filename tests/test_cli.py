@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 from grimnir import __version__
 from grimnir.cli import app
+from tests._require import SHARED, require_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
-SHARED_EXAMPLE = ROOT.parent / "shared" / "examples" / "station-wgmr.yaml"
+SHARED_EXAMPLE = SHARED / "examples" / "station-wgmr.yaml"
 STATION_ID = "6f1c2a4e-3b7d-4c1e-9a57-2d8f0b6e4a11"
 
 
@@ -44,8 +45,8 @@ def test_config_check_accepts_the_example(runner: CliRunner) -> None:
     assert data["dsp_nodes"] == 4
 
 
-@pytest.mark.skipif(not SHARED_EXAMPLE.exists(), reason="no shared/ folder beside the checkout")
 def test_the_shared_roadmap_example_validates_unchanged() -> None:
+    require_shared("examples/station-wgmr.yaml")
     assert SHARED_EXAMPLE.read_bytes() == EXAMPLE.read_bytes()
     proc = subprocess.run(
         [sys.executable, "-m", "grimnir", "config", "check", str(SHARED_EXAMPLE)],

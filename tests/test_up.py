@@ -196,7 +196,7 @@ def test_killing_the_control_plane_leaves_the_audio_alone(
     assert len(entries) == len(set(entries))
 
     # The recording over the whole run has no silent gap.
-    recordings = sorted((tmp_path / "data").rglob("*.wav"))
+    recordings = sorted((tmp_path / "rec").rglob("*.wav"))  # where the station file says
     assert recordings
     audio = []
     for path in recordings:

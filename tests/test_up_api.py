@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import queue
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import numpy.typing as npt
 import pytest
 import pytest_asyncio
 import yaml
@@ -34,14 +34,19 @@ from grimnir.config.settings import Settings
 from grimnir.engine.client import GrpcEngineClient
 from grimnir.store.db import create_engine
 from grimnir.up import ControlPlane, UpOptions
+from tests._require import FFMPEG_PATH, peer
 from tests.test_up import grimnir, write_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
 STATION = "wgmr-fm"
 MOUNT = "/t.mp3"
-FFMPEG = shutil.which("ffmpeg")
-needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg (apt install ffmpeg)")
+BURST_S = 64 * 1024 * 8 / 128_000
+"""What the engine sends a new listener at once (``burst_kb`` 64 of 128 kbit/s MP3)."""
+LISTEN_S = 8.0
+"""Stream time a listener decodes: more than the burst, so it ends in live programme."""
+FFMPEG = FFMPEG_PATH
+needs_ffmpeg = peer("ffmpeg")
 
 
 def free_port() -> int:
@@ -169,20 +174,49 @@ async def test_the_api_is_served_on_the_same_address(running: Running) -> None:
 @needs_ffmpeg
 @pytest.mark.asyncio(loop_scope="module")
 async def test_the_listen_proxy_relays_a_stream_ffmpeg_decodes(running: Running) -> None:
-    [url] = running.plane.listen_urls(running.plane.slots[0].station.id)
+    plane = running.plane
+    slot = plane.slots[0]
+    [url] = plane.listen_urls(slot.station.id)
     assert url == f"{running.base}/listen/{STATION}{MOUNT}"
+    # NOTE: "on air" (wait_on_air) means the engine's stream answers; the programme
+    # begins when the executor's first item starts, seconds later on a busy machine,
+    # and until then the stream carries silence. So: wait for the programme first.
+    executor = plane.executor(slot.station.id)
+    assert executor is not None
+    async with asyncio.timeout(60):
+        while executor.current is None:
+            await asyncio.sleep(0.05)
     assert FFMPEG is not None
     ffmpeg = await asyncio.create_subprocess_exec(
-        *(FFMPEG, "-nostdin", "-v", "error", "-i", url, "-t", "2"),
+        # -t counts decoded stream time: however long a busy machine takes to deliver it
+        *(FFMPEG, "-nostdin", "-v", "error", "-i", url, "-t", str(LISTEN_S)),
         *("-f", "s16le", "-ac", "2", "-ar", "48000", "-"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    pcm, errors = await asyncio.wait_for(ffmpeg.communicate(), timeout=30)
+    pcm, errors = await asyncio.wait_for(ffmpeg.communicate(), timeout=60)
     assert ffmpeg.returncode == 0, errors.decode()
-    samples = np.frombuffer(pcm, dtype="<i2")
-    assert len(samples) >= 2 * 48_000 * 2 * 0.95  # 2 s of stereo
-    assert np.abs(samples).max() > 3000, "the relayed stream decodes to silence"
+    samples = np.frombuffer(pcm, dtype="<i2").reshape(-1, 2)
+    assert len(samples) >= LISTEN_S * 48_000 * 0.95
+    # the loudest sample of each 20 ms of the stream, and where the programme is heard
+    peaks = np.abs(samples[: len(samples) // 960 * 960]).reshape(-1, 960 * 2).max(axis=1)
+    heard = np.flatnonzero(peaks > 3000)
+    assert heard.size, "the relayed stream decodes to silence"
+    # an item was on air before we connected: only the burst (the recent past a new
+    # listener gets first) may come from before it
+    assert heard[0] * 0.02 <= BURST_S + 0.5, f"{heard[0] * 0.02:.2f} s of silence first"
+    # from there on the tracks follow each other without a gap in the stream
+    quiet = longest_run(peaks[heard[0] :] < 100)
+    assert quiet * 0.02 <= 0.1, f"a gap of {quiet * 0.02:.2f} s in the relayed programme"
+
+
+def longest_run(flags: npt.NDArray[np.bool_]) -> int:
+    """The longest run of True in ``flags``."""
+    longest = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        longest = max(longest, run)
+    return longest
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -406,3 +440,22 @@ def test_grimnir_up_demo_prints_where_to_listen_look_and_sign_in(tmp_path: Path)
     finally:
         code = stop(proc, output, tmp_path)
     assert code == 0
+
+
+def test_a_taken_stream_port_asked_for_fails_at_once_saying_what_to_change(
+    tmp_path: Path,
+) -> None:
+    env = make_station(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        proc = run_up(env, *("--http", f"127.0.0.1:{free_port()}", "--stream-port", str(port)))
+        output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert (
+        f"127.0.0.1:{port} is already in use (station {STATION}'s listener/harbor port)" in output
+    )
+    assert "pass --stream-port with a free port" in output
+    assert "engine.restarting" not in output
+    assert engine_pids(tmp_path) == []

@@ -7,29 +7,28 @@ the status page and a proxy of every station's streams on one HTTP address
 (``--http``). Embedded defaults: SQLite in the data dir, the in-memory bus.
 Killing this process does not stop the audio: the engines play on from their
 queues and keep serving listeners on their own ports; the next ``grimnir up``
-adopts them and its executors carry on without replaying what is on air.
+of the same data dir adopts them (they answer on the control socket in each
+station's folder) and its executors carry on without replaying what is on air.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import socket
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import uvicorn
 import yaml
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from grimnir._up_addresses import WILDCARD_HOSTS, PortTurn, control_address, url_host
+from grimnir._up_http import ApiServer
+from grimnir._up_slots import StationSlot, place_engines
 from grimnir.api import (
     API_PREFIX,
     HARBOR_AUTH_PATH,
@@ -42,27 +41,23 @@ from grimnir.api import (
 from grimnir.bus import EventBus, create_bus
 from grimnir.config.settings import Settings
 from grimnir.config.station import StationConfig
-from grimnir.domain.errors import GrimnirError
 from grimnir.engine.client import EngineClient, GrpcEngineClient
-from grimnir.engine.client.supervisor import EngineSpec, EngineSupervisor, SupervisorEvent
+from grimnir.engine.client.supervisor import (
+    EngineSpec,
+    EngineStatus,
+    EngineSupervisor,
+    SupervisorEvent,
+)
 from grimnir.executor.station import StationExecutor
 from grimnir.planner.builder import build
 from grimnir.store.db import session_factory
-from grimnir.store.models import Station
 from grimnir.store.repos import list_stations
 
 log = logging.getLogger("grimnir.up")
 
 PLAN_HOURS = 48.0
 REPLAN_EVERY_S = 600.0
-WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104 - recognised, not bound here
-
-
-def url_host(host: str) -> str:
-    """``host`` as it goes into a URL: loopback for "all interfaces", IPv6 bracketed."""
-    if host in WILDCARD_HOSTS:
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
+__all__ = ["WILDCARD_HOSTS", "ApiServer", "ControlPlane", "StationSlot", "UpOptions", "url_host"]
 
 
 @dataclass(slots=True)
@@ -70,73 +65,20 @@ class UpOptions:
     """Where things listen.
 
     The API, UI and stream proxy on ``http_host:http_port``; station n's engine
-    serves its streams and harbor on ``http_host:stream_port + n`` and its gRPC
-    control on ``127.0.0.1:grpc_port + n``.
+    serves its streams and harbor on ``http_host:stream_port + n`` (when not
+    given: 8000 + n if free, else a free port) and its gRPC control on the
+    socket ``engine.sock`` in the station's folder (or ``127.0.0.1:grpc_port + n``).
     """
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    stream_port: int = 8000
-    grpc_port: int = 9091
+    stream_port: int | None = None
+    grpc_port: int | None = None
     plan_hours: float = PLAN_HOURS
     replan_every_s: float = REPLAN_EVERY_S
     harbor_users: dict[str, str] = field(default_factory=dict)
     serve_http: bool = True
     """Run the API/UI server (off for a control plane whose API runs elsewhere)."""
-
-
-@dataclass(slots=True)
-class StationSlot:
-    """One station's engine addresses, URLs and executor."""
-
-    station: Station
-    config: StationConfig
-    grpc_address: str
-    stream_host: str
-    stream_port: int
-    folder: Path
-    executor: StationExecutor | None = None
-    client: GrpcEngineClient | None = None
-
-    @property
-    def stream_address(self) -> str:
-        """``HOST:PORT`` the engine's built-in server binds."""
-        return f"{self.stream_host}:{self.stream_port}"
-
-    def listener_paths(self) -> list[str]:
-        """Paths of the engine's listener mounts (``http`` outputs)."""
-        return [
-            out.path for mount in self.config.mounts for out in mount.outputs if out.type == "http"
-        ]
-
-    def hls_prefixes(self) -> list[str]:
-        """Path prefixes of the engine's HLS folders."""
-        return [
-            f"/hls/{mount.id}"
-            for mount in self.config.mounts
-            if any(out.type == "hls" for out in mount.outputs)
-        ]
-
-    def stream_paths(self) -> list[str]:
-        """What a listener opens: each mount, and each HLS playlist."""
-        return self.listener_paths() + [f"{p}/index.m3u8" for p in self.hls_prefixes()]
-
-    def serves(self, path: str) -> bool:
-        """True when ``path`` is one of this engine's streams (or an HLS segment)."""
-        if path in self.listener_paths():
-            return True
-        return any(path.startswith(prefix + "/") for prefix in self.hls_prefixes())
-
-    def engine_url(self, path: str) -> str:
-        """The engine's own URL of ``path`` (it keeps serving when the control plane is down)."""
-        return f"http://{url_host(self.stream_host)}:{self.stream_port}{path}"
-
-    def harbor_urls(self) -> list[str]:
-        """Where DJs connect their encoders."""
-        if not self.config.harbor.enabled:
-            return []
-        host = f"{url_host(self.stream_host)}:{self.stream_port}"
-        return [f"icecast://{host}{mount.path}" for mount in self.config.harbor.mounts]
 
 
 class ControlPlane:
@@ -183,19 +125,27 @@ class ControlPlane:
             on_air=self,
         )
         for index, station in enumerate(stations):
+            folder = data_dir.absolute() / "stations" / station.short_name
             self.slots.append(
                 StationSlot(
                     station=station,
                     config=StationConfig.model_validate(station.config),
-                    grpc_address=f"127.0.0.1:{self.options.grpc_port + index}",
+                    grpc_address=control_address(folder, self.options.grpc_port, index),
                     stream_host=self.options.http_host,
-                    stream_port=self.options.stream_port + index,
-                    folder=data_dir / "stations" / station.short_name,
+                    stream_port=0,
+                    folder=folder,
                 )
             )
-        specs = [self._engine_spec(slot) for slot in self.slots]
-        self.supervisor = EngineSupervisor(specs, on_event=self._on_supervisor_event)
-        await self.supervisor.start()
+        turn = await PortTurn.take()
+        try:
+            await place_engines(self.slots, self.options.http_host, self.options.stream_port)
+            specs = [self._engine_spec(slot) for slot in self.slots]
+            self.supervisor = EngineSupervisor(specs, on_event=self._on_supervisor_event)
+            await self.supervisor.start()
+        except BaseException:
+            turn.release()
+            raise
+        self._tasks.append(asyncio.create_task(self._pass_turn_when_bound(turn)))
         for slot in self.slots:
             self._tasks.append(asyncio.create_task(self._plan_forever(slot)))
             slot.client = GrpcEngineClient(slot.grpc_address, str(slot.station.id), timeout_s=2.0)
@@ -214,13 +164,41 @@ class ControlPlane:
                     self._tasks.append(asyncio.create_task(kicker.run()))
             await self.http.serve(create_app(self.api))
 
+    async def _pass_turn_when_bound(self, turn: PortTurn, timeout_s: float = 60.0) -> None:
+        """Once each engine serves (its ports bound) or has ended, let others choose."""
+        settled = (EngineStatus.RUNNING, EngineStatus.FAILED, EngineStatus.BACKOFF)
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self.supervisor is not None and any(
+                    state.status not in settled for state in self.supervisor.states().values()
+                ):
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pass
+        finally:
+            turn.release()
+
+    def engine_problem(self, slot: StationSlot) -> str:
+        """Why the station's engine is not running (empty when nothing is known)."""
+        if self.supervisor is None:
+            return ""
+        state = self.supervisor.states().get(str(slot.station.id))
+        return state.message if state is not None else ""
+
     async def wait_on_air(self, timeout_s: float = 30.0) -> list[StationSlot]:
         """Wait until each station's first stream answers; the stations still silent."""
         waiting = [slot for slot in self.slots if slot.stream_paths()]
         deadline = asyncio.get_running_loop().time() + timeout_s
+        failed: list[StationSlot] = []
         async with httpx.AsyncClient(timeout=2.0) as client:
             while waiting and asyncio.get_running_loop().time() < deadline:
+                states = self.supervisor.states() if self.supervisor is not None else {}
                 for slot in list(waiting):
+                    state = states.get(str(slot.station.id))
+                    if state is not None and state.status is EngineStatus.FAILED:
+                        waiting.remove(slot)  # it will not come: no use waiting
+                        failed.append(slot)
+                        continue
                     url = slot.engine_url(slot.stream_paths()[0])
                     with contextlib.suppress(httpx.HTTPError):
                         async with client.stream("GET", url) as reply:
@@ -228,7 +206,7 @@ class ControlPlane:
                                 waiting.remove(slot)
                 if waiting:
                     await asyncio.sleep(0.25)
-        return waiting
+        return failed + waiting
 
     # -- OnAir ----------------------------------------------------------------------------
 
@@ -278,8 +256,6 @@ class ControlPlane:
             slot.grpc_address,
             "--http",
             slot.stream_address,
-            "--path-prefix",
-            str(slot.folder / "files"),
         ]
         for user, password in self.options.harbor_users.items():
             argv += ["--harbor-user", f"{user}:{password}"]
@@ -288,7 +264,9 @@ class ControlPlane:
             # DJ accounts and live tokens: the engine asks the API about each DJ.
             env["GRIMNIR_HARBOR_AUTH_URL"] = f"{self.http_url}{API_PREFIX}{HARBOR_AUTH_PATH}"
             env["GRIMNIR_HARBOR_AUTH_SECRET"] = harbor_secret(self.api.secret, slot.station.id)
-        return EngineSpec(str(slot.station.id), argv, slot.grpc_address, env)
+        return EngineSpec(
+            str(slot.station.id), argv, slot.grpc_address, env, marker=str(config_file)
+        )
 
     def _on_supervisor_event(self, event: SupervisorEvent) -> None:
         level = logging.ERROR if event.type == "engine.alarm" else logging.INFO
@@ -333,78 +311,3 @@ class ControlPlane:
             await self.supervisor.stop()
         if self.bus is not None:
             await self.bus.close()
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to ``grimnir up``."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class ApiServer:
-    """The API app served by uvicorn in this event loop, on a socket bound at once."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self._socket = _bind(host, port)
-        self.port = int(self._socket.getsockname()[1])
-        self._server: _QuietServer | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def serve(self, app: FastAPI) -> None:
-        """Start serving ``app``; returns once the server accepts connections."""
-        config = uvicorn.Config(
-            app,
-            lifespan="on",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            # NOTE: listeners and event streams never end on their own: give them 2 s.
-            timeout_graceful_shutdown=2,
-            ws_ping_interval=20.0,
-        )
-        self._server = server = _QuietServer(config)
-        self._task = asyncio.create_task(self._run(server), name="grimnir-api")
-        while not server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-                raise GrimnirError(f"the API server on port {self.port} stopped at start")
-            await asyncio.sleep(0.02)
-
-    async def _run(self, server: _QuietServer) -> None:
-        try:
-            await server.serve(sockets=[self._socket])
-        except SystemExit:  # uvicorn's answer to a failed app startup
-            raise GrimnirError(
-                f"the API on port {self.port} failed to start; the log above says why"
-            ) from None
-
-    async def close(self) -> None:
-        """Stop accepting, give open connections a moment, then end them."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError, GrimnirError):
-                await asyncio.wait_for(self._task, timeout=10)
-        self._socket.close()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host or "0.0.0.0", port))  # noqa: S104 - an empty host means all interfaces
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise GrimnirError(
-                f"port {port} on {host or 'all interfaces'} is in use (another `grimnir up`?): "
-                "stop that program or pass another --http HOST:PORT"
-            ) from None
-        raise GrimnirError(f"cannot serve the API on {host}:{port}: {exc.strerror}") from None
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock

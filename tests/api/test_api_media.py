@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from grimnir.domain import EntryKind, EntryStatus, MediaState
 from grimnir.store.models import AuditLog, MediaItem, TimelineEntry
 from tests._api import ApiWorld
+from tests._require import require_peer
 
 MEDIA = "/api/v1/stations/wgmr/media"
 
 
 def tone(path: Path, *, seconds: float = 3.0, freq: int = 440, **tags: str) -> bytes:
     """An MP3 tone made by the ffmpeg CLI, with ``tags``; returns its bytes."""
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        pytest.skip("the ffmpeg CLI makes the test audio: apt-get install ffmpeg")
+    exe = require_peer("ffmpeg")
     meta = [arg for key, value in tags.items() for arg in ("-metadata", f"{key}={value}")]
     source = f"sine=f={freq}:r=44100:d={seconds},volume=4"
     subprocess.run(

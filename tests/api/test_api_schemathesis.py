@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _serving(world: ApiWorld) -> object:
+async def _serving(world: ApiWorld) -> AsyncIterator[str]:
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -93,8 +94,10 @@ async def test_no_operation_answers_5xx(tmp_path: Path, who: str, station: str |
             f'[parameters]\n"path.station" = "{station}"\n', encoding="utf-8"
         )
     async with api_world(tmp_path / "world") as world, _serving(world) as base:
-        headers = [] if who == "anonymous" else [f"Authorization: Bearer {world.token(who)}"]
-        code, output = await _fuzz(str(base), tmp_path, *headers)
+        headers: list[str] = (
+            [] if who == "anonymous" else [f"Authorization: Bearer {world.token(who)}"]
+        )
+        code, output = await _fuzz(base, tmp_path, *headers)
     tail = output[-6000:]
     assert code == 0, tail
     tested = re.search(r"Tested: (\d+)", output)

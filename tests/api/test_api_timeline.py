@@ -120,7 +120,7 @@ async def test_diff_lists_what_a_clock_change_would_do(world: ApiWorld) -> None:
          "smart_block_id": rock["id"]}
     ]  # fmt: skip
     clock = (await m.post(f"{W}/clocks", json={"name": "default", "slots": slots})).json()
-    window = {"hours": 2, "from": tomorrow().isoformat()}
+    window: dict[str, int | str] = {"hours": 2, "from": tomorrow().isoformat()}
     assert (await m.post(f"{W}/timeline/rebuild", params=window)).status_code == 200
 
     dj = world.client("dj")

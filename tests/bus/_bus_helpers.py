@@ -8,9 +8,8 @@ import time
 import uuid
 from collections.abc import Callable
 
-import pytest
-
 from grimnir.bus import BusError, Event, EventBus, MemoryBus, NatsBus, RedisBus, Subscription
+from tests._require import skip_or_fail
 
 REDIS_URL = os.environ.get("GRIMNIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NATS_URL = os.environ.get("GRIMNIR_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -49,13 +48,6 @@ async def connect_or_skip(backend: str, bus: EventBus) -> None:
             _unreachable[backend] = reason
     await bus.close()
     skip_or_fail(reason)
-
-
-def skip_or_fail(reason: str) -> None:
-    """A missing peer skips locally and fails on CI (``CI`` set), where peers are installed."""
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 async def collect(sub: Subscription, count: int, timeout: float = TIMEOUT_S) -> list[Event]:

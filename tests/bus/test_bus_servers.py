@@ -18,13 +18,13 @@ import pytest
 from redis.asyncio import Redis
 
 from grimnir.bus import NOW_PLAYING, BusError, Event, EventBus, NatsBus, RedisBus, Subscription
+from tests._require import skip_or_fail
 from tests.bus._bus_helpers import (
     NATS_URL,
     REDIS_URL,
     collect,
     connect_or_skip,
     make_bus,
-    skip_or_fail,
     unique_prefix,
     wait_until,
 )
@@ -94,7 +94,7 @@ async def test_redis_subscription_resumes_after_its_connection_is_killed(
         [(old_id, _)] = await redis_patterns(admin, bus.client_name)
         # NOTE: kill only this bus's listener (CLIENT KILL TYPE pubsub would also hit
         # the subscribers of tests running in parallel on the same server).
-        assert await admin.execute_command("CLIENT", "KILL", "ID", old_id) == 1
+        assert await admin.client_kill_filter(_id=str(old_id)) == 1
         first = await first_after_outage(bus, sub)
         assert first.data["marker"] == "retry"
         assert await resumes_in_order(bus, sub) == [0, 1, 2, 3, 4]

@@ -15,10 +15,11 @@ from grimnir.config.station import (
 )
 from grimnir.domain.errors import ConfigError
 from grimnir.domain.priority import Priority
+from tests._require import SHARED, require_shared
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
-SHARED_EXAMPLE = ROOT.parent / "shared" / "examples" / "station-wgmr.yaml"
+SHARED_EXAMPLE = SHARED / "examples" / "station-wgmr.yaml"
 TEXT = EXAMPLE.read_text(encoding="utf-8")
 NODE_TYPES = (
     "agc, compressor, duck, equalizer, gate, level_meter, limiter, loudness_normalize, mix, "
@@ -51,8 +52,8 @@ def _problems(text: str) -> list[str]:
 # --- the example --------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not SHARED_EXAMPLE.exists(), reason="no shared/ folder beside the checkout")
 def test_the_shared_example_validates_unchanged() -> None:
+    require_shared("examples/station-wgmr.yaml")
     config = load_station_config(SHARED_EXAMPLE)
     assert config.station.name == "WGMR FM"
 

@@ -63,7 +63,8 @@ def chroma(audio: Pcm) -> npt.NDArray[np.float64]:
     band = (freqs > 110) & (freqs < 2000)
     classes = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
     energy = np.bincount(classes, weights=power[band], minlength=12)
-    return energy / energy.sum()
+    share: npt.NDArray[np.float64] = energy / energy.sum()
+    return share
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ reference; ``media_samples`` gives the exact samples ``make_media`` encodes.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import wave
 from collections.abc import Callable
@@ -21,6 +20,9 @@ import av
 import numpy as np
 import numpy.typing as npt
 import pytest
+from av.audio.stream import AudioStream
+
+from tests._require import require_peer
 
 Format = Literal["wav", "mp3", "m4a", "ogg", "opus", "flac"]
 Signal = Literal["sine", "noise"]
@@ -117,6 +119,7 @@ def _encode(path: Path, pcm: npt.NDArray[np.int16], rate: int, fmt: Format) -> N
     # NOTE: bitexact, or the Ogg muxer picks a random stream serial number.
     with av.open(str(path), "w", format=container_format, options={"fflags": "+bitexact"}) as out:
         stream = out.add_stream(codec, rate=enc_rate, layout=layout)
+        assert isinstance(stream, AudioStream)
         if bit_rate is not None:
             stream.codec_context.bit_rate = bit_rate
         resampler = av.AudioResampler(
@@ -139,9 +142,7 @@ def _encode(path: Path, pcm: npt.NDArray[np.int16], rate: int, fmt: Format) -> N
 def _encode_vorbis(path: Path, pcm: npt.NDArray[np.int16], rate: int) -> None:
     # NOTE: PyAV bundles only FFmpeg's experimental stereo-only Vorbis encoder;
     # Debian's ffmpeg has libvorbis, the encoder real files come from.
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        pytest.skip("Ogg Vorbis test media needs the ffmpeg CLI (apt-get install ffmpeg)")
+    ffmpeg = require_peer("ffmpeg")
     wav = path.with_suffix(".src.wav")
     _write_wav(wav, pcm, rate)
     subprocess.run(

@@ -26,6 +26,7 @@ from grimnir.domain.errors import EngineError
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.dsp import (
     CompressorNode,
+    DspChain,
     DspNode,
     EqualizerNode,
     GateNode,
@@ -65,8 +66,9 @@ def music(seconds: float = 20.0, seed: int = 3) -> Audio:
     return audio.astype(np.float32)
 
 
-def run(node: DspNode, audio: Audio, frames: int = BLOCK) -> Audio:
-    """``audio`` through ``node`` in blocks of ``frames`` (a fresh copy per block)."""
+def run(node: DspNode | DspChain, audio: Audio, frames: int = BLOCK) -> Audio:
+    """``audio`` through ``node`` (or a whole chain) in blocks of ``frames`` (a fresh
+    copy per block)."""
     out = [
         node.process(np.ascontiguousarray(audio[:, i : i + frames]))
         for i in range(0, audio.shape[1], frames)

@@ -1,9 +1,10 @@
 """One contract for every ``EngineClient``: the gRPC client and the in-process client.
 
 Each test runs against a real engine on a realtime clock playing real media
-files, once through ``InProcessEngineClient`` and once through
-``GrpcEngineClient`` talking to ``serve()`` on a free loopback port. Both
-must behave the same, errors included.
+files, once through ``InProcessEngineClient`` and twice through
+``GrpcEngineClient`` talking to ``serve()``: on a free loopback port, and on a
+unix socket file (how ``grimnir up`` controls its engines). All must behave
+the same, errors included.
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ class Rig:
         return GrpcEngineClient(self.address, station_id, timeout_s=WAIT_S)
 
 
-@pytest.fixture(params=["in-process", "grpc"])
-async def rig(request: pytest.FixtureRequest, make_media: MakeMedia) -> AsyncIterator[Rig]:
+@pytest.fixture(params=["in-process", "grpc", "grpc-unix"])
+async def rig(
+    request: pytest.FixtureRequest, make_media: MakeMedia, tmp_path: Path
+) -> AsyncIterator[Rig]:
     engine = Engine(RealtimeClock(burst=5), EngineOptions(realtime=True, process_blocks=5))
     control = LocalControl(engine, STATION)
     runner = threading.Thread(target=engine.run, name="engine", daemon=True)
@@ -74,6 +77,10 @@ async def rig(request: pytest.FixtureRequest, make_media: MakeMedia) -> AsyncIte
         if request.param == "grpc":
             server, port = serve_with_port(control, "127.0.0.1:0")
             address = f"127.0.0.1:{port}"
+            client = GrpcEngineClient(address, STATION, timeout_s=WAIT_S)
+        elif request.param == "grpc-unix":
+            address = f"unix:{tmp_path / 'engine.sock'}"
+            server, _ = serve_with_port(control, address)
             client = GrpcEngineClient(address, STATION, timeout_s=WAIT_S)
         else:
             client = InProcessEngineClient(control, STATION)

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +18,13 @@ import pytest
 
 from grimnir.domain.errors import GrimnirError
 from grimnir.engine.client import EngineEventRecord, GrpcEngineClient
-from grimnir.engine.client.supervisor import EngineSpec, EngineStatus, EngineSupervisor
+from grimnir.engine.client.supervisor import (
+    EngineSpec,
+    EngineStatus,
+    EngineSupervisor,
+    SupervisorEvent,
+    SupervisorPolicy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
@@ -33,20 +38,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def engine_argv(config: Path, grpc: str, prefix: Path) -> list[str]:
+def local_copy(config: Path, folder: Path) -> Path:
+    """``config`` with its ``/var/…`` output folders moved under ``folder``.
+
+    Paths mean what they say, so the example as written would record into the
+    machine's /var/recordings/wgmr.
+    """
+    copy = folder / f"{config.stem}.local.yaml"
+    copy.write_text(config.read_text().replace('"/var/', f'"{folder}/var/'))
+    return copy
+
+
+def engine_argv(config: Path, grpc: str, folder: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
         "grimnir",
         "engine",
         "--config",
-        str(config),
+        str(local_copy(config, folder)),
         "--grpc",
         grpc,
         "--http",
         f"127.0.0.1:{free_port()}",
-        "--path-prefix",
-        str(prefix),
         "--burst",
         "5",
     ]
@@ -174,31 +188,40 @@ async def supervising(supervisor: EngineSupervisor) -> AsyncIterator[EngineSuper
         await supervisor.stop()
 
 
-async def test_the_supervisor_brings_a_killed_grimnir_engine_back_within_two_seconds(
-    tmp_path: Path,
-) -> None:
+async def test_the_supervisor_brings_a_killed_grimnir_engine_back(tmp_path: Path) -> None:
+    """kill -9, then the supervisor's own steps in order: exit seen, restart after the
+    initial backoff, the new ``grimnir engine`` serving. How long it takes (README:
+    "about a second") is measured by ``benchmarks/engine_restart.py``."""
     grpc = f"127.0.0.1:{free_port()}"
     spec = EngineSpec(STATION_ID, engine_argv(EXAMPLE, grpc, tmp_path), grpc)
-    supervisor = EngineSupervisor([spec])
+    events: list[SupervisorEvent] = []
+    supervisor = EngineSupervisor([spec], on_event=events.append)
     client = GrpcEngineClient(grpc, STATION_ID, timeout_s=0.5)
     try:
         async with supervising(supervisor):
-            await wait_serving(client, 60)
+            first = await wait_serving(client, 60)
+            async with asyncio.timeout(60):  # the supervisor's own check has seen it serve
+                while supervisor.states()[STATION_ID].status is not EngineStatus.RUNNING:
+                    await asyncio.sleep(0.05)
             pid = supervisor.states()[STATION_ID].pid
             assert pid is not None
+            assert first["pid"] == pid
             os.kill(pid, signal.SIGKILL)
-            killed = time.monotonic()
-            await asyncio.sleep(0.05)
-            await wait_serving(client, 30)
-            back_s = time.monotonic() - killed
-            print(f"\ngrimnir engine serving again {back_s:.3f} s after kill -9")
-            assert back_s < 2.0
-            async with asyncio.timeout(10):  # the next health check marks it running
+            async with asyncio.timeout(60):  # a bound for waiting, not a claim
+                while (again := await wait_serving(client, 60))["pid"] == pid:
+                    await asyncio.sleep(0.05)
+            async with asyncio.timeout(60):  # the next health check marks it running
                 while supervisor.states()[STATION_ID].status is not EngineStatus.RUNNING:
                     await asyncio.sleep(0.05)
             assert supervisor.states()[STATION_ID].starts == 2
+            assert again["pid"] == supervisor.states()[STATION_ID].pid
     finally:
         await client.close()
+    kinds = [event.type for event in events]
+    assert kinds[:4] == ["engine.started", "engine.exited", "engine.restarting", "engine.started"]
+    assert events[1].data["returncode"] == -signal.SIGKILL
+    assert events[2].data["delay_s"] == SupervisorPolicy().backoff_initial_s
+    assert events[3].data["pid"] == again["pid"]
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,7 @@ def write_wav(path: Path, audio: npt.NDArray[np.float32]) -> None:
 def block_rms_db(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     n = audio.shape[1] // BLOCK
     blocks = audio[:, : n * BLOCK].reshape(2, n, BLOCK)
-    ms = np.mean(np.square(blocks, dtype=np.float64), axis=(0, 2))
+    ms: npt.NDArray[np.float64] = np.mean(np.square(blocks, dtype=np.float64), axis=(0, 2))
     return 10 * np.log10(np.maximum(ms, 1e-15))
 
 
@@ -258,4 +258,5 @@ def test_rendered_flac_knows_its_length(make_media: MakeMedia, tmp_path: Path) -
     with av.open(str(out)) as container:
         stream = container.streams.audio[0]
         assert stream.duration is not None
+        assert stream.time_base is not None
         assert float(stream.duration * stream.time_base) == 2.5

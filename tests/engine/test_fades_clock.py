@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
+import grimnir.engine.clock as clock_module
 from grimnir.domain.fades import FadeCurve
 from grimnir.engine.clock import RealtimeClock, VirtualClock
 from grimnir.engine.fades import Ramp
@@ -59,19 +60,54 @@ def test_virtual_clock_counts_blocks_and_maps_time() -> None:
         VirtualClock(datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
 
 
-def test_realtime_clock_paces_and_counts_late_blocks() -> None:
-    clock = RealtimeClock()
+class ManualTime:
+    """The monotonic clock ``RealtimeClock`` reads, moved by the test and by its sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class ManualSleep(threading.Event):
+    """A clock's stop event whose timed ``wait`` sleeps on ``ManualTime`` (at once)."""
+
+    def __init__(self, time_: ManualTime) -> None:
+        super().__init__()
+        self.time = time_
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None and not self.is_set():
+            self.time.sleeps.append(timeout)
+            self.time.now += timeout
+        return self.is_set()
+
+
+def manual_clock(
+    monkeypatch: pytest.MonkeyPatch, burst: int = 1
+) -> tuple[RealtimeClock, ManualTime]:
+    """A ``RealtimeClock`` on a monotonic clock only the test moves: how it paces is then
+    exact, whatever the machine is doing."""
+    manual = ManualTime()
+    monkeypatch.setattr(clock_module, "time", manual)
+    clock = RealtimeClock(burst=burst)
+    clock._stop = ManualSleep(manual)
+    return clock, manual
+
+
+def test_realtime_clock_paces_and_counts_late_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock, manual = manual_clock(monkeypatch)
     assert clock.wait()
-    t0 = time.monotonic()
     for _ in range(5):
         assert clock.wait()
-    elapsed = time.monotonic() - t0
-    assert elapsed >= 5 * 0.020 - 0.002  # paced, not free-running
-    time.sleep(0.1)  # a stall of five blocks
-    before = clock.late_blocks
+    assert manual.sleeps == pytest.approx([0.020] * 5)  # paced, not free-running
+    manual.now += 0.1  # a stall of five blocks
     for _ in range(3):
-        clock.wait()
-    assert clock.late_blocks >= before + 3  # caught up without sleeping, each counted
+        assert clock.wait()
+    assert len(manual.sleeps) == 5  # caught up without sleeping …
+    assert clock.late_blocks == 3  # … and each block more than one late counted
     clock.stop()
     assert not clock.wait()
 
@@ -90,17 +126,17 @@ def test_smart_transition_rules(old: float, new: float, kind: str) -> None:
     assert plan_smart_transition(old, new).kind == kind
 
 
-def test_realtime_clock_in_bursts_renders_ahead_but_keeps_pace() -> None:
-    clock = RealtimeClock(burst=5)
-    t0 = time.monotonic()
+def test_realtime_clock_in_bursts_renders_ahead_but_keeps_pace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock, manual = manual_clock(monkeypatch, burst=5)
     for _ in range(5):  # blocks 0–4: the first burst, rendered at once
         assert clock.wait()
-    first_burst = time.monotonic() - t0
+    assert manual.sleeps == []  # the first burst did not wait for its own blocks
     for _ in range(10):  # blocks 5–14: two more bursts, due at 100 ms and 200 ms
         assert clock.wait()
-    elapsed = time.monotonic() - t0
-    assert elapsed >= 0.2 - 0.002  # paced to wall time overall
-    assert first_burst < elapsed / 2  # the first burst did not wait for its own blocks
+    assert manual.sleeps == pytest.approx([0.1, 0.1])  # one wake-up per burst, on time
+    assert clock.late_blocks == 0
     assert clock.frame == 14 * 960
     clock.stop()
     with pytest.raises(ValueError, match="at least 1"):

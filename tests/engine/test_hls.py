@@ -6,7 +6,6 @@ import itertools
 import math
 import os
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.audio import BLOCK, RATE
@@ -26,17 +24,16 @@ from grimnir.engine.clock import RealtimeClock, VirtualClock
 from grimnir.engine.encoders import create_encoder
 from grimnir.engine.engine import Engine, OutputBinding
 from grimnir.engine.outputs import PLAYLIST_NAME, HlsOutput, OutputState
+from tests._require import FFMPEG_PATH, peer, peer_path
 
 MakeMedia = Callable[..., Path]
 ORIGIN = datetime(2026, 3, 1, 10, 59, 50, tzinfo=UTC)
 PRIV_OWNER = b"com.apple.streaming.transportStreamTimestamp\x00"
-FFMPEG = shutil.which("ffmpeg")
-FFMPEG_QUIET = [FFMPEG or "ffmpeg", "-v", "error", "-nostdin"]
-FFPROBE = shutil.which("ffprobe") or "ffprobe"
+FFMPEG = FFMPEG_PATH
+FFMPEG_QUIET = [FFMPEG, "-v", "error", "-nostdin"]
+FFPROBE = peer_path("ffprobe") or "ffprobe"
 FFPROBE_DURATION = [FFPROBE, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]
-needs_ffmpeg = pytest.mark.skipif(
-    FFMPEG is None, reason="needs the ffmpeg CLI (apt-get install ffmpeg)"
-)
+needs_ffmpeg = peer("ffmpeg")
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -13,6 +13,7 @@ from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.encoders import create_encoder
 from grimnir.engine.outputs import IcecastOutput, OutputState, StreamInfo
 from tests._peers import PASSWORD, IcecastServer, wait_for
+from tests._require import require_peer
 
 
 def tone_blocks(seconds: float) -> Iterator[np.ndarray]:
@@ -27,6 +28,11 @@ def stream(output: IcecastOutput, seconds: float) -> None:
     for block in tone_blocks(seconds):
         output.write(encoder.encode(block))
         time.sleep(0.02)
+
+
+def state_of(output: IcecastOutput) -> OutputState:
+    """``output.state`` read afresh: mypy keeps a narrowed property across calls."""
+    return output.state
 
 
 def test_streams_to_icecast_and_a_listener_decodes_it(icecast: IcecastServer) -> None:
@@ -48,7 +54,7 @@ def test_streams_to_icecast_and_a_listener_decodes_it(icecast: IcecastServer) ->
         # A real listener: ffmpeg reads the mount while we keep streaming.
         listener = subprocess.Popen(
             [
-                shutil.which("ffmpeg") or "/usr/bin/ffmpeg",
+                require_peer("ffmpeg"),
                 "-v",
                 "error",
                 "-t",
@@ -67,7 +73,7 @@ def test_streams_to_icecast_and_a_listener_decodes_it(icecast: IcecastServer) ->
         assert listener.returncode == 0, errors.decode()
     finally:
         output.close()
-    assert output.state is OutputState.CLOSED
+    assert state_of(output) is OutputState.CLOSED
     assert output.bytes_written > 0
 
 
@@ -82,23 +88,42 @@ def test_wrong_password_is_reported_and_retried(icecast: IcecastServer) -> None:
         output.close()
 
 
+class RecordedWaits(threading.Event):
+    """An output's stop event that keeps how long each ``wait`` was asked to last: the
+    sender thread waits on it between connection attempts (its backoff)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None:
+            self.timeouts.append(timeout)
+        return super().wait(timeout)
+
+
 def test_reconnects_after_the_server_restarts(icecast: IcecastServer) -> None:
     url = f"icecast://source:{PASSWORD}@127.0.0.1:{icecast.port}/live.mp3"
     output = IcecastOutput(url, content_type="audio/mpeg")
+    waits = RecordedWaits()
+    output._stop = waits  # the sender looks it up afresh on every use
     try:
         stream(output, 0.5)
-        assert output.connects == 1
+        assert wait_for(lambda: output.connects == 1, 30)
         icecast.stop()
         stream(output, 1.0)  # writes never block while the server is gone
-        assert wait_for(lambda: output.state is OutputState.DOWN)
+        assert wait_for(lambda: output.state is OutputState.DOWN, 30)
         icecast.start()
-        started = time.monotonic()
-        while output.connects < 2 and time.monotonic() - started < 10:
+        deadline = time.monotonic() + 120  # a bound for waiting: the backoff may be long
+        while output.connects < 2 and time.monotonic() < deadline:
             stream(output, 0.2)
         assert output.connects == 2
-        assert time.monotonic() - started < 5.0  # backoff starts at 1 s
+        # README: "retry with backoff (1 s doubling to 30 s)": the attempts while the
+        # server was gone waited exactly that, however long the outage lasted
+        assert waits.timeouts
+        assert waits.timeouts == [min(2.0**n, 30.0) for n in range(len(waits.timeouts))]
         assert wait_for(
-            lambda: any(s.get("listenurl", "").endswith("/live.mp3") for s in icecast.status())
+            lambda: any(str(s.get("listenurl", "")).endswith("/live.mp3") for s in icecast.status())
         )
     finally:
         output.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 import time
@@ -16,8 +15,9 @@ import pytest
 from grimnir.engine.audio import BLOCK, RATE, rms_db
 from grimnir.engine.sources import LiveSource, PushSource
 from tests._peers import tone_filter
+from tests._require import FFMPEG_PATH, require_peer
 
-FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+FFMPEG = FFMPEG_PATH
 
 # name: (ffmpeg output options, content type)
 CODECS = {
@@ -78,8 +78,7 @@ def feed_realtime(source: PushSource, data: bytes, seconds: float, chunk: int = 
 
 @pytest.fixture(scope="module", autouse=True)
 def _need_ffmpeg() -> None:
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("the ffmpeg CLI is needed: apt-get install ffmpeg")
+    require_peer("ffmpeg")
 
 
 @pytest.mark.parametrize("codec", ["mp3", "aac", "opus"])

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from grimnir.engine.grpc import EngineServicer
 from grimnir.engine.v1 import engine_pb2
+from tests._require import require_peer
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ("engine_pb2.py", "engine_pb2.pyi", "engine_pb2_grpc.py")
 
 
 def test_generated_modules_match_the_proto(tmp_path: Path) -> None:
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("scripts/gen-proto.sh needs bash")
+    bash = require_peer("bash")
     subprocess.run(
         [bash, str(ROOT / "scripts" / "gen-proto.sh"), str(tmp_path)], check=True, timeout=120
     )

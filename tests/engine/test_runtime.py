@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,8 +22,9 @@ from grimnir.engine.events import EngineEvent
 from grimnir.engine.outputs import OutputState
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 from tests._peers import PASSWORD, IcecastServer, Senders, wait_for
+from tests._require import FFMPEG_PATH
 
-FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+FFMPEG = FFMPEG_PATH
 MakeMedia = Callable[..., Path]
 DJ_PASSWORD = "dj-secret"
 
@@ -149,20 +149,21 @@ def test_listeners_hear_the_station_and_a_dj_takes_over_then_automation_returns(
     finally:
         dj.kill()
         dj.communicate()
-    ended_at = time.monotonic()
-    assert wait_for(
-        lambda: any(at > ended_at - 1 for at, _ in recorder.find("layer.changed", to="automation")),
-        3 + 1 + 2,
-    )
-    back_at = next(
-        at for at, _ in recorder.find("layer.changed", to="automation") if at > ended_at - 1
-    )
-    # The DJ left at ended_at (give or take ffmpeg's exit); the air came back to
-    # automation after the grace time, well inside live_timeout + 1 s.
-    assert back_at - ended_at < 3 + 1
-    assert recorder.find("live.connected", mount="/live")
-    assert recorder.find("live.disconnected", mount="/live")
-    assert [e.data["reason"] for _, e in recorder.find("live.ended")] == ["disconnected"]
+    # a bound for waiting only (live_grace 1 s after the DJ's last audio)
+    assert wait_for(lambda: len(recorder.find("layer.changed", to="automation")) >= 2, 60)
+    # The DJ left; the air came back to automation by the grace rule (a disconnect),
+    # not by the live timeout. In engine frames: the DJ's 4 s of audio aired whole, the
+    # grace held the air 1 s more, and automation took it back on the block live ended.
+    [(_, connected)] = recorder.find("live.connected", mount="/live")
+    [(_, disconnected)] = recorder.find("live.disconnected", mount="/live")
+    [(_, started)] = recorder.find("live.started", mount="/live")
+    [(_, ended)] = recorder.find("live.ended", mount="/live")
+    assert ended.data["reason"] == "disconnected"
+    [(_, on_live)] = recorder.find("layer.changed", to="live")
+    (_, back) = recorder.find("layer.changed", to="automation")[-1]
+    assert connected.frame <= started.frame == on_live.frame < disconnected.frame
+    assert disconnected.frame < ended.frame == back.frame
+    assert ended.frame - started.frame >= (4 + 1) * 48_000 - 0.1 * 48_000
 
 
 def test_a_wrong_dj_password_is_refused(
@@ -229,7 +230,8 @@ def test_icecast_restart_reconnects_and_the_recording_has_no_gap(
     tmp_path: Path,
 ) -> None:
     first = make_media("first.wav", seconds=6.0, freq_hz=300, level_db=-10, rate=48_000)
-    second = make_media("second.wav", seconds=60.0, freq_hz=500, level_db=-10, rate=48_000)
+    # NOTE: long enough to outlast the test on a busy machine (silence would fail it)
+    second = make_media("second.wav", seconds=180.0, freq_hz=500, level_db=-10, rate=48_000)
     url = f"icecast://source:{PASSWORD}@127.0.0.1:{icecast.port}/wgmr.mp3"
     runtime = running(
         station(
@@ -273,9 +275,8 @@ def test_icecast_restart_reconnects_and_the_recording_has_no_gap(
     assert wait_for(lambda: icecast_out.state is not OutputState.UP, 10)
     connects = icecast_out.connects
     icecast.start()
-    restarted = time.monotonic()
-    assert wait_for(lambda: icecast_out.connects > connects, 10)
-    assert time.monotonic() - restarted < 5
+    # a bound for waiting only: the backoff schedule is test_icecast.py's business
+    assert wait_for(lambda: icecast_out.connects > connects, 60)
     listener = subprocess.run(
         [
             FFMPEG,
@@ -337,9 +338,10 @@ def test_listener_and_hls_urls_are_served(
     def has_segments() -> bool:
         try:
             with urllib.request.urlopen(playlist, timeout=2) as answer:
-                return answer.read().count(b"#EXTINF") >= 3
+                body: bytes = answer.read()
         except OSError:
             return False
+        return body.count(b"#EXTINF") >= 3
 
     assert wait_for(has_segments, 15)
     played = subprocess.run(

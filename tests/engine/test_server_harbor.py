@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import shutil
 import socket
 import subprocess
 import threading
@@ -17,9 +16,10 @@ import av
 import pytest
 
 from grimnir.engine.server import HarborConnection, StreamServer
+from tests._require import FFMPEG_PATH, peer
 
-FFMPEG = shutil.which("ffmpeg")
-needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg (apt install ffmpeg)")
+FFMPEG = FFMPEG_PATH
+needs_ffmpeg = peer("ffmpeg")
 CREDENTIALS = {"/live": ("source", "hackme"), "/other": ("dj", "other-pass")}
 
 
@@ -102,7 +102,7 @@ def run_dj(port: int, seconds: float, **kwargs: object) -> subprocess.CompletedP
 
 
 def decoded_seconds(data: bytes) -> float:
-    with av.open(io.BytesIO(data), format="mp3") as container:
+    with av.open(io.BytesIO(data), "r", format="mp3") as container:
         samples = sum(frame.samples for frame in container.decode(audio=0))
     return samples / 44_100
 

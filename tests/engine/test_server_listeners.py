@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -29,9 +28,10 @@ from grimnir.engine.encoders import Encoder, create_encoder
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
 from grimnir.engine.outputs import OutputState, StreamInfo
 from grimnir.engine.server import METAINT, ListenerMount, StreamServer, metadata_block, parse_blocks
+from tests._require import FFMPEG_PATH, peer
 
-FFMPEG = shutil.which("ffmpeg")
-needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="needs ffmpeg (apt install ffmpeg)")
+FFMPEG = FFMPEG_PATH
+needs_ffmpeg = peer("ffmpeg")
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 and leaves no process behind.
 
 The engines are ``python -m grimnir.engine.grpc`` processes on free loopback
-ports; crashes are real (``kill -9``, or a process that exits at once).
+ports or unix socket files; crashes are real (``kill -9``, or a process that
+exits at once), and so are taken addresses.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from grimnir.domain.errors import GrimnirError
+import pytest
+
+from grimnir.domain.errors import EXIT_CONFIG, GrimnirError
 from grimnir.engine.client import GrpcEngineClient
 from grimnir.engine.client.supervisor import (
     EngineSpec,
@@ -37,12 +39,33 @@ def _free_address() -> str:
         return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
-def _engine_spec(station_id: str = STATION) -> EngineSpec:
-    address = _free_address()
+def _engine_spec(station_id: str = STATION, address: str | None = None) -> EngineSpec:
+    """An engine process; its address doubles as the marker of "our own" engine."""
+    address = address or _free_address()
     argv = [sys.executable, "-m", "grimnir.engine.grpc", "--grpc", address]
     return EngineSpec(
-        station_id, [*argv, "--station-id", station_id, "--log-level", "WARNING"], address
+        station_id,
+        [*argv, "--station-id", station_id, "--log-level", "WARNING"],
+        address,
+        marker=address,
     )
+
+
+def _address(kind: str, folder: Path) -> str:
+    """A TCP address, or a socket file deeper than the 107 bytes a socket path may have."""
+    if kind == "tcp":
+        return _free_address()
+    deep = folder / ("station-folder-" + "x" * 100)
+    deep.mkdir()
+    return f"unix:{deep / 'engine.sock'}"
+
+
+async def _wait_answering(client: GrpcEngineClient, timeout: float) -> dict[str, object]:
+    async with asyncio.timeout(timeout):
+        while True:
+            with contextlib.suppress(GrimnirError):
+                return await client.status()
+            await asyncio.sleep(0.05)
 
 
 def _alive(pid: int) -> bool:
@@ -89,9 +112,11 @@ async def _supervising(supervisor: EngineSupervisor) -> AsyncIterator[EngineSupe
         await supervisor.stop()
 
 
-async def test_a_killed_engine_serves_again_within_two_seconds(
-    record_property: Callable[[str, object], None],
-) -> None:
+async def test_a_killed_engine_is_restarted_after_the_first_backoff_and_serves_again() -> None:
+    """How long that takes (README: "about a second") is measured by
+    ``benchmarks/engine_restart.py``; here, what the supervisor decides: it sees the
+    exit itself (no failed health checks first), waits only the initial backoff, and
+    the new process serves."""
     spec = _engine_spec()
     events: list[SupervisorEvent] = []
     supervisor = EngineSupervisor([spec], on_event=events.append)
@@ -99,30 +124,27 @@ async def test_a_killed_engine_serves_again_within_two_seconds(
     pids: list[int] = []
     try:
         async with _supervising(supervisor):
-            begun = time.monotonic()
             pids.append(await _wait_running(supervisor, STATION, 60))
-            first_start_s = time.monotonic() - begun
             os.kill(pids[0], signal.SIGKILL)
-            killed = time.monotonic()
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(60):
                 while True:
                     with contextlib.suppress(GrimnirError):
                         status = await client.status()
-                        if status["station_id"] == STATION:
+                        if status["station_id"] == STATION and status["pid"] != pids[0]:
                             break
                     await asyncio.sleep(0.02)
-            back_s = time.monotonic() - killed
-            pids.append(await _wait_running(supervisor, STATION, 30))
-            record_property("first_start_s", round(first_start_s, 3))
-            record_property("serving_again_s", round(back_s, 3))
-            print(f"\nengine first start {first_start_s:.3f} s; back {back_s:.3f} s after kill -9")
-            assert back_s < 2.0
+            pids.append(await _wait_running(supervisor, STATION, 60))
             assert pids[1] != pids[0]
+            assert status["pid"] == pids[1]  # the new process answered
             assert supervisor.states()[STATION].starts == 2
     finally:
         await client.close()
     kinds = [event.type for event in events]
     assert kinds[:4] == ["engine.started", "engine.exited", "engine.restarting", "engine.started"]
+    assert events[0].data["pid"] == pids[0]
+    assert events[1].data["returncode"] == -signal.SIGKILL
+    assert events[2].data["delay_s"] == SupervisorPolicy().backoff_initial_s
+    assert events[3].data["pid"] == pids[1]
     assert kinds[-1] == "engine.stopped"
     # stop() leaves nothing behind
     assert not any(_alive(pid) for pid in pids)
@@ -179,9 +201,12 @@ async def test_stop_kills_an_engine_that_ignores_sigterm() -> None:
     assert supervisor.states()["kxyz"].status is EngineStatus.STOPPED
 
 
-async def test_an_engine_left_running_is_adopted_and_replaced_when_it_dies() -> None:
+@pytest.mark.parametrize("kind", ["tcp", "unix"])
+async def test_an_engine_left_running_is_adopted_and_replaced_when_it_dies(
+    kind: str, tmp_path: Path
+) -> None:
     """A control plane that was killed left its engine on air: the next one takes it over."""
-    spec = _engine_spec()
+    spec = _engine_spec(address=_address(kind, tmp_path))
     orphan = subprocess.Popen([*spec.argv], start_new_session=True)
     client = GrpcEngineClient(spec.grpc_address, STATION, timeout_s=0.5)
     events: list[SupervisorEvent] = []
@@ -228,6 +253,90 @@ async def test_stop_ends_an_adopted_engine() -> None:
         async with _supervising(supervisor):
             assert await _wait_running(supervisor, STATION, 10) == orphan.pid
         assert orphan.wait(timeout=10) is not None
+    finally:
+        await client.close()
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait(timeout=5)
+
+
+async def test_an_engine_on_a_unix_socket_comes_back_over_its_stale_socket(
+    tmp_path: Path,
+) -> None:
+    """kill -9 leaves the socket file behind; the restarted engine replaces it and serves."""
+    address = _address("unix", tmp_path)
+    socket_file = Path(address.removeprefix("unix:"))
+    spec = _engine_spec(address=address)
+    supervisor = EngineSupervisor([spec])
+    client = GrpcEngineClient(address, STATION, timeout_s=0.5)
+    try:
+        async with _supervising(supervisor):
+            first = await _wait_running(supervisor, STATION, 60)
+            assert (await _wait_answering(client, 10))["pid"] == first
+            assert socket_file.is_socket()
+            assert socket_file.stat().st_mode & 0o777 == 0o600  # only its user controls it
+            os.kill(first, signal.SIGKILL)
+            async with asyncio.timeout(60):
+                while supervisor.states()[STATION].starts < 2:
+                    await asyncio.sleep(0.05)
+            second = await _wait_running(supervisor, STATION, 60)
+            assert second != first
+            assert (await _wait_answering(client, 10))["pid"] == second
+    finally:
+        await client.close()
+    assert not socket_file.exists()  # a clean stop takes its socket away
+    assert _our_children() == []
+
+
+async def test_an_engine_whose_address_is_taken_is_reported_at_once_not_restarted() -> None:
+    events: list[SupervisorEvent] = []
+    alarm = asyncio.Event()
+
+    def on_event(event: SupervisorEvent) -> None:
+        events.append(event)
+        if event.type == "engine.alarm":
+            alarm.set()
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        spec = _engine_spec(address=address)
+        async with _supervising(EngineSupervisor([spec], on_event=on_event)) as sup:
+            async with asyncio.timeout(60):
+                await alarm.wait()
+            state = sup.states()[STATION]
+    assert state.status is EngineStatus.FAILED
+    assert state.starts == 1
+    assert f"cannot listen for gRPC on {address}" in state.message  # the engine's own words
+    assert "not restarted" in state.message
+    assert [e.type for e in events] == ["engine.exited", "engine.alarm", "engine.stopped"]
+    assert events[0].data["returncode"] == EXIT_CONFIG
+    assert address in events[1].data["reason"]
+    assert _our_children() == []
+
+
+async def test_an_engine_of_another_data_dir_is_never_adopted_or_touched() -> None:
+    """Same station id and address (a TCP port asked for twice), another data dir's engine:
+    it is left alone, and ours reports the taken address instead of fighting for it."""
+    foreign = _engine_spec()
+    orphan = subprocess.Popen([*foreign.argv], start_new_session=True)
+    client = GrpcEngineClient(foreign.grpc_address, STATION, timeout_s=0.5)
+    ours = EngineSpec(
+        STATION, foreign.argv, foreign.grpc_address, marker="/other/data/stations/wgmr.yaml"
+    )
+    events: list[SupervisorEvent] = []
+    supervisor = EngineSupervisor([ours], on_event=events.append)
+    try:
+        await _wait_answering(client, 60)
+        async with _supervising(supervisor):
+            async with asyncio.timeout(60):
+                while supervisor.states()[STATION].status is not EngineStatus.FAILED:
+                    await asyncio.sleep(0.05)
+            assert "already in use" in supervisor.states()[STATION].message
+        assert "engine.adopted" not in [e.type for e in events]
+        assert orphan.poll() is None  # never signalled
+        assert (await client.status())["pid"] == orphan.pid
     finally:
         await client.close()
         if orphan.poll() is None:

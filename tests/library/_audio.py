@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -14,7 +13,9 @@ import av
 import numpy as np
 import numpy.typing as npt
 import pyebur128
-import pytest
+from av.audio.stream import AudioStream
+
+from tests._require import require_peer
 
 Format = Literal["wav", "mp3", "m4a", "ogg", "opus", "flac"]
 FORMATS: tuple[Format, ...] = ("mp3", "m4a", "ogg", "opus", "flac", "wav")
@@ -69,10 +70,10 @@ def music(
     audio = np.fft.irfft(spectrum, size, axis=1)[:, :n]
     t = np.arange(n) / rate
     audio *= 0.6 + 0.4 * np.abs(np.sin(np.pi * t * 2.0)) ** 4  # 120 BPM pulse
-    audio = audio[:channels].astype(np.float32)
-    audio *= np.float32(10.0 ** ((lufs - loudness(audio, rate)) / 20.0))
+    pcm: Pcm = audio[:channels].astype(np.float32)
+    pcm *= np.float32(10.0 ** ((lufs - loudness(pcm, rate)) / 20.0))
     head, tail = round(head_s * rate), round(tail_s * rate)
-    return np.pad(audio, ((0, 0), (head, tail)))
+    return np.pad(pcm, ((0, 0), (head, tail)))
 
 
 def encode(path: Path, pcm: Pcm, rate: int) -> Path:
@@ -92,6 +93,7 @@ def encode(path: Path, pcm: Pcm, rate: int) -> Path:
     layout = "mono" if pcm.shape[0] == 1 else "stereo"
     with av.open(str(path), "w", format=container_format) as out:
         stream = out.add_stream(codec, rate=rate, layout=layout)
+        assert isinstance(stream, AudioStream)
         if bit_rate:
             stream.codec_context.bit_rate = bit_rate
         fmt_name = sample_fmt or stream.codec_context.format.name
@@ -109,9 +111,7 @@ def encode(path: Path, pcm: Pcm, rate: int) -> Path:
 
 
 def _vorbis(path: Path, pcm: Pcm, rate: int) -> Path:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        pytest.skip("Ogg Vorbis test media needs the ffmpeg CLI (apt-get install ffmpeg)")
+    ffmpeg = require_peer("ffmpeg")  # Ogg Vorbis test media
     wav = encode(path.with_suffix(".src.wav"), pcm, rate)
     args = ["-v", "error", "-nostdin", "-y", "-i", str(wav), "-c:a", "libvorbis", "-q:a", "6"]
     subprocess.run(

@@ -10,7 +10,6 @@ genuine encoder's output.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -25,7 +24,8 @@ from grimnir.domain.errors import LibraryError
 from grimnir.library.pool import AnalysisPool
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import Station
-from tests._databases import migrated_database, run_async  # noqa: F401 - re-exported for the CLI tests
+from tests._databases import migrated_database
+from tests._require import require_peer
 
 # -- pool task functions ------------------------------------------------------
 
@@ -92,10 +92,7 @@ FORMATS = tuple(_CODEC_ARGS)
 
 
 def ffmpeg() -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        pytest.skip("the ffmpeg CLI writes the test media: apt-get install ffmpeg")
-    return exe
+    return require_peer("ffmpeg")
 
 
 def make_audio(

@@ -133,9 +133,9 @@ def _bad(tmp_path: Path, make_audio: MakeAudio, kind: str) -> Path:
         path.write_bytes(bytes(data))
     elif kind == "truncated":
         good = make_audio("t.mp3", music(20.0))
-        data = good.read_bytes()
+        whole = good.read_bytes()
         path = tmp_path / "truncated.mp3"
-        path.write_bytes(data[: int(len(data) * 0.4) + 7])
+        path.write_bytes(whole[: int(len(whole) * 0.4) + 7])
     elif kind == "corrupt_middle":
         good = make_audio("c.mp3", music(20.0))
         data = bytearray(good.read_bytes())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
+from av.video.codeccontext import VideoCodecContext
 
 from grimnir.domain.errors import LibraryError
 from grimnir.library import thumbnail
@@ -16,6 +17,7 @@ def _image(codec: str, width: int, height: int, pix_fmt: str) -> bytes:
     rgb[:, width // 2 :] = (0, 0, 255)
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
     ctx = av.CodecContext.create(codec, "w")
+    assert isinstance(ctx, VideoCodecContext)
     ctx.width, ctx.height, ctx.pix_fmt = width, height, pix_fmt
     ctx.time_base = __import__("fractions").Fraction(1, 1)
     frame.pts = 0
@@ -25,7 +27,7 @@ def _image(codec: str, width: int, height: int, pix_fmt: str) -> bytes:
 def _decode(jpeg: bytes) -> av.VideoFrame:
     import io
 
-    with av.open(io.BytesIO(jpeg)) as c:
+    with av.open(io.BytesIO(jpeg), "r") as c:
         assert c.streams.video[0].codec_context.name == "mjpeg"
         return next(c.decode(video=0))
 

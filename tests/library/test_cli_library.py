@@ -13,6 +13,7 @@ from grimnir.cli import app
 from grimnir.cli._library import sparkline
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import Station
+from tests._databases import run_async
 from tests.library import _fixtures as fx
 from tests.library._fixtures import library_db  # noqa: F401  (fixture)
 
@@ -43,7 +44,7 @@ def station(library_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         finally:
             await engine.dispose()
 
-    fx.run_async(add)
+    run_async(add)
     return short
 
 

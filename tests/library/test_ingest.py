@@ -23,6 +23,7 @@ from grimnir.library.analysis import AnalysisOptions
 from grimnir.library.ingest import Outcome, ingest_file, reanalyze, recover_stuck, scan
 from grimnir.library.pool import AnalysisPool
 from grimnir.store.models import MediaItem
+from tests._tagging import open_audio
 from tests.library import _fixtures as fx
 from tests.library._fixtures import library_db, pool, sessions, station_id  # noqa: F401  (fixtures)
 
@@ -83,8 +84,10 @@ async def test_scan_corpus_resumes_and_finds_duplicates(
             assert item.artist == "The Testers"
             assert item.title is not None
             assert item.title.startswith("Song ")
+            assert item.duration_ms is not None, item.path
             assert abs(item.duration_ms - 4000) <= 60, item.path
             assert abs(item.cue_in_ms - 500) <= 50, item.path
+            assert item.cue_out_ms is not None, item.path
             assert abs(item.cue_out_ms - 3500) <= 50, item.path
             assert item.loudness_lufs is not None
             assert item.gain_db == pytest.approx(-16.0 - item.loudness_lufs, abs=0.01)
@@ -159,9 +162,11 @@ async def test_wrong_extension_moved_file_and_changed_file(
         os.utime(path, (future, future))
         result3 = await ingest_file(sessions, station_id, path, pool=pool, options=OPTIONS)
         assert (result3.outcome, result3.item_id) == (Outcome.UPDATED, first.item_id)
+        assert first.item_id is not None
         async with sessions() as session:
             item = await queries.get_media(session, first.item_id)
         assert (item.title, item.state) == ("Take 2", MediaState.READY)
+        assert item.duration_ms is not None
         assert abs(item.duration_ms - 3000) <= 60
 
 
@@ -180,7 +185,7 @@ def _bad_corpus(root: Path) -> dict[str, str]:
     header[:12] = b"RIFX\x00\x00\x00\x00WAVQ"  # a header no reader knows
     (root / "corrupt-header.wav").write_bytes(bytes(header))
     stuffed = fx.make_audio(root / "oversize-tags.flac", seconds=2.0)
-    tags = FLAC(stuffed)
+    tags = open_audio(FLAC, stuffed)
     tags["comment"] = "spam " * 1_000_000  # 5 MB of text
     tags.save()
     fx.make_audio(root / "silent.flac", seconds=3.0, silent=True)
@@ -237,6 +242,7 @@ async def test_stuck_item_is_recovered_by_the_next_scan(
         song = fx.make_audio(tmp_path / "music" / "stuck.wav", seconds=2.0)
         first = await scan(sessions, station_id, song.parent, pool=pool, options=OPTIONS)
         (item_id,) = [r.item_id for r in first.results]
+        assert item_id is not None
         # as if the process analysing it had died an hour ago
         async with sessions() as session, session.begin():
             await session.execute(
@@ -301,6 +307,7 @@ async def test_killed_worker_mid_analysis_item_ends_ready(
         assert own.stats.retries == 1
         async with sessions() as session:
             item = await queries.get_media(session, result.item_id or uuid.uuid4())
+        assert item.duration_ms is not None
         assert abs(item.duration_ms - 600_000) <= 30
 
 

@@ -7,11 +7,10 @@ import struct
 from pathlib import Path
 
 import pytest
-from mutagen.flac import FLAC, Picture
+from mutagen.flac import FLAC
 from mutagen.id3 import (
     APIC,
     COMM,
-    ID3,
     TALB,
     TBPM,
     TCOM,
@@ -32,9 +31,18 @@ from mutagen.id3 import (
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
-from mutagen.wave import WAVE
 
 from grimnir.library import TagInfo, fix_text, read_tags
+from tests._tagging import (
+    add_picture,
+    id3_frame,
+    id3_tags,
+    open_audio,
+    picture,
+    picture_bytes,
+    tag_wave,
+    update,
+)
 from tests.library._audio import MakeAudio, music
 
 JPEG = b"\xff\xd8\xff\xe0" + b"front" * 20
@@ -96,32 +104,32 @@ def mp3(make_audio: MakeAudio) -> Path:
 
 
 def test_id3_all_fields(mp3: Path) -> None:
-    id3 = ID3()
-    for frame in (
-        TIT2(encoding=3, text="Song Title"),
-        TPE1(encoding=3, text="The Artist"),
-        TALB(encoding=3, text="The Album"),
-        TPE2(encoding=3, text="Various"),
-        TCON(encoding=3, text="Jazz"),
-        TMOO(encoding=3, text="Calm"),
-        TDRC(encoding=3, text="2003-05-01"),
-        TBPM(encoding=3, text="128.0 BPM"),
-        TSRC(encoding=3, text="us-abc-03-12345"),
-        TPUB(encoding=3, text="Blue Note"),
-        TCOM(encoding=3, text="Composer"),
-        TLAN(encoding=3, text="eng"),
-        TRCK(encoding=3, text="7/12"),
-        TPOS(encoding=3, text="2/2"),
-        COMM(encoding=3, lang="eng", desc="", text="a comment"),
-        COMM(encoding=3, lang="eng", desc="iTunNORM", text="00000 0000"),
-        TENC(encoding=3, text="LAME"),
-        APIC(encoding=3, mime="image/jpeg", type=4, desc="back", data=BACK),
-        APIC(encoding=3, mime="image/jpeg", type=3, desc="front", data=JPEG),
-    ):
-        id3.add(frame)
-    for key, value in VORBIS.items():
-        if key.startswith(("REPLAYGAIN", "ITUNES", "MusicBrainz")):
-            id3.add(TXXX(encoding=3, desc=key, text=value))
+    id3 = id3_tags(
+        id3_frame(TIT2, encoding=3, text="Song Title"),
+        id3_frame(TPE1, encoding=3, text="The Artist"),
+        id3_frame(TALB, encoding=3, text="The Album"),
+        id3_frame(TPE2, encoding=3, text="Various"),
+        id3_frame(TCON, encoding=3, text="Jazz"),
+        id3_frame(TMOO, encoding=3, text="Calm"),
+        id3_frame(TDRC, encoding=3, text="2003-05-01"),
+        id3_frame(TBPM, encoding=3, text="128.0 BPM"),
+        id3_frame(TSRC, encoding=3, text="us-abc-03-12345"),
+        id3_frame(TPUB, encoding=3, text="Blue Note"),
+        id3_frame(TCOM, encoding=3, text="Composer"),
+        id3_frame(TLAN, encoding=3, text="eng"),
+        id3_frame(TRCK, encoding=3, text="7/12"),
+        id3_frame(TPOS, encoding=3, text="2/2"),
+        id3_frame(COMM, encoding=3, lang="eng", desc="", text="a comment"),
+        id3_frame(COMM, encoding=3, lang="eng", desc="iTunNORM", text="00000 0000"),
+        id3_frame(TENC, encoding=3, text="LAME"),
+        id3_frame(APIC, encoding=3, mime="image/jpeg", type=4, desc="back", data=BACK),
+        id3_frame(APIC, encoding=3, mime="image/jpeg", type=3, desc="front", data=JPEG),
+        *(
+            id3_frame(TXXX, encoding=3, desc=key, text=value)
+            for key, value in VORBIS.items()
+            if key.startswith(("REPLAYGAIN", "ITUNES", "MusicBrainz"))
+        ),
+    )
     id3.save(mp3)
     tags = read_tags(mp3)
     _assert_full(tags)
@@ -132,10 +140,10 @@ def test_id3_all_fields(mp3: Path) -> None:
 
 
 def test_id3_genre_number_and_multiple_values(mp3: Path) -> None:
-    id3 = ID3()
-    id3.add(TCON(encoding=3, text="(17)"))
-    id3.add(TPE1(encoding=3, text=["A", "B"]))
-    id3.save(mp3)
+    id3_tags(
+        id3_frame(TCON, encoding=3, text="(17)"),
+        id3_frame(TPE1, encoding=3, text=["A", "B"]),
+    ).save(mp3)
     tags = read_tags(mp3)
     assert tags.genre == "Rock"
     assert tags.artist == "A; B"
@@ -143,7 +151,7 @@ def test_id3_genre_number_and_multiple_values(mp3: Path) -> None:
 
 def test_mp4_atoms(make_audio: MakeAudio) -> None:
     path = make_audio("t.m4a", music(1.0))
-    mp4 = MP4(path)
+    mp4 = open_audio(MP4, path)
     assert mp4.tags is not None  # FFmpeg's muxer wrote ©too
     mp4.tags.update(
         {
@@ -175,15 +183,14 @@ def test_mp4_atoms(make_audio: MakeAudio) -> None:
 @pytest.mark.parametrize("suffix", ["ogg", "opus", "flac"])
 def test_vorbis_comments(make_audio: MakeAudio, suffix: str) -> None:
     path = make_audio(f"t.{suffix}", music(1.0))
-    audio = {"ogg": OggVorbis, "opus": OggOpus, "flac": FLAC}[suffix](path)
+    audio = open_audio({"ogg": OggVorbis, "opus": OggOpus, "flac": FLAC}[suffix], path)
     for key, value in VORBIS.items():
         audio[key] = value
-    picture = Picture()
-    picture.type, picture.mime, picture.data = 3, "image/png", JPEG
+    cover = picture(JPEG, "image/png")
     if isinstance(audio, FLAC):
-        audio.add_picture(picture)
+        add_picture(audio, cover)
     else:
-        audio["METADATA_BLOCK_PICTURE"] = base64.b64encode(picture.write()).decode()
+        audio["METADATA_BLOCK_PICTURE"] = base64.b64encode(picture_bytes(cover)).decode()
     audio.save()
     tags = read_tags(path)
     _assert_full(tags)
@@ -195,9 +202,9 @@ def _riff_info(path: Path, items: dict[bytes, bytes]) -> None:
     for cid, raw in items.items():
         data = raw + b"\x00"
         body += cid + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
-    data = bytearray(path.read_bytes()) + b"LIST" + struct.pack("<I", len(body)) + body
-    data[4:8] = struct.pack("<I", len(data) - 8)
-    path.write_bytes(bytes(data))
+    riff = bytearray(path.read_bytes()) + b"LIST" + struct.pack("<I", len(body)) + body
+    riff[4:8] = struct.pack("<I", len(riff) - 8)
+    path.write_bytes(bytes(riff))
 
 
 def test_wav_riff_info_and_id3_chunk(make_audio: MakeAudio) -> None:
@@ -208,11 +215,7 @@ def test_wav_riff_info_and_id3_chunk(make_audio: MakeAudio) -> None:
     assert read_tags(path).title == "Info Title"
     assert read_tags(path).artist == "José"
     assert read_tags(path).year == 1999
-    wav = WAVE(path)
-    wav.add_tags()
-    assert wav.tags is not None
-    wav.tags.add(TIT2(encoding=3, text="ID3 Title"))
-    wav.save()
+    tag_wave(path, id3_frame(TIT2, encoding=3, text="ID3 Title"))
     tags = read_tags(path)
     assert tags.title == "ID3 Title"  # the ID3 chunk wins; INFO fills what it lacks
     assert tags.artist == "José"
@@ -242,10 +245,10 @@ def test_id3v1_cp1252_and_utf8_mojibake(mp3: Path) -> None:
 
 
 def test_latin1_id3v2_frame_holding_utf8(mp3: Path) -> None:
-    id3 = ID3()
-    id3.add(TIT2(encoding=0, text="Motörhead".encode().decode("latin-1")))
-    id3.add(TPE1(encoding=0, text="It’s".encode("cp1252").decode("latin-1")))
-    id3.save(mp3)
+    id3_tags(
+        id3_frame(TIT2, encoding=0, text="Motörhead".encode().decode("latin-1")),
+        id3_frame(TPE1, encoding=0, text="It’s".encode("cp1252").decode("latin-1")),
+    ).save(mp3)
     tags = read_tags(mp3)
     assert tags.title == "Motörhead"
     assert tags.artist == "It’s"
@@ -259,12 +262,14 @@ def test_fix_text_leaves_good_text_alone() -> None:
 
 
 def test_oversize_tags_are_clipped_or_dropped(mp3: Path) -> None:
-    id3 = ID3()
-    id3.add(TIT2(encoding=3, text="x" * 300))
-    id3.add(COMM(encoding=3, lang="eng", desc="", text="y" * 1_000_000))
-    id3.add(TXXX(encoding=3, desc="notes", text="z" * 5000))
-    id3.add(APIC(encoding=3, mime="image/jpeg", type=3, data=b"\xff\xd8" + bytes(20 * 2**20)))
-    id3.save(mp3)
+    id3_tags(
+        id3_frame(TIT2, encoding=3, text="x" * 300),
+        id3_frame(COMM, encoding=3, lang="eng", desc="", text="y" * 1_000_000),
+        id3_frame(TXXX, encoding=3, desc="notes", text="z" * 5000),
+        id3_frame(
+            APIC, encoding=3, mime="image/jpeg", type=3, data=b"\xff\xd8" + bytes(20 * 2**20)
+        ),
+    ).save(mp3)
     tags = read_tags(mp3)
     assert tags.title == "x" * 255
     assert tags.comment is not None
@@ -277,8 +282,8 @@ def test_oversize_tags_are_clipped_or_dropped(mp3: Path) -> None:
 
 def test_garbage_numbers_are_ignored(make_audio: MakeAudio) -> None:
     path = make_audio("n.flac", music(1.0))
-    audio = FLAC(path)
-    audio.update({"DATE": "unknown", "BPM": "fast", "TRACKNUMBER": "A1", "BPM2": "120"})
+    audio = open_audio(FLAC, path)
+    update(audio, {"DATE": "unknown", "BPM": "fast", "TRACKNUMBER": "A1", "BPM2": "120"})
     audio["REPLAYGAIN_TRACK_GAIN"] = "-999 dB"
     audio.save()
     tags = read_tags(path)

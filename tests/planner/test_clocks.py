@@ -152,7 +152,8 @@ def test_a_window_is_covered_without_gaps_or_overlaps() -> None:
     default = ClockSpec(
         "default", (slot(0, 1, SlotKind.HARD_ITEM, timing=Timing.HARD), slot(10, 40))
     )
-    show_clock = ClockSpec("show", (slot(0, 30),), id=uuid.uuid4())
+    show_clock_id = uuid.uuid4()
+    show_clock = ClockSpec("show", (slot(0, 30),), id=show_clock_id)
     show = Show(
         id=uuid.uuid4(),
         name="Evening",
@@ -169,7 +170,7 @@ def test_a_window_is_covered_without_gaps_or_overlaps() -> None:
     shows = schedule([(show, [])], tz, start, end)
     warnings: list[str] = []
     slots = lay_out(
-        start, end, shows.occurrences, default, {show_clock.id: show_clock}, tz, warnings
+        start, end, shows.occurrences, default, {show_clock_id: show_clock}, tz, warnings
     )
     assert slots[0].start == datetime(2026, 3, 7, 15, 0, tzinfo=UTC)  # anchored at its hour
     assert slots[-1].end >= end

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from grimnir.store import create_engine, mask_url, session_factory, upgrade
 from grimnir.store.models import Station
+from tests._require import skip_or_fail
 
 T = TypeVar("T")
 
@@ -79,9 +80,7 @@ class DatabaseServer:
                 f"{_NAMES[self.backend]} not reachable at {mask_url(self.admin_url)} "
                 f"({type(cause).__name__}: {cause}): start it or set {env}"
             )
-            if os.environ.get("CI"):
-                pytest.fail(reason, pytrace=False)
-            pytest.skip(reason)
+            skip_or_fail(reason)
 
     def create(self) -> str:
         """The URL of a new, empty database."""

@@ -62,7 +62,7 @@ async def _refused(sessions: Sessions, *rows: Any) -> IntegrityError:
 
 def _statement(sql: str, params: dict[str, Any]) -> sa.TextClause:
     """``sql`` with UUID and datetime parameters bound through the column types."""
-    binds = []
+    binds: list[sa.BindParameter[Any]] = []
     for name, value in params.items():
         if isinstance(value, datetime):
             binds.append(sa.bindparam(name, type_=UTCDateTime()))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from grimnir import __version__
 from grimnir.api import problems
+from grimnir.api._docs import install_docs
 from grimnir.api.context import ApiContext
 
 log = logging.getLogger("grimnir.api")
@@ -43,12 +44,13 @@ def create_app(ctx: ApiContext) -> FastAPI:
         title="Grimnir Radio",
         version=__version__,
         description="Broadcast automation: stations, library, programming, live and playout.",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by install_docs, from the package instead of a CDN
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.ctx = ctx
     problems.install(app)
+    install_docs(app, f"{API_PREFIX}/docs")
     api = APIRouter(prefix=API_PREFIX, responses=problems.PROBLEM_RESPONSES)
     modules: list[Any] = [
         importlib.import_module(f"grimnir.api.routes.{name}") for name in ROUTE_MODULES

@@ -18,9 +18,10 @@ from grimnir.cli._common import (
     out,
     print_json,
     run_db,
+    warn,
     with_session,
 )
-from grimnir.config.station import load_station_config
+from grimnir.config.station import check_station_file
 from grimnir.domain.errors import ConfigError, StoreError
 from grimnir.domain.urls import mask_url
 
@@ -46,14 +47,19 @@ def config_check(
     file: Annotated[Path, typer.Argument(help="Station config file (YAML).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate a station config file; every problem is printed with its line."""
+    """Validate a station config file; every problem is printed with its line.
+
+    Paths are checked too: output folders must be creatable and writable,
+    inputs readable (one that does not exist yet is a warning).
+    """
     try:
-        config = load_station_config(file)
+        checked = check_station_file(file)
     except ConfigError as exc:
         if as_json:
             print_json({"ok": False, "file": str(file), "problems": exc.problems})
             raise typer.Exit(1) from None
         fail(str(exc.args[0]), exc.problems)
+    config = checked.config
     summary = {
         "ok": True,
         "file": str(file),
@@ -63,10 +69,12 @@ def config_check(
         "mounts": len(config.mounts),
         "outputs": sum(len(m.outputs) for m in config.mounts),
         "dsp_nodes": len(config.dsp_graph.nodes),
+        "warnings": checked.warnings,
     }
     if as_json:
         print_json(summary)
         return
+    warn(checked.warnings)
     out.print(
         f"{file}: OK — {summary['station']} ({summary['short_name']}, {summary['timezone']}), "
         f"{summary['mounts']} mount(s), {summary['outputs']} output(s), "
@@ -265,9 +273,12 @@ def station_add(
     from grimnir.store import repos
 
     try:
-        station_config = load_station_config(config)
+        checked = check_station_file(config)
     except ConfigError as exc:
         fail(str(exc.args[0]), exc.problems)
+    # NOTE: stored with absolute paths, so `grimnir up` needs nothing but the database.
+    station_config = checked.config
+    warn(checked.warnings)
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], bool]:
         station, created = await register_station(session, station_config)

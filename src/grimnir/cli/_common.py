@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -37,6 +38,12 @@ def fail(message: str, problems: list[str] | None = None) -> NoReturn:
     for line in problems or []:
         err.print(f"  {line}", markup=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def warn(lines: list[str]) -> None:
+    """Print ``warning: …`` lines on stderr (the command goes on)."""
+    for line in lines:
+        err.print(f"[yellow]warning:[/] {escape(line)}", markup=True, soft_wrap=True)
 
 
 def current_settings() -> Settings:

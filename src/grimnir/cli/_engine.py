@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from grimnir.cli._common import err, fail, out
-from grimnir.domain.errors import ConfigError, GrimnirError
+from grimnir.domain.errors import EXIT_CONFIG, AddressError, ConfigError, GrimnirError
 
 
 def _split_address(value: str, default_port: int, what: str) -> tuple[str, int]:
@@ -42,7 +42,13 @@ def _harbor_users(values: list[str]) -> dict[str, str]:
 def engine_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Station config file.")],
     grpc: Annotated[
-        str, typer.Option("--grpc", help="gRPC control address HOST:PORT.", envvar="GRIMNIR_GRPC")
+        str,
+        typer.Option(
+            "--grpc",
+            help="gRPC control address: HOST:PORT, or unix:PATH for a socket file "
+            "(what `grimnir up` uses: unix:<station folder>/engine.sock).",
+            envvar="GRIMNIR_GRPC",
+        ),
     ] = "127.0.0.1:9091",
     http: Annotated[
         str,
@@ -50,14 +56,6 @@ def engine_command(
             "--http", help="Listener/harbor/HLS server HOST:PORT.", envvar="GRIMNIR_ENGINE_HTTP"
         ),
     ] = "127.0.0.1:8000",
-    path_prefix: Annotated[
-        Path | None,
-        typer.Option(
-            "--path-prefix",
-            help="Re-root the station file's absolute paths (HLS, recordings, media) here.",
-            envvar="GRIMNIR_PATH_PREFIX",
-        ),
-    ] = None,
     burst: Annotated[
         int,
         typer.Option(
@@ -87,9 +85,13 @@ def engine_command(
         ),
     ] = "",
 ) -> None:
-    """Run one station's media engine until stopped (Ctrl-C / SIGTERM)."""
+    """Run one station's media engine until stopped (Ctrl-C / SIGTERM).
+
+    Paths in the station file are used as written; relative ones count from the
+    file's folder. Missing output folders are created at start.
+    """
     from grimnir.config.station import load_station_config
-    from grimnir.engine.grpc import serve
+    from grimnir.engine.grpc import report_exit_reason, serve
     from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 
     logging.basicConfig(
@@ -104,7 +106,6 @@ def engine_command(
         http_host=http_host,
         http_port=http_port,
         burst_blocks=burst,
-        path_prefix=path_prefix,
         harbor_users=_harbor_users(harbor_user or []),
         harbor_auth_url=harbor_auth_url or None,
         harbor_auth_secret=harbor_auth_secret,
@@ -116,6 +117,12 @@ def engine_command(
     try:
         runtime.start()
         server = serve(runtime, grpc)
+    except AddressError as exc:
+        runtime.close()
+        # NOTE: a distinct status, so a supervisor reports it instead of restarting.
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        report_exit_reason(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
     except GrimnirError as exc:
         runtime.close()
         fail(str(exc))
@@ -132,6 +139,8 @@ def engine_command(
         out.print(f"  Icecast        {output.name} (reconnects until it is up)")
     for recording in runtime.recordings:
         out.print(f"  recording to   {recording.path}")
+    for problem in runtime.path_problems:
+        err.print(f"warning: {problem}", markup=False)
     for path in runtime.harbor.paths:
         out.print(f"  harbor (DJs)   icecast://{host}:{port}{path}")
     if options.harbor_auth_url:

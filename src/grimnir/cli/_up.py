@@ -29,17 +29,27 @@ def up_command(
         ),
     ] = "127.0.0.1:8080",
     stream_port: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Port of the first engine's own stream/harbor server (station n gets PORT+n).",
+            help="Port of the first engine's own stream/harbor server (station n gets PORT+n; "
+            "0: any free ports). Not given: 8000+n where free, else a free port.",
             min=0,
             max=65535,
             envvar="GRIMNIR_STREAM_PORT",
+            show_default=False,
         ),
-    ] = 8000,
+    ] = None,
     grpc_port: Annotated[
-        int, typer.Option(help="gRPC port of the first engine (station n gets PORT+n).")
-    ] = 9091,
+        int | None,
+        typer.Option(
+            help="Control engines over TCP on 127.0.0.1:PORT+n instead of the unix socket "
+            "engine.sock in each station's folder.",
+            min=1,
+            max=65535,
+            envvar="GRIMNIR_GRPC_PORT",
+            show_default=False,
+        ),
+    ] = None,
     hours: Annotated[
         float, typer.Option(help="Hours of timeline kept planned ahead.", min=1, max=24 * 14)
     ] = 48.0,
@@ -105,7 +115,10 @@ def up_command(
                 )
             silent = await plane.wait_on_air()
             for slot in silent:
-                err.print(f"warning: {slot.station.short_name} is not on air yet; see the log")
+                why = plane.engine_problem(slot) or "see the log"
+                err.print(
+                    f"warning: {slot.station.short_name} is not on air yet: {why}", markup=False
+                )
             _print_on_air(plane, login)
             # NOTE: what start-up allocated stays for good; freezing it keeps full
             # garbage collections (50–90 ms) from pausing API answers later.

@@ -29,14 +29,16 @@ def raise_problems(problems: list[Problem], filename: str) -> NoReturn:
     """Raise one ``ConfigError`` listing ``problems`` sorted by line."""
     unique = list(dict.fromkeys(problems))  # aliases can report one spot twice
     unique.sort(key=lambda problem: problem.line)
-    lines = [
-        f"{filename}:{p.line} {format_path(p.path)}: {p.message}"
-        if p.path
-        else f"{filename}:{p.line} {p.message}"
-        for p in unique
-    ]
+    lines = [format_problem(p, filename) for p in unique]
     count = len(lines)
     raise ConfigError(f"{filename}: {count} problem{'' if count == 1 else 's'}", lines)
+
+
+def format_problem(problem: Problem, filename: str) -> str:
+    """``station.yaml:27 dsp_graph.nodes[2].ratio: must be ≥ 1 (got 0.5)``."""
+    if problem.path:
+        return f"{filename}:{problem.line} {format_path(problem.path)}: {problem.message}"
+    return f"{filename}:{problem.line} {problem.message}"
 
 
 def translate_errors(

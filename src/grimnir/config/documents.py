@@ -13,7 +13,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from grimnir.config._errors import raise_problems, translate_errors
-from grimnir.config._yamlpos import load_yaml_with_positions
+from grimnir.config._yamlpos import PositionedYaml, load_yaml_with_positions
 from grimnir.domain.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -26,6 +26,13 @@ def parse_document(text: str, filename: str, model: type[M], *, what: str, keys:
 
     Raises ``ConfigError`` with one line per problem, sorted by line.
     """
+    return parse_positioned(text, filename, model, what=what, keys=keys)[0]
+
+
+def parse_positioned(
+    text: str, filename: str, model: type[M], *, what: str, keys: str
+) -> tuple[M, PositionedYaml]:
+    """Like ``parse_document``, also giving the document's lines for later messages."""
     document = load_yaml_with_positions(text, filename)
     if document.data is None:
         raise ConfigError(f"{filename}: the file is empty; a {what} needs at least {keys}")
@@ -43,11 +50,17 @@ def parse_document(text: str, filename: str, model: type[M], *, what: str, keys:
         problems.extend(translate_errors(exc, document, model))
     if problems or result is None:
         raise_problems(problems, filename)
-    return result
+    return result, document
 
 
 def load_document(path: str | os.PathLike[str], model: type[M], *, what: str, keys: str) -> M:
     """Read and validate the file at ``path``; messages name the file as given."""
+    filename = os.fspath(path)
+    return parse_document(read_document(path, what), filename, model, what=what, keys=keys)
+
+
+def read_document(path: str | os.PathLike[str], what: str) -> str:
+    """The text of the file at ``path``, or a ``ConfigError`` saying why it cannot be read."""
     filename = os.fspath(path)
     try:
         with open(filename, encoding="utf-8") as handle:
@@ -62,4 +75,4 @@ def load_document(path: str | os.PathLike[str], model: type[M], *, what: str, ke
         ) from None
     except OSError as exc:
         raise ConfigError(f"{filename}: cannot read the file ({exc.strerror})") from None
-    return parse_document(text, filename, model, what=what, keys=keys)
+    return text

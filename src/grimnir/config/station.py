@@ -12,6 +12,8 @@ import os
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -34,8 +36,11 @@ from grimnir.config._base import (
     did_you_mean,
 )
 from grimnir.config._dsp import DspGraph
+from grimnir.config._errors import format_problem, raise_problems
 from grimnir.config._outputs import Mount, MountPath
-from grimnir.config.documents import load_document, parse_document
+from grimnir.config._paths import check_paths, resolve_paths
+from grimnir.config._yamlpos import PositionedYaml, Problem
+from grimnir.config.documents import parse_document, parse_positioned, read_document
 from grimnir.domain.priority import Priority
 
 __all__ = [
@@ -44,7 +49,9 @@ __all__ = [
     "HarborMount",
     "Priorities",
     "StationConfig",
+    "StationFile",
     "StationInfo",
+    "check_station_file",
     "load_station_config",
     "parse_station_config",
     "slugify",
@@ -254,9 +261,51 @@ def parse_station_config(text: str, filename: str = "<string>") -> StationConfig
 def load_station_config(path: str | os.PathLike[str]) -> StationConfig:
     """Read and validate the station config file at ``path``.
 
-    Messages name the file as given, so they match what the user typed.
+    Relative paths in it (recordings, HLS, fallback…) are made absolute against
+    the file's folder; absolute ones are kept as written. Nothing on disk is
+    checked (see ``check_station_file``). Messages name the file as given, so
+    they match what the user typed.
     """
-    return load_document(path, StationConfig, what="station config", keys=_KEYS)
+    return _read_station_file(path)[0]
+
+
+@dataclass(frozen=True)
+class StationFile:
+    """A station file that passed ``check_station_file``, with what to warn about."""
+
+    config: StationConfig
+    """The config, every path absolute."""
+    warnings: list[str] = field(default_factory=list)
+    """``file:line key.path: message`` for inputs missing today (an emergency file, say)."""
+
+
+def check_station_file(path: str | os.PathLike[str]) -> StationFile:
+    """Read, validate and check on disk the station file at ``path``.
+
+    Beyond ``load_station_config``: an output folder that cannot be created or
+    written, or an input that cannot be read, is an error naming its key and
+    line; an input file that does not exist yet is a warning. Nothing is
+    created (``grimnir engine`` creates the output folders when it starts).
+    """
+    config, document = _read_station_file(path)
+    filename = os.fspath(path)
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for found in check_paths(config):
+        problem = Problem(document.line_of(found.key), found.key, found.message)
+        (errors if found.fatal else warnings).append(problem)
+    if errors:
+        raise_problems(errors, filename)
+    warnings.sort(key=lambda problem: problem.line)
+    return StationFile(config, [format_problem(problem, filename) for problem in warnings])
+
+
+def _read_station_file(path: str | os.PathLike[str]) -> tuple[StationConfig, PositionedYaml]:
+    text = read_document(path, "station config")
+    config, document = parse_positioned(
+        text, os.fspath(path), StationConfig, what="station config", keys=_KEYS
+    )
+    return resolve_paths(config, Path(os.path.abspath(path)).parent), document
 
 
 _KEYS = "`station:` and `mounts:`"

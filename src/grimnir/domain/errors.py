@@ -48,6 +48,23 @@ class EngineError(GrimnirError):
     """The media engine failed or refused a command."""
 
 
+class AddressError(EngineError):
+    """An address to listen on cannot be used: taken, not local, or not allowed.
+
+    Starting again cannot help; the message names the address and what to change.
+    """
+
+
+EXIT_CONFIG = 78
+"""Exit status of an engine that cannot run as configured (an address it must
+listen on is taken, say): a supervisor reports it at once instead of
+restarting it (``EX_CONFIG`` of sysexits.h)."""
+
+EXIT_MESSAGE_ENV = "GRIMNIR_EXIT_MESSAGE_FD"
+"""Environment variable naming a file descriptor (a pipe from the supervisor)
+where an engine that exits with ``EXIT_CONFIG`` writes its one-line reason."""
+
+
 class PlannerError(GrimnirError):
     """The planner cannot build a timeline from the station's rules."""
 

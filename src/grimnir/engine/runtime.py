@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from grimnir.config import PathProblem, create_output_folders
 from grimnir.config._outputs import (
     FileOutput as FileOutputConfig,
 )
@@ -73,8 +74,6 @@ class RuntimeOptions:
     http_port: int = 8000
     burst_blocks: int = 10
     """Blocks mixed per wake-up (10 = 200 ms): fewer wake-ups, same audio."""
-    path_prefix: Path | None = None
-    """Re-root every absolute path of the station file under this directory."""
     harbor_users: dict[str, str] = field(default_factory=dict)
     harbor_auth_url: str | None = None
     """The control plane's harbor callback (DJ accounts, live tokens); static
@@ -97,19 +96,11 @@ class StationRuntime(LocalControl):
         self.config = config
         self.options = options or RuntimeOptions()
         burst = max(1, self.options.burst_blocks)
-        failover = config.failover.model_copy(
-            update={
-                "fallback_paths": [self.path(p) for p in config.failover.fallback_paths],
-                "emergency_audio_path": None
-                if config.failover.emergency_audio_path is None
-                else self.path(config.failover.emergency_audio_path),
-            }
-        )
         engine = Engine(
             RealtimeClock(burst=burst),
             EngineOptions(
                 dsp_graph=config.dsp_graph,
-                failover=failover,
+                failover=config.failover,
                 realtime=True,
                 mp3_quality=self.options.mp3_quality,
                 process_blocks=burst,
@@ -139,6 +130,9 @@ class StationRuntime(LocalControl):
         self.icecast: list[IcecastOutput] = []
         self.recordings: list[RecordingOutput] = []
         self.hls_paths: list[str] = []
+        self.path_problems: list[PathProblem] = []
+        """Output folders that could not be created or written at start (those outputs
+        report DOWN and keep trying; the rest of the station is on air)."""
         self._started = time.monotonic()
         self._metadata_lock = threading.Lock()
         self._metadata_wake = threading.Condition(self._metadata_lock)
@@ -150,15 +144,15 @@ class StationRuntime(LocalControl):
 
     # -- building -------------------------------------------------------------------
 
-    def path(self, configured: str) -> str:
-        """A path of the station file, re-rooted under ``path_prefix`` if one is set."""
-        prefix = self.options.path_prefix
-        if prefix is None or not PurePosixPath(configured).is_absolute():
-            return configured
-        return str(prefix / configured.lstrip("/"))
-
     def start(self) -> None:
-        """Bind the server, open the outputs and put the engine on air."""
+        """Create the output folders, bind the server, open the outputs, go on air.
+
+        Paths are used as the config gives them (``load_station_config`` has made
+        a station file's relative paths absolute).
+        """
+        self.path_problems = create_output_folders(self.config)
+        for problem in self.path_problems:
+            log.warning("%s", problem)
         self.server.start()
         info = self._stream_info()
         for mount in self.config.mounts:
@@ -228,7 +222,7 @@ class StationRuntime(LocalControl):
             if isinstance(made, ListenerMount):
                 self.listener_mounts.append(made)
         elif isinstance(out, HlsOutputConfig):
-            directory = Path(self.path(out.path))
+            directory = Path(out.path)
             hls = HlsOutput(
                 directory,
                 segment_duration_s=out.segment_duration_sec,
@@ -246,7 +240,7 @@ class StationRuntime(LocalControl):
                 self.hls_paths.append(f"/hls/{mount_id}")
         elif isinstance(out, RecordingOutputConfig):
             recording = RecordingOutput(
-                Path(self.path(out.path)),
+                Path(out.path),
                 fmt=AudioFormat(out.format),
                 bitrate_kbps=out.bitrate_kbps,
                 rotate_minutes=out.rotate_minutes,
@@ -260,7 +254,7 @@ class StationRuntime(LocalControl):
             self.recordings.append(recording)
         elif isinstance(out, FileOutputConfig):
             engine.add_file_output(
-                Path(self.path(out.path)),
+                Path(out.path),
                 AudioFormat(out.format),
                 out.bitrate_kbps,
                 synchronous=False,
@@ -382,6 +376,8 @@ class StationRuntime(LocalControl):
     def status(self) -> dict[str, Any]:
         status = super().status()
         status["uptime_s"] = round(time.monotonic() - self._started, 1)
+        host, port = self.server.address
+        status["stream_server"] = {"host": host, "port": port}
         status["listeners"] = {m.name: m.listener_count for m in self.listener_mounts}
         status["harbor"] = self.harbor.status()
         status["live"] = self.engine.live_label or None

@@ -18,6 +18,7 @@ import grpc.aio
 
 from grimnir.domain.errors import GrimnirError
 from grimnir.domain.fades import FadeCurve
+from grimnir.engine.client._address import grpc_target
 from grimnir.engine.client._types import EngineEventRecord, MediaAnalysis, PlayRequest
 from grimnir.engine.client._wire import (
     curve_to_pb,
@@ -49,7 +50,8 @@ CHANNEL_OPTIONS = (
 
 
 class GrpcEngineClient:
-    """``EngineClient`` for the engine serving ``station_id`` at ``address`` (host:port).
+    """``EngineClient`` for the engine serving ``station_id`` at ``address``
+    (``host:port``, or ``unix:PATH`` for a socket file).
 
     Every unary call waits at most ``timeout_s``; streams run until the
     consumer stops. The channel opens on first use inside the running loop.
@@ -68,7 +70,8 @@ class GrpcEngineClient:
 
     def _stub(self) -> pb_grpc.EngineStub:
         if self._stub_cache is None:
-            self._channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+            target = grpc_target(self.address)
+            self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
             self._stub_cache = pb_grpc.EngineStub(self._channel)  # type: ignore[no-untyped-call]
         return self._stub_cache
 

@@ -7,6 +7,14 @@ in a row, is killed and started again after a backoff (0.2 s, doubling, at
 most 10 s). A crash loop must not hammer the machine: after
 ``max_restarts`` restarts within ``window_s`` it stops restarting that
 engine, marks it ``failed`` and raises ``engine.alarm`` — a human must act.
+An engine that exits with ``EXIT_CONFIG`` (an address it must listen on is
+taken) cannot do better on a second try: that is reported at once, with the
+engine's own one-line reason, and not restarted.
+
+An engine already serving at ``grpc_address`` when the supervisor starts
+(left by a control plane that was killed) is adopted when it runs this
+station and its command line holds ``EngineSpec.marker`` (the station's
+config file), so an engine of another data dir is never taken over.
 """
 
 from __future__ import annotations
@@ -23,10 +31,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from grimnir.domain.errors import EngineError, GrimnirError
+from grimnir.domain.errors import EXIT_CONFIG, EXIT_MESSAGE_ENV, EngineError, GrimnirError
+from grimnir.engine.client._adoption import alive, end_group, find_engine, owned_pid
 from grimnir.engine.client._grpc import GrpcEngineClient
 
 log = logging.getLogger("grimnir.engine.supervisor")
+
+__all__ = [
+    "EngineSpec",
+    "EngineState",
+    "EngineStatus",
+    "EngineSupervisor",
+    "SupervisorEvent",
+    "SupervisorPolicy",
+    "find_engine",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +56,9 @@ class EngineSpec:
     argv: Sequence[str]
     grpc_address: str
     env: Mapping[str, str] = field(default_factory=dict)
+    marker: str | None = None
+    """An argument of ``argv`` only this station's engine has (its config file):
+    an engine found running is adopted only when it was started with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,8 @@ class _Slot:
         self.task: asyncio.Task[None] | None = None
         self.adopted_pid: int | None = None
         """An engine found running at start (left by a control plane that died)."""
+        self.config_error: str | None = None
+        """Why the engine cannot run as configured (it exited with ``EXIT_CONFIG``)."""
 
 
 class EngineSupervisor:
@@ -172,6 +196,15 @@ class EngineSupervisor:
         delay = policy.backoff_initial_s
         while not self._stopping:
             why = await self._run_once(slot)
+            if slot.config_error is not None:
+                slot.status = EngineStatus.FAILED
+                slot.message = (
+                    f"{slot.config_error}; the engine cannot start like this, so it is not "
+                    "restarted: fix that, then start it again"
+                )
+                log.error("engine of station %s: %s", slot.spec.station_id, slot.message)
+                self._emit("engine.alarm", slot, reason=slot.config_error, restarts=0)
+                return
             now = time.monotonic()
             if (
                 slot.healthy_since is not None
@@ -209,10 +242,7 @@ class EngineSupervisor:
             status = await slot.client.status()
         except GrimnirError:
             return None
-        pid = status.get("pid")
-        if not isinstance(pid, int) or not _alive(pid):
-            return None
-        return pid
+        return owned_pid(status, slot.spec.station_id, slot.spec.marker)
 
     async def _watch_adopted(self, slot: _Slot, pid: int) -> str:
         slot.adopted_pid = pid
@@ -226,7 +256,7 @@ class EngineSupervisor:
         try:
             while True:
                 await asyncio.sleep(self.policy.check_every_s)
-                if not _alive(pid):
+                if not alive(pid):
                     self._emit("engine.exited", slot, returncode=None)
                     return "engine (adopted) exited"
                 try:
@@ -240,7 +270,7 @@ class EngineSupervisor:
                 else:
                     failures = 0
         finally:
-            if not _alive(pid):
+            if not alive(pid):
                 slot.adopted_pid = None
 
     async def _run_once(self, slot: _Slot) -> str:
@@ -253,16 +283,28 @@ class EngineSupervisor:
         slot.healthy_since = None
         slot.status = EngineStatus.STARTING
         slot.message = ""
+        slot.config_error = None
+        # NOTE: a pipe for the engine's one-line reason when it exits with EXIT_CONFIG.
+        reason_in, reason_out = os.pipe()
         try:
-            slot.process = await asyncio.create_subprocess_exec(
-                *spec.argv,
-                env={**os.environ, **spec.env},
-                start_new_session=True,  # its own process group: stop() ends its children too
-            )
-        except OSError as exc:
-            return f"could not start {spec.argv[0]}: {exc}"
+            try:
+                slot.process = await asyncio.create_subprocess_exec(
+                    *spec.argv,
+                    env={**os.environ, **spec.env, EXIT_MESSAGE_ENV: str(reason_out)},
+                    pass_fds=(reason_out,),
+                    start_new_session=True,  # its own process group: stop() ends its children
+                )
+            except OSError as exc:
+                return f"could not start {spec.argv[0]}: {exc}"
+            finally:
+                os.close(reason_out)  # the engine holds its own copy
+            return await self._watch(slot, slot.process, reason_in)
+        finally:
+            os.close(reason_in)
+
+    async def _watch(self, slot: _Slot, process: asyncio.subprocess.Process, reason_in: int) -> str:
+        """Watch the engine just started until it exits or is killed; returns why it ended."""
         slot.starts += 1
-        process = slot.process
         exited = asyncio.create_task(process.wait())
         started = time.monotonic()
         failures = 0
@@ -273,6 +315,11 @@ class EngineSupervisor:
                 if exited in done:
                     check.cancel()
                     self._emit("engine.exited", slot, returncode=process.returncode)
+                    if process.returncode == EXIT_CONFIG:
+                        slot.config_error = _reason(reason_in) or (
+                            f"engine exited with code {EXIT_CONFIG}: it cannot run as "
+                            "configured (an address already in use?); its log says why"
+                        )
                     return f"engine exited with code {process.returncode}"
                 error = check.exception()
                 if error is None:
@@ -303,7 +350,7 @@ class EngineSupervisor:
 
     async def _kill(self, slot: _Slot) -> None:
         if slot.adopted_pid is not None:
-            await _end_adopted(slot.adopted_pid, signal.SIGKILL, 5.0)
+            await end_group(slot.adopted_pid, signal.SIGKILL, 5.0)
             slot.adopted_pid = None
             return
         process = slot.process
@@ -315,8 +362,8 @@ class EngineSupervisor:
 
     async def _terminate(self, slot: _Slot) -> None:
         if slot.adopted_pid is not None:
-            if not await _end_adopted(slot.adopted_pid, signal.SIGTERM, self.policy.stop_timeout_s):
-                await _end_adopted(slot.adopted_pid, signal.SIGKILL, 5.0)
+            if not await end_group(slot.adopted_pid, signal.SIGTERM, self.policy.stop_timeout_s):
+                await end_group(slot.adopted_pid, signal.SIGKILL, 5.0)
             slot.adopted_pid = None
             return
         process = slot.process
@@ -343,32 +390,10 @@ class EngineSupervisor:
             log.exception("supervisor event handler failed on %s", kind)
 
 
-def _alive(pid: int) -> bool:
+def _reason(pipe: int) -> str:
+    """What the engine wrote into its exit-reason pipe (nothing when it wrote nothing)."""
+    os.set_blocking(pipe, False)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-async def _end_adopted(pid: int, sig: signal.Signals, timeout_s: float) -> bool:
-    """Signal an adopted engine's process group (its own session); True once it is gone."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _alive(pid) or _zombie(pid):
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
-def _zombie(pid: int) -> bool:
-    """True for a process that has ended but whose parent has not reaped it yet."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+        return os.read(pipe, 4096).decode(errors="replace").strip()
+    except (BlockingIOError, OSError):
+        return ""

@@ -15,11 +15,11 @@ import sys
 import threading
 from types import FrameType
 
-from grimnir.domain.errors import GrimnirError
+from grimnir.domain.errors import EXIT_CONFIG, AddressError, GrimnirError
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
-from grimnir.engine.grpc._server import serve_with_port
+from grimnir.engine.grpc._server import report_exit_reason, serve_with_port
 from grimnir.engine.outputs import NullOutput
 
 log = logging.getLogger("grimnir.engine.grpc")
@@ -29,7 +29,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m grimnir.engine.grpc", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--grpc", required=True, metavar="HOST:PORT", help="address to serve on")
+    parser.add_argument(
+        "--grpc", required=True, metavar="ADDR", help="HOST:PORT or unix:PATH to serve on"
+    )
     parser.add_argument("--station-id", required=True, help="the station this engine runs")
     parser.add_argument("--burst", type=int, default=5, help="blocks rendered per wake-up")
     parser.add_argument("--bitrate", type=int, default=128, help="MP3 kbit/s into the null output")
@@ -49,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except GrimnirError as exc:
         print(f"error: {exc}", file=sys.stderr)
         engine.close()
+        if isinstance(exc, AddressError):
+            report_exit_reason(str(exc))
+            return EXIT_CONFIG
         return 2
     runner = threading.Thread(target=engine.run, name="engine", daemon=True)
     runner.start()
@@ -59,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("engine for station %s serving gRPC on port %d", args.station_id, port)
+    where = f"port {port}" if port else args.grpc
+    log.info("engine for station %s serving gRPC on %s", args.station_id, where)
     try:
         while not done.wait(1.0) and runner.is_alive():
             pass

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from concurrent import futures
 from typing import TYPE_CHECKING
 
 import grpc
 
-from grimnir.domain.errors import EngineError
+from grimnir.domain.errors import EXIT_MESSAGE_ENV, AddressError
+from grimnir.engine.client._address import claim_unix_socket, grpc_target, unix_socket_path
 from grimnir.engine.grpc._servicer import EngineServicer
 from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
 
@@ -27,24 +30,44 @@ SERVER_OPTIONS = (
 def serve_with_port(
     control: EngineControl, address: str, *, max_workers: int = MAX_WORKERS
 ) -> tuple[grpc.Server, int]:
-    """Serve ``control`` on ``address`` (``host:port``; port 0 picks a free one).
+    """Serve ``control`` on ``address``: ``host:port`` (port 0 picks a free one) or
+    ``unix:PATH`` (a socket file, only for its owner; a stale one is replaced).
 
-    Returns the started server and the port it listens on. Raises
-    ``EngineError`` when the address cannot be bound.
+    Returns the started server and the port it listens on (0 for a socket).
+    Raises ``AddressError`` when the address cannot be bound.
     """
+    socket_path = unix_socket_path(address)
+    if socket_path is not None:
+        # NOTE: gRPC unlinks whatever socket is at the path before it binds:
+        # refuse first if a live engine still answers there.
+        claim_unix_socket(socket_path)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         options=SERVER_OPTIONS,
     )
     pb_grpc.add_EngineServicer_to_server(EngineServicer(control), server)  # type: ignore[no-untyped-call]
     try:
-        port = server.add_insecure_port(address)
-    except RuntimeError as exc:
-        raise EngineError(f"cannot listen for gRPC on {address}: {exc}") from None
+        port = server.add_insecure_port(grpc_target(address))
+    except RuntimeError:
+        port = 0
     if port == 0:
-        raise EngineError(f"cannot listen for gRPC on {address} (in use, or not a local address?)")
+        raise AddressError(
+            f"cannot listen for gRPC on {address}: it is already in use, or not an address "
+            "of this machine; stop what uses it or choose another --grpc address"
+        )
+    if socket_path is not None:
+        os.chmod(socket_path, 0o600)  # control is for the user running the engine
+        port = 0
     server.start()
     return server, int(port)
+
+
+def report_exit_reason(message: str) -> None:
+    """Hand ``message`` to the supervisor, when it passed a pipe (``EXIT_MESSAGE_ENV``)."""
+    target = os.environ.get(EXIT_MESSAGE_ENV, "")
+    if target.isdigit():
+        with contextlib.suppress(OSError):
+            os.write(int(target), message.encode()[:4096])
 
 
 def serve(control: EngineControl, address: str) -> grpc.Server:

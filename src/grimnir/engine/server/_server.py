@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from grimnir.domain.errors import EngineError
+from grimnir.domain.errors import AddressError, EngineError
 from grimnir.engine.outputs import StreamInfo
 from grimnir.engine.server._harbor import Harbor, HarborHandler, peer_host, update_metadata
 from grimnir.engine.server._http import (
@@ -87,7 +87,7 @@ class StreamServer:
     # -- lifetime -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Bind and serve on the server thread; ``EngineError`` when the port is taken."""
+        """Bind and serve on the server thread; ``AddressError`` when the port is taken."""
         if self._running or self._closed:
             raise EngineError("this stream server has already been started; create a new one")
         loop = asyncio.new_event_loop()
@@ -100,7 +100,7 @@ class StreamServer:
             asyncio.run_coroutine_threadsafe(self._bind(), loop).result(timeout=10)
         except OSError as exc:
             self._stop_loop()
-            raise EngineError(_bind_error(self.host, self.port, exc)) from exc
+            raise AddressError(_bind_error(self.host, self.port, exc)) from exc
 
     @property
     def address(self) -> tuple[str, int]:
@@ -365,7 +365,8 @@ def _bind_error(host: str, port: int, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
         return (
             f"port {port} in use: another program (an Icecast server or another engine?) "
-            f"listens on {host}:{port}; stop it or give this station another HTTP port"
+            f"listens on {host}:{port}; stop it or give this station another HTTP port "
+            "(grimnir engine --http HOST:PORT)"
         )
     if exc.errno == errno.EACCES:
         return f"port {port}: permission denied on {host}; use a port above 1023"
