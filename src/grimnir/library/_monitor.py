@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from grimnir.domain.errors import LibraryError
-from grimnir.library._worker import worker_main
+from grimnir.library._worker import READY, worker_main
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkServerContext, SpawnContext
@@ -64,6 +64,8 @@ class _Worker:
     task: Task | None = None
     deadline: float = 0.0
     started_at: float = 0.0
+    ready: bool = False
+    """The worker said it is up: a task's deadline never includes a worker's start-up."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ class Supervisor:
                     waitables: list[Any] = [self._wake_r]
                     for w in self._workers:
                         waitables.append(w.process.sentinel)
-                        if w.task is not None:
+                        if w.task is not None or not w.ready:
                             waitables.append(w.conn)
                     deadlines = [w.deadline for w in self._workers if w.task is not None]
                 timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -215,7 +217,7 @@ class Supervisor:
 
     def _dispatch(self) -> None:
         for worker in self._workers:
-            if worker.task is None:
+            if worker.task is None and worker.ready:
                 self._assign(worker)
 
     def _assign(self, worker: _Worker) -> None:
@@ -245,6 +247,10 @@ class Supervisor:
 
     def _collect(self, ready: list[Any]) -> None:
         for index, worker in enumerate(list(self._workers)):
+            if not worker.ready and worker.conn in ready:
+                with contextlib.suppress(EOFError, OSError):  # a crash: its sentinel says so
+                    worker.ready = worker.conn.recv_bytes() == READY
+                continue
             if worker.task is not None and worker.conn in ready:
                 try:
                     data = worker.conn.recv_bytes()

@@ -1,6 +1,7 @@
 """The loop each analysis worker process runs (see ``pool.py``).
 
-A worker reads one task at a time from its pipe, runs it and sends back
+A worker first says ``READY`` (a task's deadline never counts a worker's
+start-up), then reads one task at a time from its pipe, runs it and sends back
 ``(task_id, ok, result_or_exception)``. It exits when told to (``None``),
 when its pipe closes, or when the process that started it is gone, so a
 killed control plane leaves no workers behind.
@@ -21,6 +22,9 @@ from grimnir.domain.errors import LibraryError
 
 _PR_SET_PDEATHSIG = 1
 
+READY = b"ready"
+"""The first message of a worker: it is up and takes tasks (deadlines start after it)."""
+
 
 def worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
     """Serve tasks from ``conn`` until told to stop or the parent disappears."""
@@ -32,6 +36,10 @@ def worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
         _limit_memory(memory_limit_mb)
     parent = multiprocessing.parent_process()
     watched: list[Any] = [conn] if parent is None else [conn, parent.sentinel]
+    try:
+        conn.send_bytes(READY)
+    except (EOFError, OSError):
+        return
     while True:
         ready = wait(watched)
         if conn not in ready:
