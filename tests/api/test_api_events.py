@@ -126,7 +126,7 @@ async def test_websocket_heartbeat(world: ApiWorld) -> None:
     async with serving(world.app) as host:
         url = f"ws://{host}/api/v1/events?token={world.token('manager')}"
         async with websockets.connect(url) as ws:
-            got = await _next_json(ws, timeout=2)
+            got = await _next_json(ws, timeout=30)  # a bound for waiting (beat: 0.1 s)
             assert got["type"] == "heartbeat"
 
 
@@ -185,7 +185,7 @@ async def test_sse_gets_events_and_heartbeats(world: ApiWorld) -> None:
             data = json.loads(next(x for x in lines if x.startswith("data:"))[5:])
             assert data["data"]["title"] == "Song B"
             assert not any("filtered out" in x for x in lines)
-            lines = await _sse_lines(stream, ": heartbeat", timeout=2)
+            lines = await _sse_lines(stream, ": heartbeat", timeout=30)  # beat: 0.2 s
             assert lines[-1] == ": heartbeat"
 
 

@@ -405,7 +405,7 @@ def test_frame_buffer_keeps_order_across_chunks_and_close_wakes_the_producer() -
     time.sleep(0.02)
     assert producer.is_alive(), "a full buffer makes the producer wait"
     buffer.close()
-    producer.join(1)
+    producer.join(30)  # released by close (a bound for waiting)
     assert result == [False]
     assert buffer.frames == 0
     assert buffer.drained

@@ -77,6 +77,11 @@ def up_command(
     )
     # NOTE: every proxied listener would log a line at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # NOTE: alembic says "Context impl SQLiteImpl" at every start; the migrations it
+    # runs ("Running upgrade …") are still worth their lines.
+    logging.getLogger("alembic.runtime.migration").addFilter(
+        lambda record: record.getMessage().startswith("Running ")
+    )
     settings = current_settings()
     host, port = _split_address(http, 8080, "--http")
     options = UpOptions(

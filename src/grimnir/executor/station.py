@@ -61,6 +61,10 @@ from grimnir.store.types import utcnow
 
 log = logging.getLogger("grimnir.executor")
 
+ENGINE_START_GRACE_S = 30.0
+"""How long an engine that was never reached may take to come up before a warning:
+at start the supervisor launches it beside the executor (its own start timeout)."""
+
 PREEMPT_FADE_MS = 200
 FORWARDED = (
     "live.connected",
@@ -264,7 +268,12 @@ class StationExecutor:
     # -- the follower -------------------------------------------------------------------
 
     async def _follow(self) -> None:
-        quiet = False  # NOTE: one warning per outage, not one per 100 ms retry
+        # NOTE: one warning per outage, not one per 100 ms retry; and none while a
+        # just-started engine is still coming up (ENGINE_START_GRACE_S).
+        warned = False
+        reached = False
+        failing_since: float | None = None
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 events = self.client.events(include_telemetry=True)
@@ -272,9 +281,9 @@ class StationExecutor:
                     async for record in stream:
                         async with self._lock:
                             if record.type == SUBSCRIBED:
-                                if quiet:
+                                if warned:
                                     log.info("station %s: engine reached", self.station_key)
-                                quiet = False
+                                warned, reached, failing_since = False, True, None
                                 await resync(self)
                                 self.engine_up = True
                                 self._ready.set()
@@ -284,14 +293,17 @@ class StationExecutor:
             except asyncio.CancelledError:
                 raise
             except GrimnirError as exc:
+                now = loop.time()
+                failing_since = now if failing_since is None else failing_since
+                due = reached or now - failing_since >= ENGINE_START_GRACE_S
                 log.log(
-                    logging.DEBUG if quiet else logging.WARNING,
+                    logging.WARNING if due and not warned else logging.DEBUG,
                     "station %s: engine unreachable (%s); retrying every %.1f s",
                     self.station_key,
                     exc,
                     self.reconnect_s,
                 )
-                quiet = True
+                warned = warned or due
             except Exception:
                 log.exception("station %s: following the engine failed", self.station_key)
             if self.engine_up:
