@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from grimnir.domain.errors import GrimnirError
-from grimnir.engine.client._address import unix_socket_answers, unix_socket_path
+from grimnir.engine.v1.address import unix_socket_answers, unix_socket_path
 
 log = logging.getLogger("grimnir.up")
 

@@ -313,7 +313,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 def test_audio_lost_to_a_stalled_disk_restarts_the_next_segment_on_time(tmp_path: Path) -> None:
     """The first segment's temporary file is a FIFO nobody reads yet: the writer blocks
-    on it as on a stuck disk while the block loop keeps writing into a 4 KiB queue."""
+    on it as on a stuck disk while the block loop keeps writing into a 4 KiB queue.
+
+    A write bigger than the queue is only safe once the writer has taken it: until
+    then the next write drops it as the oldest. So after each of those the test
+    waits until nothing is queued (the writer may still be busy with it; that is
+    fine: what it has taken is never dropped)."""
     clock = VirtualClock(ORIGIN)
     hls_dir = tmp_path / "hls"
     hls_dir.mkdir()
@@ -346,8 +351,9 @@ def test_audio_lost_to_a_stalled_disk_restarts_the_next_segment_on_time(tmp_path
         feed(2.0)
         assert hls.dropped_bytes > 0
         reader.start()
-        assert wait_for(lambda: hls.queued_bytes == 0)  # the writer has caught up
+        assert wait_for(lambda: hls.queued_bytes == 0)  # the writer took what was left
         feed(3.0, at_once=True)
+        assert wait_for(lambda: hls.queued_bytes == 0)  # taken before the encoder's tail
         hls.write(encoder.flush())
     finally:
         if not reader.is_alive() and reader.ident is None:

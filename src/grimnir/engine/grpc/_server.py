@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import grpc
 
 from grimnir.domain.errors import EXIT_MESSAGE_ENV, AddressError
-from grimnir.engine.client._address import claim_unix_socket, grpc_target, unix_socket_path
 from grimnir.engine.grpc._servicer import EngineServicer
 from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
+from grimnir.engine.v1.address import claim_unix_socket, grpc_target, unix_socket_path
 
 if TYPE_CHECKING:
     from grimnir.engine.control import EngineControl
