@@ -17,12 +17,11 @@ import fcntl
 import logging
 import os
 import socket
-import stat
 import tempfile
 from pathlib import Path
 
 from grimnir.domain.errors import GrimnirError
-from grimnir.engine.v1.address import unix_socket_answers, unix_socket_path
+from grimnir.engine.v1.address import socket_state, unix_socket_path
 
 log = logging.getLogger("grimnir.up")
 
@@ -131,15 +130,12 @@ def check_control_address(address: str, station: str) -> None:
                 "socket in each station's folder"
             )
         return
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
+    state = socket_state(path)
+    if state == "not_a_socket":
         raise GrimnirError(
             f"{path} is in the way of station {station}'s engine control socket: move it away"
         )
-    if unix_socket_answers(path):
+    if state == "in_use":
         raise GrimnirError(
             f"{path} (station {station}'s engine control socket) is in use by a program "
             "that is not this station's engine: stop it, then start grimnir up again"

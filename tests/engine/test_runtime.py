@@ -23,25 +23,11 @@ from grimnir.engine.outputs import OutputState
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 from tests._peers import PASSWORD, IcecastServer, Senders, wait_for
 from tests._require import FFMPEG_PATH
+from tests.engine._stations import station
 
 FFMPEG = FFMPEG_PATH
 MakeMedia = Callable[..., Path]
 DJ_PASSWORD = "dj-secret"
-
-
-def station(outputs: list[dict[str, Any]], **failover: Any) -> StationConfig:
-    return StationConfig.model_validate(
-        {
-            "station": {
-                "id": "6f1c2a4e-3b7d-4c1e-9a57-2d8f0b6e4a11",
-                "name": "WGMR FM",
-                "timezone": "America/New_York",
-            },
-            "mounts": [{"id": "main", "name": "Main", "outputs": outputs}],
-            "failover": {"layer_fade_ms": 200, **failover},
-            "dsp_graph": {"nodes": []},
-        }
-    )
 
 
 class Recorder:

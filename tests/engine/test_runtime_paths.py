@@ -7,32 +7,18 @@ import shutil
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from grimnir.config import StationConfig, load_station_config
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 from tests._peers import wait_for
+from tests.engine._stations import station
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = ROOT / "examples" / "minimal-station.yaml"
 
 Start = Callable[[StationConfig], StationRuntime]
-
-
-def station(outputs: list[dict[str, Any]]) -> StationConfig:
-    return StationConfig.model_validate(
-        {
-            "station": {
-                "id": "6f1c2a4e-3b7d-4c1e-9a57-2d8f0b6e4a11",
-                "name": "WGMR FM",
-                "timezone": "America/New_York",
-            },
-            "mounts": [{"id": "main", "name": "Main", "outputs": outputs}],
-            "dsp_graph": {"nodes": []},
-        }
-    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import socket
 import stat
 import threading
 from pathlib import Path
+from typing import Literal
 
 from grimnir.domain.errors import AddressError, EngineError
 
@@ -96,22 +97,35 @@ def unix_socket_answers(path: Path, timeout_s: float = 1.0) -> bool:
     return True
 
 
+SocketState = Literal["absent", "stale", "in_use", "not_a_socket"]
+
+
+def socket_state(path: Path) -> SocketState:
+    """What is at ``path``: nothing, a socket nobody serves on, a live one, or another file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "absent"
+    if not stat.S_ISSOCK(mode):
+        return "not_a_socket"
+    return "in_use" if unix_socket_answers(path) else "stale"
+
+
 def claim_unix_socket(path: Path) -> None:
     """Make ``path`` free to bind: remove a stale socket file that nobody serves on.
 
     Raises ``AddressError`` when a program still answers there, or when the
     path is something other than a socket (never deleted).
     """
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    state = socket_state(path)
+    if state == "absent":
         path.parent.mkdir(parents=True, exist_ok=True)
         return
-    if not stat.S_ISSOCK(mode):
+    if state == "not_a_socket":
         raise AddressError(
             f"{path} exists and is not a socket: move it away or choose another socket path"
         )
-    if unix_socket_answers(path):
+    if state == "in_use":
         raise AddressError(
             f"{path} is already in use: another engine answers there; stop it "
             "(or give this one another --grpc address)"
