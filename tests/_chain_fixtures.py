@@ -17,12 +17,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 import wave
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
@@ -32,11 +31,10 @@ from mutagen.id3 import TCON, TIT2, TPE1
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from grimnir.bus import TELEMETRY
 from grimnir.config.station import Failover
 from grimnir.domain import MediaState, SlotKind, Timing
 from grimnir.engine.audio import BLOCK, RATE, Block
-from grimnir.engine.client import SUBSCRIBED, EngineEventRecord, InProcessEngineClient
+from grimnir.engine.client import InProcessEngineClient
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
@@ -292,59 +290,19 @@ class PeakSink:
         return longest * BLOCK / RATE
 
 
-class FollowedClient(InProcessEngineClient):
-    """An ``InProcessEngineClient`` that counts the engine events its consumer has finished
-    with, against every event the engine raised since the consumer subscribed."""
-
-    def __init__(self, control: LocalControl) -> None:
-        super().__init__(control)
-        self.raised = 0
-        self.handled = 0
-        self.news = 0
-        """Events other than telemetry handled since the harness last ran a timeline pass."""
-        # NOTE: the engine calls back synchronously inside step(), on the test's thread.
-        control.subscribe(self._count)
-
-    def _count(self, event: Any) -> None:
-        self.raised += 1
-
-    async def events(
-        self, *, include_telemetry: bool = False
-    ) -> AsyncGenerator[EngineEventRecord, None]:
-        async for record in super().events(include_telemetry=include_telemetry):
-            if record.type == SUBSCRIBED:
-                # NOTE: yielded right after subscribing, before any later block is mixed:
-                # what was raised before it never reaches this consumer.
-                self.handled = self.raised
-                yield record
-                continue
-            yield record
-            # resumed: the consumer asks for the next event, so it is done with this one
-            self.handled += 1
-            if record.type != TELEMETRY:
-                self.news += 1
-
-    @property
-    def behind(self) -> bool:
-        """Events raised that the consumer has not finished with yet."""
-        return self.handled < self.raised
-
-
 class ChainStation:
     """An in-process engine on a virtual clock starting at ``origin``, driven by the test.
 
-    With ``follow(executor)`` it runs in lock-step with the executor: between
-    batches of blocks the clock stands still until the executor has followed
-    every engine event and run a timeline pass after any that mattered (and
-    every ``PASS_EVERY`` of programme). On air the engine runs at 1× and the
-    executor reacts in milliseconds; here blocks are mixed ~100× faster than
-    real time, so without lock-step the executor's (wall-clock) reaction would
-    show as seconds of programme, longer the busier the machine.
+    With ``follow(executor)`` (a ``lockstep=True`` executor on ``self.client``) it
+    runs in lock-step: after every block the clock stands still until the executor
+    has settled (``StationExecutor.settle``). On air the engine runs at 1× and the
+    executor reacts in milliseconds; here blocks are mixed ~100× faster than real
+    time, so without lock-step the executor's (wall-clock) reaction would show as
+    seconds of programme, longer the busier the machine.
     """
 
-    PASS_EVERY = timedelta(seconds=5)
-    """Programme time between timeline passes when no event asked for one (the
-    executor preloads 30 s ahead, so entries are still sent well in advance)."""
+    SETTLE_WALL_S = 60.0
+    """How long (wall time) one settle may take before the test fails: an executor stuck."""
 
     def __init__(self, station: uuid.UUID, origin: datetime) -> None:
         self.origin = origin
@@ -354,9 +312,8 @@ class ChainStation:
         self.sink = PeakSink()
         self.engine.add_pcm_sink(self.sink)
         self.control = LocalControl(self.engine, str(station))
-        self.client = FollowedClient(self.control)
+        self.client = InProcessEngineClient(self.control)
         self.executor: StationExecutor | None = None
-        self._passed = origin
 
     def now(self) -> datetime:
         return self.clock.time_at(self.clock.frame)
@@ -365,40 +322,28 @@ class ChainStation:
         return self.clock.frame_at(when)
 
     def follow(self, executor: StationExecutor) -> None:
-        """Run in lock-step with ``executor`` (which must use ``self.client``)."""
+        """Run in lock-step with ``executor`` (``lockstep=True``, on ``self.client``)."""
+        if not executor.lockstep:
+            raise ValueError("ChainStation.follow needs an executor made with lockstep=True")
         self.executor = executor
 
-    async def run_until(self, when: datetime, *, batch: int = 25) -> None:
-        """Mix blocks until the clock reads ``when``, letting the executor follow events
-        and send items every ``batch`` blocks (0.5 s of programme) and at the end."""
+    async def run_until(self, when: datetime) -> None:
+        """Mix block by block until the clock reads ``when``, settling the executor first
+        and after every block."""
+        await self.settle()
         blocks = max(0, round((when - self.now()) / timedelta(seconds=BLOCK / RATE)))
-        for index in range(blocks):
+        for _ in range(blocks):
             self.clock.wait()
             self.engine.step()
-            if index % batch == batch - 1:
-                await self.settle()
-        await self.settle()
+            await self.settle()
 
-    async def settle(self, wall_s: float = 60.0) -> None:
-        """Hold the clock until the executor has caught up with the engine (lock-step).
-
-        Without ``follow`` this only yields to the event loop for a moment.
-        ``wall_s`` bounds the wait: an executor that never catches up fails the test.
-        """
-        executor = self.executor
-        if executor is None:
-            await asyncio.sleep(0.002)
-            return
-        async with asyncio.timeout(wall_s):
-            await asyncio.sleep(0)
-            while self.client.behind:
-                await asyncio.sleep(0.001)
-            if self.client.news or self.now() - self._passed >= self.PASS_EVERY:
-                # NOTE: the pass the executor's scheduler would run when woken (or on
-                # its poll), run here so it happens before the clock moves on.
-                self.client.news = 0
-                self._passed = self.now()
-                await executor.reload()
+    async def settle(self) -> None:
+        """Hold the clock until the executor has done what is due now (without
+        ``follow``: until every engine event reached its consumers)."""
+        async with asyncio.timeout(self.SETTLE_WALL_S):
+            await self.client.drained()
+            if self.executor is not None:
+                await self.executor.settle()
 
     def close(self) -> None:
         self.engine.close()

@@ -131,7 +131,13 @@ async def test_a_planned_quarter_hour_airs_as_planned(
     async with MemoryBus() as bus:
         sub = await bus.subscribe(station_id=str(lib.station_id), max_pending=10_000)
         ex = StationExecutor(
-            lib.station_id, sessions, station.client, bus, clock=station.now, poll_s=0.05
+            lib.station_id,
+            sessions,
+            station.client,
+            bus,
+            clock=station.now,
+            poll_s=1.0,  # of programme time: lock-step polls run in clock time
+            lockstep=True,
         )
         station.follow(ex)  # lock-step: the executor's reaction costs no programme time
         try:
@@ -214,27 +220,33 @@ async def test_live_preempts_the_plan_and_emergency_preempts_live(
     async with MemoryBus() as bus:
         sub = await bus.subscribe(["priority.changed"], str(lib.station_id))
         ex = StationExecutor(
-            lib.station_id, sessions, station.client, bus, clock=station.now, poll_s=0.05
+            lib.station_id,
+            sessions,
+            station.client,
+            bus,
+            clock=station.now,
+            poll_s=1.0,  # of programme time: lock-step polls run in clock time
+            lockstep=True,
         )
         station.follow(ex)  # lock-step: the executor's reaction costs no programme time
         try:
             await ex.start()
             await ex.wait_ready()
             await first_pass(ex)
-            await station.run_until(batch=5, when=at(10))
+            await station.run_until(at(10))
             station.engine.set_live(ToneLive(20), "/live")  # a DJ for 20 s (+1 s grace)
-            await station.run_until(batch=5, when=at(15))
+            await station.run_until(at(15))
             states.append(ex.state.value)
-            await station.run_until(batch=5, when=at(40))
+            await station.run_until(at(40))
             states.append(ex.state.value)
             station.engine.set_live(ToneLive(30), "/live")
-            await station.run_until(batch=5, when=at(50))
+            await station.run_until(at(50))
             await ex.insert_emergency(alert)
-            await station.run_until(batch=5, when=at(52))
+            await station.run_until(at(52))
             states.append(ex.state.value)
-            await station.run_until(batch=5, when=at(60))
+            await station.run_until(at(60))
             states.append(ex.state.value)
-            await station.run_until(batch=5, when=at(125))
+            await station.run_until(at(125))
             states.append(ex.state.value)
         finally:
             await ex.close()

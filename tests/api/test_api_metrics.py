@@ -142,7 +142,7 @@ async def test_station_metrics_and_now_playing_follow_the_engine(tmp_path: Path)
             world.ctx.bus,
             clock=lambda: clock.time_at(clock.frame),
             preload_s=10.0,
-            poll_s=0.02,
+            lockstep=True,
         )
         world.ctx.on_air = _OnAirHere(station, executor, client)
         anon = world.client()
@@ -151,15 +151,14 @@ async def test_station_metrics_and_now_playing_follow_the_engine(tmp_path: Path)
         await executor.start()
         try:
             await executor.wait_ready()
-            for index in range(round(1.0 * RATE / BLOCK)):
-                clock.wait()
-                engine.step()
-                if index % 5 == 4:
-                    await asyncio.sleep(0.003)
-            async with asyncio.timeout(5):
-                while executor.current is None:
-                    await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)
+            async with asyncio.timeout(60):
+                await executor.settle()
+                for _ in range(round(1.0 * RATE / BLOCK)):  # in lock-step with the executor
+                    clock.wait()
+                    engine.step()
+                    await executor.settle()
+            assert executor.current is not None
+            await asyncio.sleep(0.05)  # the metrics follow the bus
             text = (await anon.get("/metrics")).text
             assert _sample(text, "grimnir_station_on_air", station="wgmr") == 1.0
             assert _sample(text, "grimnir_station_on_air", station="other") == 0.0

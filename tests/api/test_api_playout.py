@@ -1,5 +1,6 @@
 """Playout, priority, executor state and as-run over HTTP, against a real executor
-driving a real in-process engine on a virtual clock (the test mixes the audio)."""
+driving a real in-process engine on a virtual clock (the test mixes the audio, in
+lock-step with the executor: ``StationExecutor.settle``)."""
 
 from __future__ import annotations
 
@@ -75,14 +76,20 @@ class Air:
     def now(self) -> datetime:
         return self.clock.time_at(self.clock.frame)
 
+    async def settle(self) -> None:
+        """Hold the clock until the executor has done everything due now (lock-step:
+        ``StationExecutor.settle``); a stuck executor fails the test after a minute."""
+        async with asyncio.timeout(60):
+            await self.executor.settle()
+
     async def run(self, seconds: float) -> None:
-        """Mix ``seconds`` of programme, letting the executor react between blocks."""
-        for index in range(round(seconds * RATE / BLOCK)):
+        """Mix ``seconds`` of programme in lock-step with the executor: it settles first
+        (what a request asked of it is done now) and after every block."""
+        await self.settle()
+        for _ in range(round(seconds * RATE / BLOCK)):
             self.clock.wait()
             self.engine.step()
-            if index % 5 == 4:
-                await asyncio.sleep(0.003)
-        await asyncio.sleep(0.02)
+            await self.settle()
 
     async def run_until(self, check: Callable[[], Awaitable[bool]], limit_s: float) -> bool:
         """Mix in 0.1 s steps until ``check()`` holds (False after ``limit_s`` of audio)."""
@@ -91,15 +98,6 @@ class Air:
                 return True
             await self.run(0.1)
         return await check()
-
-    async def settle(self, check: Callable[[], Awaitable[bool]], wall_s: float = 10.0) -> bool:
-        """Wait (without mixing) until the executor has caught up and ``check()`` holds."""
-        deadline = time.monotonic() + wall_s
-        while not await check():
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.02)
-        return True
 
     async def playing(self) -> bool:
         """The executor has seen an automation item start (and none end since)."""
@@ -165,16 +163,16 @@ async def air(tmp_path: Path) -> AsyncIterator[Air]:
             world.ctx.bus,
             clock=lambda: clock.time_at(clock.frame),
             preload_s=10.0,
-            poll_s=0.02,
+            lockstep=True,
         )
         world.ctx.on_air = OnAirHere(station, executor, client)
         await executor.start()
         try:
             await executor.wait_ready()
-            async with asyncio.timeout(10):
-                while len(executor.in_engine) < 2:  # the first entries reached the engine
-                    await asyncio.sleep(0.01)
-            yield Air(world, station, engine, clock, executor, media)
+            air = Air(world, station, engine, clock, executor, media)
+            await air.settle()
+            assert len(executor.in_engine) == len(TRACKS)  # all within the preload, sent
+            yield air
         finally:
             await executor.close()
             engine.close()
@@ -207,7 +205,7 @@ async def test_routes_answer_409_when_the_station_is_not_on_air(world: ApiWorld)
 
 async def test_executor_shows_state_current_item_and_what_comes_next(air: Air) -> None:
     await air.run(1.0)
-    assert await air.settle(air.playing)
+    assert await air.playing()
     r = await air.world.client("dj").get(air.url("executor"))
     assert r.status_code == 200, r.text
     body = r.json()
@@ -216,14 +214,14 @@ async def test_executor_shows_state_current_item_and_what_comes_next(air: Air) -
     assert body["priority"] == "automation"
     assert body["current"]["title"] == "Alpha"
     assert body["current"]["media_id"] == str(air.media["Alpha"])
-    assert 500 <= body["current"]["position_ms"] <= 1500
+    assert body["current"]["position_ms"] == 1000  # 50 blocks mixed since Alpha started
     assert body["current"]["duration_ms"] == TRACK_S * 1000
     assert [e["title"] for e in body["next"]] == ["Bravo", "Charlie"]
 
 
 async def test_skip_moves_on_to_the_next_item_and_the_asrun_shows_it(air: Air) -> None:
     await air.run(1.0)
-    assert await air.settle(air.playing)
+    assert await air.playing()
     dj = air.world.client("dj")
     r = await dj.post(air.url("playout/skip"), json={"fade_ms": 100})
     assert r.status_code == 200, r.text
@@ -239,12 +237,12 @@ async def test_skip_moves_on_to_the_next_item_and_the_asrun_shows_it(air: Air) -
         r = await dj.get(air.url("asrun"))
         return [row["title"] for row in r.json()["items"]] == ["Bravo", "Alpha"]
 
-    assert await air.settle(logged)
+    assert await logged()
     r = await dj.get(air.url("asrun"))
     rows = r.json()["items"]
     alpha = next(row for row in rows if row["title"] == "Alpha")
     assert alpha["end_reason"] == "skipped"
-    assert alpha["duration_ms"] < 2000
+    assert alpha["duration_ms"] == 1100  # skipped after 1 s of audio, with a 100 ms fade
     assert any(row["title"] == "Bravo" and row["ended_at"] is None for row in rows)
     assert "playout.skip" in await _audit_actions(air.world)
     r = await dj.get(air.url("asrun.csv"))
@@ -368,7 +366,7 @@ async def test_override_needs_a_harbor_mount(air: Air) -> None:
 
 async def test_stop_holds_and_resume_carries_on(air: Air) -> None:
     await air.run(1.0)
-    assert await air.settle(air.playing)
+    assert await air.playing()
     manager = air.world.client("manager")
     r = await air.world.client("dj").post(air.url("playout/stop"))
     assert r.status_code == 403
@@ -382,7 +380,7 @@ async def test_stop_holds_and_resume_carries_on(air: Air) -> None:
     async def stopped() -> bool:
         return not await air.playing()
 
-    assert await air.settle(stopped)
+    assert await stopped()
     r = await manager.post(air.url("playout/skip"))
     assert r.status_code == 409
     r = await manager.post(air.url("playout/resume"))

@@ -12,15 +12,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from grimnir.bus import Event
+from grimnir.bus import Event, EventBus
 from grimnir.config.station import Failover
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Timing
-from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.audio import RATE, Block
 from grimnir.engine.client import InProcessEngineClient
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.sources import Source
+from grimnir.executor import StationExecutor
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
 
@@ -142,9 +143,16 @@ class ToneLive(Source):
 
 
 class VirtualStation:
-    """An in-process engine on a virtual clock, driven block by block by the test."""
+    """An in-process engine on a virtual clock, driven block by block by the test, in
+    lock-step with the executors made by ``executor()``: after every block the clock
+    stands still until they have settled (``StationExecutor.settle``), so what they do
+    lands on the frame they reacted to, however busy the machine."""
+
+    SETTLE_WALL_S = 60.0
+    """How long (wall time) a settle may take before the test fails: an executor stuck."""
 
     def __init__(self, station: uuid.UUID) -> None:
+        self.station = station
         self.clock = VirtualClock(ORIGIN)
         failover = Failover(live_grace_sec=1.0, live_timeout_sec=5.0)
         self.engine = Engine(self.clock, EngineOptions(failover=failover))
@@ -152,6 +160,7 @@ class VirtualStation:
         self.client = InProcessEngineClient(self.control)
         self.levels: list[tuple[int, float]] = []
         """(frame, peak) of every block mixed, to check what was heard."""
+        self.executors: list[StationExecutor] = []
 
     def now(self) -> datetime:
         return self.clock.time_at(self.clock.frame)
@@ -159,21 +168,35 @@ class VirtualStation:
     def at(self, seconds: float) -> datetime:
         return ORIGIN + timedelta(seconds=seconds)
 
-    async def run(self, seconds: float, *, batch: int = 5) -> None:
-        """Mix ``seconds`` of audio, yielding to the event loop every ``batch`` blocks."""
-        blocks = round(seconds * RATE / BLOCK)
-        for index in range(blocks):
+    def executor(self, sessions: Sessions, bus: EventBus, **options: Any) -> StationExecutor:
+        """A lock-step executor for this engine, reading "now" from its clock."""
+        executor = StationExecutor(
+            self.station, sessions, self.client, bus, clock=self.now, lockstep=True, **options
+        )
+        self.executors.append(executor)
+        return executor
+
+    async def settle(self) -> None:
+        """Hold the clock until every executor has done what is due now (and every other
+        consumer of the engine's events has had them)."""
+        async with asyncio.timeout(self.SETTLE_WALL_S):
+            await self.client.drained()
+            for executor in self.executors:
+                await executor.settle()
+
+    async def run_until(self, seconds: float) -> None:
+        """Mix block by block until the clock reads ``ORIGIN + seconds`` (the block that
+        starts then is mixed), settling the executors first (what the test asked of them
+        is done at the current time) and after every block.
+
+        What the test does next (a DJ, a skip) reaches the engine on the next block:
+        at ``seconds`` + 20 ms of programme, as on air it would a few ms later."""
+        await self.settle()
+        while self.now() < self.at(seconds):
             self.clock.wait()
             master = self.engine.step()
             self.levels.append((self.clock.frame, float(np.abs(master).max())))
-            if index % batch == batch - 1:
-                await asyncio.sleep(0.003)
-
-    async def run_until(self, seconds: float) -> None:
-        """Run until the virtual clock reads ``ORIGIN + seconds``."""
-        left = (self.at(seconds) - self.now()).total_seconds()
-        if left > 0:
-            await self.run(left)
+            await self.settle()
 
     def close(self) -> None:
         self.engine.close()

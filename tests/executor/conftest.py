@@ -1,9 +1,10 @@
 """Executor fixtures: a real database per backend, real WAV files, a real engine.
 
 ``VirtualStation`` is an in-process ``Engine`` on a ``VirtualClock`` driven by
-the test (``await station.run(seconds)``): the executor reads "now" from the
-same clock, so a minute of programme runs in a second or two. Between small
-batches of blocks the test yields to the event loop so the executor can react.
+the test (``await station.run(seconds)``): the executor (``station.executor(...)``)
+reads "now" from the same clock, so a minute of programme runs in seconds. After
+every block the clock stands still until the executor has settled (lock-step:
+``StationExecutor.settle``), so its reactions land on exact frames.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from grimnir.bus import MemoryBus
 from grimnir.domain import Timing
-from grimnir.executor import StationExecutor, export_rows, from_csv
+from grimnir.executor import export_rows, from_csv
 from tests.executor._station import Sessions, VirtualStation, add_entry, add_media, write_tone
 
 
@@ -40,7 +40,7 @@ async def test_export_round_trips_as_csv_and_json(
     )
     for start in (2, 5, 9):
         await add_entry(sessions, station_id, virtual.at(start), 3, media=song, timing=Timing.HARD)
-    ex = StationExecutor(station_id, sessions, virtual.client, bus, clock=virtual.now, poll_s=0.02)
+    ex = virtual.executor(sessions, bus)
     await ex.start()
     try:
         await ex.wait_ready()

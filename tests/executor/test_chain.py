@@ -2,7 +2,15 @@
 
 The engine runs on a ``VirtualClock`` driven by the test and the executor
 reads "now" from the same clock, so a minute of programme runs in seconds of
-wall time while every start is decided by engine frames.
+wall time while every start is decided by engine frames. The executor runs in
+lock-step with the clock (``StationExecutor.settle``), so times are exact,
+however busy the machine:
+
+- what the test does at t (a DJ, a skip, an insert) reaches the engine on the
+  next block, at t + 20 ms; so does what the executor does about an engine
+  event (a pre-emption fades out over 200 ms from the block after the event);
+- a join in progress is given the offset for ``JOIN_LEAD`` (0.2 s) ahead, but a
+  file starts on the next block, so it ends 0.18 s before its slot does.
 """
 
 from __future__ import annotations
@@ -11,7 +19,6 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from grimnir.bus import MemoryBus
@@ -29,13 +36,12 @@ from tests.executor._station import (
     write_tone,
 )
 
-BLOCK_S = 0.02
+POLL_S = 0.2
 
 
-def executor(
-    virtual: VirtualStation, sessions: Sessions, bus: MemoryBus, station: uuid.UUID
-) -> StationExecutor:
-    return StationExecutor(station, sessions, virtual.client, bus, clock=virtual.now, poll_s=0.02)
+def executor(virtual: VirtualStation, sessions: Sessions, bus: MemoryBus) -> StationExecutor:
+    """A lock-step executor polling the timeline every 0.2 s of programme (10 blocks)."""
+    return virtual.executor(sessions, bus, poll_s=POLL_S)
 
 
 async def as_run(sessions: Sessions, station: uuid.UUID) -> list[AsRun]:
@@ -57,6 +63,13 @@ async def statuses(sessions: Sessions, ids: list[uuid.UUID]) -> list[EntryStatus
 
 def offset(when: datetime) -> float:
     return (when - ORIGIN).total_seconds()
+
+
+def times(rows: list[AsRun]) -> list[tuple[float, float | None]]:
+    """(start, end) of each as-run row, in seconds of programme."""
+    return [
+        (offset(r.started_at), None if r.ended_at is None else offset(r.ended_at)) for r in rows
+    ]
 
 
 async def test_the_as_run_log_matches_the_plan(
@@ -81,7 +94,7 @@ async def test_the_as_run_log_matches_the_plan(
         await add_entry(sessions, station_id, at(45), 3, media=b),  # beyond the first preload
     ]
     sub = await bus.subscribe(station_id=str(station_id))
-    ex = executor(virtual, sessions, bus, station_id)
+    ex = executor(virtual, sessions, bus)
     await ex.start()
     try:
         await ex.wait_ready()
@@ -91,11 +104,15 @@ async def test_the_as_run_log_matches_the_plan(
 
     rows = await as_run(sessions, station_id)
     assert [r.timeline_entry_id for r in rows] == [e.id for e in plan]
-    starts = [offset(r.started_at) for r in rows]
     # soft entries start at their time or at the end of the one before; hard ones on time
-    assert starts == pytest.approx([10, 14, 18, 21, 23.5, 45], abs=BLOCK_S)
-    ends = [offset(r.ended_at) for r in rows if r.ended_at is not None]
-    assert ends == pytest.approx([14, 16, 21, 23.5, 26.5, 48], abs=BLOCK_S)
+    assert times(rows) == [
+        (10.0, 14.0),
+        (14.0, 16.0),
+        (18.0, 21.0),
+        (21.0, 23.52),  # cut by the hard entry at 23.5 with a 20 ms declick fade
+        (23.5, 26.5),
+        (45.0, 48.0),
+    ]
     reasons = [r.end_reason for r in rows]
     assert reasons == [EndReason.FINISHED] * 3 + [EndReason.PREEMPTED] + [EndReason.FINISHED] * 2
     assert rows[1].title == "Station ID"  # the log keeps the jingle's name
@@ -140,7 +157,7 @@ async def test_live_preempts_and_emergency_preempts_live(
     first = await add_entry(sessions, station_id, virtual.at(5), 20, media=song)
     second = await add_entry(sessions, station_id, virtual.at(25), 20, media=song)
     sub = await bus.subscribe(["priority.changed"], str(station_id))
-    ex = executor(virtual, sessions, bus, station_id)
+    ex = executor(virtual, sessions, bus)
     await ex.start()
     states: list[str] = []
     try:
@@ -177,16 +194,16 @@ async def test_live_preempts_and_emergency_preempts_live(
         ("emergency", None, EndReason.FINISHED),
         ("automation", second.id, EndReason.FINISHED),
     ]
-    pre, live1, back1, _pre2, live2, emergency, back2 = rows
-    assert offset(pre.started_at) == pytest.approx(5, abs=BLOCK_S)
-    assert offset(live1.started_at) == pytest.approx(8, abs=0.1)
-    assert offset(pre.ended_at or ORIGIN) == pytest.approx(8, abs=1.0)
-    assert offset(back1.started_at) == pytest.approx(15, abs=1.0)  # DJ gone + 1 s grace
-    assert offset(back1.ended_at or ORIGIN) == pytest.approx(25, abs=1.0)  # on schedule
-    assert offset(emergency.started_at) == pytest.approx(33, abs=1.0)
-    assert emergency.priority == 0
-    assert live2.priority == 1
-    assert offset(back2.ended_at or ORIGIN) == pytest.approx(45, abs=1.0)
+    assert times(rows) == [
+        (5.0, 8.24),  # the DJ's audio from 8.02 pre-empts: a 200 ms fade from 8.04
+        (8.02, 15.0),  # 6 s of DJ, then the engine's 1 s grace after the last audio
+        (15.02, 24.82),  # rejoined in progress as the DJ's show ended
+        (25.0, 30.24),
+        (30.02, 41.0),
+        (33.02, 35.02),  # inserted at 33 s; the DJ keeps the live layer under it
+        (41.02, 44.82),
+    ]
+    assert [r.priority for r in rows] == [3, 1, 3, 3, 1, 0, 3]
 
 
 async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
@@ -204,7 +221,7 @@ async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
         sessions, station_id, virtual.at(20), 10, kind=EntryKind.LIVE, meta={"mount": "/show"}
     )
     held = await add_entry(sessions, station_id, virtual.at(20), 10, media=filler)
-    ex = executor(virtual, sessions, bus, station_id)
+    ex = executor(virtual, sessions, bus)
     ex.live_grace_s = 2.0
     await ex.start()
     try:
@@ -222,8 +239,10 @@ async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
         ("automation", cover.id),
         ("live", None),
     ]
-    assert offset(rows[0].started_at) == pytest.approx(7, abs=1.0)  # after the 2 s grace
-    assert offset(rows[0].ended_at or ORIGIN) == pytest.approx(15, abs=0.5)  # joined at 2 s
+    assert times(rows) == [
+        (7.02, 14.82),  # sent by the poll at 7 s, the end of the 2 s grace: joined at 2.2 s
+        (20.32, 30.8),  # 9.5 s of DJ from 20.32, then the engine's 1 s grace
+    ]
     assert rows[1].priority == 2
     assert scheduled == 2
     assert await statuses(sessions, [no_dj.id, cover.id, show.id, held.id]) == [
@@ -255,7 +274,7 @@ async def test_a_restarted_executor_plays_nothing_twice(
     import asyncio
 
     counter = asyncio.create_task(count_starts())
-    first = executor(virtual, sessions, bus, station_id)
+    first = executor(virtual, sessions, bus)
     await first.start()
     try:
         await first.wait_ready()
@@ -263,7 +282,7 @@ async def test_a_restarted_executor_plays_nothing_twice(
     finally:
         await first.close()
     await virtual.run_until(8)
-    second = executor(virtual, sessions, bus, station_id)
+    second = executor(virtual, sessions, bus)
     await second.start()
     try:
         await second.wait_ready()
@@ -276,7 +295,7 @@ async def test_a_restarted_executor_plays_nothing_twice(
     assert sorted(starts) == sorted(str(e.id) for e in plan)  # each sent and started once
     rows = await as_run(sessions, station_id)
     assert [r.timeline_entry_id for r in rows] == [e.id for e in plan]
-    assert [offset(r.started_at) for r in rows] == pytest.approx([5, 11, 17], abs=BLOCK_S)
+    assert times(rows) == [(5.0, 11.0), (11.0, 17.0), (17.0, 23.0)]
     assert await statuses(sessions, [e.id for e in plan]) == [EntryStatus.AIRED] * 3
 
 
@@ -291,7 +310,7 @@ async def test_manual_skip_insert_stop_and_reload(
     promo = write_tone(tmp_path / "promo.wav", 1, 600)
     a = await add_entry(sessions, station_id, virtual.at(2), 8, media=song)
     b = await add_entry(sessions, station_id, virtual.at(10), 8, media=song)
-    ex = executor(virtual, sessions, bus, station_id)
+    ex = executor(virtual, sessions, bus)
     ex.poll_s = 600  # timeline passes only when woken or asked: reload() must do its part
     await ex.start()
     try:
@@ -322,6 +341,11 @@ async def test_manual_skip_insert_stop_and_reload(
         (late.id, EndReason.FINISHED),
     ]
     assert inserted.startswith("insert-")
-    assert offset(rows[1].started_at) == pytest.approx(5, abs=0.5)
-    assert offset(rows[3].ended_at or ORIGIN) == pytest.approx(18, abs=0.5)
+    assert times(rows) == [
+        (2.0, 4.12),  # skipped at 4 s: a 100 ms fade from the next block
+        (5.02, 6.02),  # inserted at 5 s
+        (10.0, 12.12),  # stopped at 12 s
+        (14.02, 17.82),  # resumed at 14 s: joined in progress
+        (20.0, 28.0),  # reloaded at 15 s, on air at its time
+    ]
     assert stopped_state == "idle"

@@ -24,6 +24,21 @@ A live entry opens a window: the executor routes its harbor mount to the live
 layer and waits for the DJ. Entries planned inside the window are its
 fallback programme: they are held for ``live_grace_s``; if no DJ is on air by
 then, they play (the one in progress joins at its offset).
+
+**Lock-step** (an engine on a ``VirtualClock``: tests, simulations): on air the
+executor reacts within milliseconds while the engine plays at 1×; a virtual
+clock runs ~100× faster, so the executor's wall-clock reaction would show as
+programme time, more the busier the machine. With ``lockstep=True`` whoever
+steps the clock awaits ``settle()`` after each step; it returns once the
+executor has done everything due at the current ``clock()`` (see there), and
+the timeline is polled every ``poll_s`` of ``clock`` time from ``settle()``
+rather than by a wall-clock timer. What the executor does then lands on the
+frame it reacted to, however long it took::
+
+    for _ in range(blocks):
+        clock.wait()
+        engine.step()
+        await executor.settle()
 """
 
 from __future__ import annotations
@@ -50,7 +65,13 @@ from grimnir.domain import (
     Priority,
     Timing,
 )
-from grimnir.engine.client import SUBSCRIBED, EngineClient, EngineEventRecord, PlayRequest
+from grimnir.engine.client import (
+    SUBSCRIBED,
+    EngineClient,
+    EngineEventRecord,
+    InProcessEngineClient,
+    PlayRequest,
+)
 from grimnir.executor import _timeline as tl
 from grimnir.executor._scheduler import live_windows, timeline_pass
 from grimnir.executor.asrun import AsRunLog
@@ -97,6 +118,7 @@ class StationExecutor:
         live_grace_s: float = 30.0,
         graph: Mapping[str, Any] | None = None,
         reconnect_s: float = 0.1,
+        lockstep: bool = False,
     ) -> None:
         self.station_uuid = uuid.UUID(str(station_id))
         self.station_key = str(self.station_uuid)
@@ -109,6 +131,8 @@ class StationExecutor:
         self.live_grace_s = live_grace_s
         self.graph = graph
         self.reconnect_s = reconnect_s
+        self.lockstep = lockstep
+        """Driven by ``settle()`` on a virtual clock: no wall-clock polling (module docstring)."""
         self.state = ExecutorState.IDLE
         self.asrun = AsRunLog(self.station_uuid, session_factory)
         self.priority = PriorityService(self.station_uuid, session_factory, client, bus, clock)
@@ -139,6 +163,12 @@ class StationExecutor:
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
+        """Asks the scheduler for a timeline pass now."""
+        self._passing = False
+        self._passed = asyncio.Event()
+        """Set after every scheduler pass (``settle()`` waits on it)."""
+        self._polled_at: datetime | None = None
+        """``clock()`` at the scheduler's last pass."""
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- life ------------------------------------------------------------------------
@@ -164,6 +194,42 @@ class StationExecutor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._passed.set()  # NOTE: a settle() waiting for a pass sees the executor closed
+
+    async def settle(self) -> None:
+        """Return once the executor has done everything due at the current ``clock()``.
+
+        That is: every engine event handed over so far has been handled, with the
+        database writes and engine commands it led to (with an ``InProcessEngineClient``
+        on a ``VirtualClock`` stepped on this event loop: every event the engine has
+        raised; see ``InProcessEngineClient.drained``); no manual command holds the
+        executor; and no timeline pass is running or asked for. With ``lockstep`` a
+        poll falls due once ``poll_s`` of ``clock`` time has passed since the last pass
+        and runs before this returns (without it the wall-clock poll runs whenever it
+        does). The caller must not move the clock meanwhile.
+
+        For lock-step runs (module docstring); nothing calls it on air. It returns at
+        once before ``wait_ready`` and after ``close``; a wait that never ends (an
+        executor stuck on its database) is the caller's to bound.
+        """
+        drained = self.client.drained if isinstance(self.client, InProcessEngineClient) else None
+        while True:
+            if drained is not None:
+                await drained()
+            async with self._lock:  # NOTE: a manual command or a resync in progress ends first
+                pass
+            if not self._tasks or not self._ready.is_set():
+                return  # closed, or not lined up with the engine yet: nothing runs
+            if self.lockstep and self._poll_due():
+                self._wake.set()
+            if not self._wake.is_set() and not self._passing:
+                return
+            self._passed.clear()
+            await self._passed.wait()
+
+    def _poll_due(self) -> bool:
+        last = self._polled_at
+        return last is None or self.clock() - last >= timedelta(seconds=self.poll_s)
 
     def set_state(self, target: ExecutorState) -> None:
         """Move the state machine (``InvalidTransitionError`` for a move it forbids)."""
@@ -254,14 +320,22 @@ class StationExecutor:
     async def _schedule(self) -> None:
         await self._ready.wait()
         while True:
+            self._wake.clear()  # NOTE: before the pass: a wake during it asks for another
+            self._passing = True
             try:
                 async with self._lock:
+                    self._polled_at = self.clock()
                     await timeline_pass(self)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("station %s: timeline pass failed; retrying", self.station_key)
-            self._wake.clear()
+            finally:
+                self._passing = False
+                self._passed.set()
+            if self.lockstep:
+                await self._wake.wait()  # NOTE: polls come from settle(), in clock time
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
 

@@ -6,6 +6,11 @@ events cross from the engine thread with ``call_soon_threadsafe`` into a
 bounded queue that drops its oldest entry when the consumer falls behind —
 the engine thread never blocks on a slow consumer. It behaves like
 ``GrpcEngineClient`` down to the errors (the contract suite runs both).
+
+``drained()`` waits until the consumers of its event streams have finished
+with every event handed over so far: with a ``VirtualClock`` stepped on the
+event loop's thread, that is every event the engine has raised (lock-step
+runs: ``StationExecutor.settle``).
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ class InProcessEngineClient:
         self._control = control
         self._asked = control.station_id if station_id is None else station_id
         self._timebase = Timebase(control)
+        self._unhandled = 0
+        """Events handed to open streams that their consumers have not finished with."""
+        self._progress = asyncio.Event()
 
     @property
     def station_id(self) -> str:
@@ -152,10 +160,18 @@ class InProcessEngineClient:
             raise as_domain_error(exc) from exc
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue(STREAM_QUEUE)
+        outstanding = 0  # handed to this stream, not yet finished with by its consumer
+        closed = False
 
         def put(event: Any) -> None:  # on the event loop
+            nonlocal outstanding
+            if closed:
+                return
             if queue.full():
                 queue.get_nowait()  # drop the oldest: the engine never waits for us
+            else:
+                outstanding += 1
+                self._unhandled += 1
             queue.put_nowait(event)
 
         def on_event(event: Any) -> None:  # on the engine thread: hand on, never raise
@@ -183,8 +199,32 @@ class InProcessEngineClient:
                     self._timebase.time_at(int(event.frame)),
                     plain(event.data),
                 )
+                # NOTE: resumed: the consumer asks for the next event, so it is done with this one
+                outstanding -= 1
+                self._dealt_with(1)
         finally:
             unsubscribe()
+            closed = True
+            self._dealt_with(outstanding)
+
+    async def drained(self) -> None:
+        """Wait until every event handed to this client's streams (``events()``,
+        ``telemetry()``) so far has been dealt with: its consumer has asked for the next
+        one, or closed the stream.
+
+        An event raised on the event loop's thread (a ``VirtualClock`` engine stepped
+        there) is handed over before this returns; one raised on the engine's own
+        thread only once it reached the loop. On air nothing waits here: the
+        bookkeeping is a count per event.
+        """
+        await asyncio.sleep(0)  # NOTE: hand-overs queued with call_soon_threadsafe run first
+        while self._unhandled:
+            self._progress.clear()
+            await self._progress.wait()
+
+    def _dealt_with(self, count: int) -> None:
+        self._unhandled -= count
+        self._progress.set()
 
     async def close(self) -> None:
         """Nothing to release: the engine belongs to whoever created it."""
