@@ -7,12 +7,15 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from grimnir.cli._common import err, fail, out
 from grimnir.domain.errors import EXIT_CONFIG, AddressError, ConfigError, GrimnirError
+
+if TYPE_CHECKING:
+    import grpc as grpc_lib  # NOTE: the command's --grpc parameter takes the name
 
 
 def _split_address(value: str, default_port: int, what: str) -> tuple[str, int]:
@@ -91,7 +94,9 @@ def engine_command(
     file's folder. Missing output folders are created at start.
     """
     from grimnir.config.station import load_station_config
-    from grimnir.engine.grpc import report_exit_reason, serve
+    from grimnir.engine.grpc import bind as bind_control
+    from grimnir.engine.grpc import release as release_control
+    from grimnir.engine.grpc import report_exit_reason
     from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 
     logging.basicConfig(
@@ -114,18 +119,24 @@ def engine_command(
         fail("--harbor-auth-url needs --harbor-auth-secret (or GRIMNIR_HARBOR_AUTH_SECRET)")
     runtime = StationRuntime(station, options)
     stop = threading.Event()
+    bound: grpc_lib.Server | None = None
     try:
+        # NOTE: the control address first: a second engine for the same station
+        # is refused before it opens (and writes to) the first one's outputs.
+        bound, _ = bind_control(runtime, grpc)
         runtime.start()
-        server = serve(runtime, grpc)
-    except AddressError as exc:
+        bound.start()
+        server = bound
+    except GrimnirError as exc:
+        if bound is not None:
+            release_control(bound, grpc)
         runtime.close()
+        if not isinstance(exc, AddressError):
+            fail(str(exc))
         # NOTE: a distinct status, so a supervisor reports it instead of restarting.
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         report_exit_reason(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
-    except GrimnirError as exc:
-        runtime.close()
-        fail(str(exc))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     host, port = runtime.server.address

@@ -184,7 +184,10 @@ class TrackLibrary:
                 MediaItem.station_id == station_id, MediaItem.state == MediaState.READY
             )
         )
-        return cls(Track.from_media(row) for row in rows)
+        # NOTE: in id order, not the database's: the same library must give the same
+        # timeline on every backend and after any vacuum (sorted here: ~50 ms per
+        # 100 000 tracks, and no collation question).
+        return cls(sorted((Track.from_media(row) for row in rows), key=lambda t: str(t.id)))
 
     # -- access -------------------------------------------------------------
 

@@ -5,7 +5,15 @@
 ``python -m grimnir.engine.grpc`` runs a bare engine for development and tests.
 """
 
-from grimnir.engine.grpc._server import report_exit_reason, serve, serve_with_port
+from grimnir.engine.grpc._server import bind, release, report_exit_reason, serve, serve_with_port
 from grimnir.engine.grpc._servicer import TRACEPARENT, EngineServicer
 
-__all__ = ["TRACEPARENT", "EngineServicer", "report_exit_reason", "serve", "serve_with_port"]
+__all__ = [
+    "TRACEPARENT",
+    "EngineServicer",
+    "bind",
+    "release",
+    "report_exit_reason",
+    "serve",
+    "serve_with_port",
+]

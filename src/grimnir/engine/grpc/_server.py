@@ -36,6 +36,17 @@ def serve_with_port(
     Returns the started server and the port it listens on (0 for a socket).
     Raises ``AddressError`` when the address cannot be bound.
     """
+    server, port = bind(control, address, max_workers=max_workers)
+    server.start()
+    return server, port
+
+
+def bind(
+    control: EngineControl, address: str, *, max_workers: int = MAX_WORKERS
+) -> tuple[grpc.Server, int]:
+    """``serve_with_port`` without starting: the address is taken (or ``AddressError``)
+    but no request is served until ``server.start()``, so an engine can claim its
+    control address before it opens its outputs and only answer once it is on air."""
     socket_path = unix_socket_path(address)
     if socket_path is not None:
         # NOTE: gRPC unlinks whatever socket is at the path before it binds:
@@ -58,8 +69,16 @@ def serve_with_port(
     if socket_path is not None:
         os.chmod(socket_path, 0o600)  # control is for the user running the engine
         port = 0
-    server.start()
     return server, int(port)
+
+
+def release(server: grpc.Server, address: str) -> None:
+    """Give up an address ``bind`` took but never served on (its socket file too)."""
+    server.stop(0)
+    socket_path = unix_socket_path(address)
+    if socket_path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            socket_path.unlink()
 
 
 def report_exit_reason(message: str) -> None:
