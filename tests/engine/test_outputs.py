@@ -15,7 +15,9 @@ import pytest
 
 from grimnir.domain import AudioFormat, EngineError
 from grimnir.engine.audio import RATE, to_int16_interleaved
+from grimnir.engine.clock import VirtualClock
 from grimnir.engine.encoders import create_encoder
+from grimnir.engine.engine import Engine, OutputBinding
 from grimnir.engine.outputs import FileOutput, NullOutput, Output, OutputState
 
 
@@ -191,3 +193,46 @@ def test_drop_oldest_queue_keeps_the_newest_audio() -> None:
     assert queue.drain() == [b"x" * 50]
     assert not queue
     assert queue.bytes == 0
+
+
+class HeldOutput(Output):
+    """Holds the engine's first write until released; notes writes that overlap."""
+
+    def __init__(self) -> None:
+        super().__init__("held")
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.events: list[str] = []
+        self._writing = 0
+
+    def write(self, data: bytes) -> None:
+        self._writing += 1
+        self.events.append("write" if self._writing == 1 else "overlapping write")
+        if not self.entered.is_set():
+            self.entered.set()
+            self.release.wait(10)
+        self._writing -= 1
+
+    def close(self) -> None:
+        self.events.append("close" if not self._writing else "close during a write")
+
+
+def test_closing_the_engine_from_another_thread_waits_for_the_block_in_progress() -> None:
+    # The encoders' FFmpeg contexts must never run on two threads: a flush at close
+    # under a running block failed with "the aac encoder failed: [Errno 12] …".
+    out = HeldOutput()
+    engine = Engine(VirtualClock())
+    engine.add_output(OutputBinding(out, "aac", 128))
+    loop = threading.Thread(target=engine.run, name="engine")
+    loop.start()
+    assert out.entered.wait(10)  # the engine thread is inside a block, sending bytes
+    closer = threading.Thread(target=engine.close, name="closer")
+    closer.start()
+    closer.join(0.5)  # time enough for a close that does not wait to do its harm
+    out.release.set()
+    closer.join(10)
+    loop.join(10)
+    assert not closer.is_alive()
+    assert not loop.is_alive()
+    assert out.events[-1] == "close"
+    assert set(out.events[:-1]) == {"write"}

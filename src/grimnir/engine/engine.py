@@ -9,6 +9,7 @@ order of audio events depends only on engine frames, never on thread timing.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,9 @@ class Engine:
         self._routes: dict[EncoderKey, list[Output]] = {}
         self.telemetry = TelemetryCollector(self.chain)
         self._stopped = False
+        self._stepping = threading.RLock()
+        """Held by a block and by ``close``: the encoders (FFmpeg contexts) must
+        never run on two threads at once, e.g. a flush at close under a block."""
         self._measured: dict[str, tuple[float, int, int]] = {}
         self._pending: list[Block] = []
         self._pending_frame = 0
@@ -333,6 +337,10 @@ class Engine:
         Returns the mixed master bus before the DSP chain (which runs once
         ``process_blocks`` blocks are gathered).
         """
+        with self._stepping:
+            return self._step()
+
+    def _step(self) -> Block:
         started = time.perf_counter()
         while not self._commands.empty():
             self._commands.get_nowait()()
@@ -423,7 +431,10 @@ class Engine:
         while not self._stopped and self.clock.wait():
             if until_frame is not None and self.clock.frame >= until_frame:
                 break
-            self.step()
+            with self._stepping:
+                if self._stopped:  # closed while this thread waited for the clock
+                    break
+                self._step()
             if progress is not None:
                 progress(self.clock.frame + BLOCK)
 
@@ -438,9 +449,16 @@ class Engine:
         )
 
     def close(self) -> None:
-        """Flush encoders, close outputs and sources (in reverse order of creation)."""
+        """Flush encoders, close outputs and sources (in reverse order of creation).
+
+        Safe from another thread than ``run``'s: it waits for the block in progress.
+        """
         self._stopped = True
         self.clock.stop()
+        with self._stepping:
+            self._finish()
+
+    def _finish(self) -> None:
         try:
             self._process_pending()
             self._send(self.encoders.flush())
