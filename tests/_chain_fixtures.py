@@ -31,6 +31,7 @@ from mutagen.id3 import TCON, TIT2, TPE1
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from grimnir.bus import EventBus
 from grimnir.config.station import Failover
 from grimnir.domain import MediaState, SlotKind, Timing
 from grimnir.engine.audio import BLOCK, RATE, Block
@@ -305,6 +306,7 @@ class ChainStation:
     """How long (wall time) one settle may take before the test fails: an executor stuck."""
 
     def __init__(self, station: uuid.UUID, origin: datetime) -> None:
+        self.station = station
         self.origin = origin
         self.clock = VirtualClock(origin)
         failover = Failover(live_grace_sec=1.0, live_timeout_sec=5.0)
@@ -320,6 +322,20 @@ class ChainStation:
 
     def frame(self, when: datetime) -> int:
         return self.clock.frame_at(when)
+
+    def follow_new(self, sessions: Sessions, bus: EventBus) -> StationExecutor:
+        """A lock-step executor on this engine and clock, followed (``follow``)."""
+        executor = StationExecutor(
+            self.station,
+            sessions,
+            self.client,
+            bus,
+            clock=self.now,
+            poll_s=1.0,  # of programme time: lock-step polls run in clock time
+            lockstep=True,
+        )
+        self.follow(executor)
+        return executor
 
     def follow(self, executor: StationExecutor) -> None:
         """Run in lock-step with ``executor`` (``lockstep=True``, on ``self.client``)."""

@@ -130,16 +130,7 @@ async def test_a_planned_quarter_hour_airs_as_planned(
     station = ChainStation(lib.station_id, origin)
     async with MemoryBus() as bus:
         sub = await bus.subscribe(station_id=str(lib.station_id), max_pending=10_000)
-        ex = StationExecutor(
-            lib.station_id,
-            sessions,
-            station.client,
-            bus,
-            clock=station.now,
-            poll_s=1.0,  # of programme time: lock-step polls run in clock time
-            lockstep=True,
-        )
-        station.follow(ex)  # lock-step: the executor's reaction costs no programme time
+        ex = station.follow_new(sessions, bus)
         try:
             await ex.start()
             await ex.wait_ready()
@@ -219,16 +210,7 @@ async def test_live_preempts_the_plan_and_emergency_preempts_live(
     states: list[str] = []
     async with MemoryBus() as bus:
         sub = await bus.subscribe(["priority.changed"], str(lib.station_id))
-        ex = StationExecutor(
-            lib.station_id,
-            sessions,
-            station.client,
-            bus,
-            clock=station.now,
-            poll_s=1.0,  # of programme time: lock-step polls run in clock time
-            lockstep=True,
-        )
-        station.follow(ex)  # lock-step: the executor's reaction costs no programme time
+        ex = station.follow_new(sessions, bus)
         try:
             await ex.start()
             await ex.wait_ready()

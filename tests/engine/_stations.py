@@ -1,10 +1,13 @@
-"""A small station config for engine runtime tests: outputs as given, no DSP."""
+"""Engine test helpers: a small station config (outputs as given, no DSP) and a
+watch on the supervisor's events."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from grimnir.config import StationConfig
+from grimnir.engine.client.supervisor import SupervisorEvent
 
 
 def station(outputs: list[dict[str, Any]], **failover: Any) -> StationConfig:
@@ -20,3 +23,16 @@ def station(outputs: list[dict[str, Any]], **failover: Any) -> StationConfig:
             "dsp_graph": {"nodes": []},
         }
     )
+
+
+class Alarms:
+    """A supervisor's ``on_event``: keeps every event; ``raised`` is set by an alarm."""
+
+    def __init__(self) -> None:
+        self.events: list[SupervisorEvent] = []
+        self.raised = asyncio.Event()
+
+    def __call__(self, event: SupervisorEvent) -> None:
+        self.events.append(event)
+        if event.type == "engine.alarm":
+            self.raised.set()

@@ -18,8 +18,8 @@ from grimnir.engine.client.supervisor import (
     EngineSpec,
     EngineStatus,
     EngineSupervisor,
-    SupervisorEvent,
 )
+from tests.engine._stations import Alarms
 from tests.engine.test_engine_process import (
     EXAMPLE,
     STATION_ID,
@@ -88,13 +88,8 @@ async def test_the_engine_serves_control_on_a_unix_socket_and_replaces_a_stale_o
 async def test_the_supervisor_reports_a_taken_port_at_once_without_restarting(
     tmp_path: Path,
 ) -> None:
-    events: list[SupervisorEvent] = []
-    alarm = asyncio.Event()
-
-    def on_event(event: SupervisorEvent) -> None:
-        events.append(event)
-        if event.type == "engine.alarm":
-            alarm.set()
+    watch = Alarms()
+    events, alarm, on_event = watch.events, watch.raised, watch
 
     grpc = f"unix:{tmp_path / 'engine.sock'}"
     with socket.socket() as taken:

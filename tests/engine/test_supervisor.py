@@ -29,6 +29,7 @@ from grimnir.engine.client.supervisor import (
     SupervisorEvent,
     SupervisorPolicy,
 )
+from tests.engine._stations import Alarms
 
 STATION = "wgmr"
 
@@ -154,13 +155,8 @@ async def test_a_killed_engine_is_restarted_after_the_first_backoff_and_serves_a
 
 async def test_a_crash_loop_raises_the_alarm_and_stops_restarting() -> None:
     spec = EngineSpec("kxyz", [sys.executable, "-c", "import sys; sys.exit(3)"], _free_address())
-    events: list[SupervisorEvent] = []
-    alarm = asyncio.Event()
-
-    def on_event(event: SupervisorEvent) -> None:
-        events.append(event)
-        if event.type == "engine.alarm":
-            alarm.set()
+    watch = Alarms()
+    events, alarm, on_event = watch.events, watch.raised, watch
 
     policy = SupervisorPolicy(backoff_initial_s=0.05, backoff_max_s=0.2)
     async with _supervising(EngineSupervisor([spec], policy=policy, on_event=on_event)) as sup:
@@ -289,13 +285,8 @@ async def test_an_engine_on_a_unix_socket_comes_back_over_its_stale_socket(
 
 
 async def test_an_engine_whose_address_is_taken_is_reported_at_once_not_restarted() -> None:
-    events: list[SupervisorEvent] = []
-    alarm = asyncio.Event()
-
-    def on_event(event: SupervisorEvent) -> None:
-        events.append(event)
-        if event.type == "engine.alarm":
-            alarm.set()
+    watch = Alarms()
+    events, alarm, on_event = watch.events, watch.raised, watch
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
