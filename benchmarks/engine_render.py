@@ -1,34 +1,51 @@
-"""Engine render cost against the encode floor, measured in the same run.
+"""Engine render speed: decode + mix, the full chain, and the encode floor, in one run.
 
-Generates a corpus of MP3 tracks (44.1 kHz, levels 10+ dB apart), then:
+Generates a corpus of MP3 tracks (44.1 kHz, levels 12 dB apart, played with
+2 s crossfades), then measures CPU seconds (every thread: the decoders too)
+per hour of audio for:
 
-1. floor: PyAV decodes + resamples the same tracks to 48 kHz and lameenc
-   encodes MP3 128 kbps at quality 2 — no mixing, no DSP;
-2. engine: ``grimnir.engine.render`` renders the same duration from the same
-   playlist with 2 s crossfades, the example station's full DSP chain and the
-   same MP3 encoder (the goal's measure: mixing and DSP against the floor);
-3. the same render again with ``--playlist``'s loudness/cue measurement of
-   every file before it first plays (printed apart: that is library work).
+* decode alone: PyAV decoding + resampling the same playlist to 48 kHz;
+* (a) decode + mix: the engine on a ``VirtualClock`` with no DSP and no
+  output, stepped block by block (``Engine.step()``) and in spans up to the
+  next event (``Engine.advance()``, what ``grimnir render`` and simulations
+  use). Goal: ≥ 300× realtime;
+* (b) the full chain: ``grimnir.engine.render`` with the example station's
+  DSP chain (loudness normalise, AGC, compressor, limiter) and an MP3 128 kbps
+  encoder (LAME quality 2);
+* (c) the encode floor: the same PCM (the decoded playlist) through the same
+  MP3 encoder alone, in the same 200 ms chunks. Goal: (b) ≤ 1.1 × (c).
 
-Prints CPU seconds per hour of audio, speed (× realtime) and the ratio
-engine / floor (goal ≤ 1.25). ``--minutes N`` renders less than an hour.
+Prints × realtime and µs per 20 ms block for each, and the ratios.
+``--minutes N`` sets the audio length (default 20).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import av
 import lameenc
 import numpy as np
+
+from grimnir.config._dsp import DspGraph
+from grimnir.config.station import load_station_config
+from grimnir.domain.catalog import AudioFormat
+from grimnir.domain.fades import FadeCurve
+from grimnir.engine.audio import BLOCK, RATE
+from grimnir.engine.clock import VirtualClock
+from grimnir.engine.encoders import create_encoder
+from grimnir.engine.engine import Engine, EngineOptions, seconds_to_frames
+from grimnir.engine.render import RENDER_PROCESS_BLOCKS, PlaylistFeeder, render
+from grimnir.engine.sources import DecodedStream
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
 SOURCE_RATE = 44_100
+CROSSFADE_S = 2.0
+SPAN_BLOCKS = 50
+"""Blocks asked of ``Engine.advance`` per call (it stops earlier at events)."""
 
 
 def make_track(path: Path, seconds: float, seed: int, level_db: float) -> None:
@@ -63,49 +80,100 @@ def corpus(folder: Path, tracks: int, seconds: float) -> list[Path]:
     return paths
 
 
-def encode_floor(paths: list[Path], seconds: float) -> float:
-    """CPU seconds to decode ``seconds`` of the playlist and encode it to MP3."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(128)
-    encoder.set_in_sample_rate(48_000)
-    encoder.set_channels(2)
-    encoder.set_quality(2)
-    wanted = int(seconds * 48_000)
+def playlist_pcm(paths: list[Path], seconds: float, chunk: int) -> list[np.ndarray]:
+    """The playlist decoded (looped) to ``seconds`` of 48 kHz PCM, in ``chunk``-frame pieces."""
+    wanted = seconds_to_frames(seconds)
+    pieces: list[np.ndarray] = []
+    held: list[np.ndarray] = []
+    have = done = 0
+    while done < wanted:
+        for path in paths:
+            with DecodedStream(str(path), 0, None) as decoded:
+                for part in decoded.chunks():
+                    held.append(part)
+                    have += part.shape[1]
+                    while have >= chunk and done < wanted:
+                        joined = np.concatenate(held, axis=1)
+                        pieces.append(np.ascontiguousarray(joined[:, :chunk]))
+                        held, have, done = [joined[:, chunk:]], have - chunk, done + chunk
+            if done >= wanted:
+                break
+    return pieces
+
+
+def decode_alone(paths: list[Path], seconds: float) -> float:
+    """CPU seconds to decode ``seconds`` of the playlist (PyAV + resampling)."""
+    wanted = seconds_to_frames(seconds)
     done = 0
     cpu0 = time.process_time()
     while done < wanted:
         for path in paths:
-            with av.open(str(path)) as container:
-                resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48_000)
-                for frame in container.decode(audio=0):
-                    for out in resampler.resample(frame):
-                        block = out.to_ndarray()[:, : wanted - done]
-                        pcm = np.clip(block, -1, 1).T.reshape(-1) * 32767
-                        encoder.encode(pcm.astype(np.int16).tobytes())
-                        done += block.shape[1]
+            with DecodedStream(str(path), 0, None) as decoded:
+                for part in decoded.chunks():
+                    done += part.shape[1]
                     if done >= wanted:
                         break
             if done >= wanted:
                 break
-    encoder.flush()
     return time.process_time() - cpu0
 
 
-def engine_render(paths: list[Path], seconds: float, out: Path, analyze: bool) -> float:
-    from grimnir.config.station import load_station_config
-    from grimnir.domain.fades import FadeCurve
-    from grimnir.engine.render import PlaylistFeeder, render
+def encode_floor(pcm: list[np.ndarray]) -> float:
+    """CPU seconds of the MP3 encoder alone (this thread only) over ``pcm``."""
+    encoder = create_encoder(AudioFormat.MP3, 128, mp3_quality=2)
+    cpu = 0.0
+    for piece in pcm:
+        t0 = time.thread_time()
+        encoder.encode(piece)
+        cpu += time.thread_time() - t0
+    t0 = time.thread_time()
+    encoder.flush()
+    return cpu + time.thread_time() - t0
 
+
+def decode_and_mix(paths: list[Path], seconds: float, *, spans: bool) -> float:
+    """CPU seconds for the engine to play ``seconds`` of the playlist: no DSP, no output."""
+    engine = Engine(
+        VirtualClock(),
+        EngineOptions(realtime=False, process_blocks=RENDER_PROCESS_BLOCKS, dsp_graph=DspGraph()),
+    )
+    feeder = PlaylistFeeder(paths, CROSSFADE_S, FadeCurve.S_CURVE, loop=True, analyze=False)
+    total = seconds_to_frames(seconds) // BLOCK
+    clock = engine.clock
+    cpu0 = time.process_time()
+    try:
+        while clock.wait() and clock.block < total:
+            feeder.top_up(engine)
+            if spans:
+                engine.advance(min(SPAN_BLOCKS, total - clock.block), until_event=True)
+            else:
+                engine.step()
+    finally:
+        engine.close()
+    return time.process_time() - cpu0
+
+
+def full_chain(paths: list[Path], seconds: float, out: Path) -> float:
+    """CPU seconds of ``grimnir render`` with the example's DSP chain to MP3 128 kbps."""
     station = load_station_config(EXAMPLE)
-    feeder = PlaylistFeeder(paths, 2.0, FadeCurve.S_CURVE, loop=True, analyze=analyze)
+    feeder = PlaylistFeeder(paths, CROSSFADE_S, FadeCurve.S_CURVE, loop=True, analyze=False)
     cpu0 = time.process_time()
     render(out, station=station, playlist=feeder, duration_s=seconds, bitrate_kbps=128)
     return time.process_time() - cpu0
 
 
+def line(label: str, cpu: float, seconds: float, note: str = "") -> str:
+    per_hour = cpu * 3600 / seconds
+    blocks = seconds * RATE / BLOCK
+    return (
+        f"{label:<36} {per_hour:8.1f} CPU s/h {seconds / cpu:8.1f}× realtime "
+        f"{cpu / blocks * 1e6:8.1f} µs/block  {note}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--tracks", type=int, default=12)
     parser.add_argument("--track-seconds", type=float, default=200.0)
     args = parser.parse_args()
@@ -114,26 +182,24 @@ def main() -> None:
         folder = Path(tmp)
         print(f"generating {args.tracks} tracks of {args.track_seconds:.0f} s …", flush=True)
         paths = corpus(folder, args.tracks, args.track_seconds)
-        floor_cpu = encode_floor(paths, seconds)
-        engine_cpu = engine_render(paths, seconds, folder / "render.mp3", analyze=False)
-        measured_cpu = engine_render(paths, seconds, folder / "measured.mp3", analyze=True)
-    per_hour = 3600 / seconds
-    print(f"audio rendered:          {seconds / 60:.1f} min")
+        decode_cpu = decode_alone(paths, seconds)
+        blocks_cpu = decode_and_mix(paths, seconds, spans=False)
+        spans_cpu = decode_and_mix(paths, seconds, spans=True)
+        chain_cpu = full_chain(paths, seconds, folder / "render.mp3")
+        floor_cpu = encode_floor(playlist_pcm(paths, seconds, RENDER_PROCESS_BLOCKS * BLOCK))
+    print(f"audio: {seconds / 60:.1f} min, {CROSSFADE_S:.0f} s crossfades, 44.1 kHz MP3 sources")
+    print(line("decode alone (PyAV + resample)", decode_cpu, seconds))
+    print(line("(a) decode + mix, block by block", blocks_cpu, seconds))
+    print(line("(a) decode + mix, spans", spans_cpu, seconds, "(goal ≥ 300×)"))
+    print(line("(b) full chain: DSP + MP3 128k", chain_cpu, seconds))
+    print(line("(c) encode floor: MP3 128k alone", floor_cpu, seconds))
+    mix_share = max(spans_cpu - decode_cpu, 1e-9)
     print(
-        f"encode floor:            {floor_cpu * per_hour:7.1f} CPU s per hour "
-        f"({seconds / floor_cpu:6.1f}× realtime)"
+        f"spans / block by block: {spans_cpu / blocks_cpu:.3f}  "
+        f"(mixing alone ≈ {mix_share / (seconds * RATE / BLOCK) * 1e6:.1f} µs/block in spans)"
     )
-    print(
-        f"engine render:           {engine_cpu * per_hour:7.1f} CPU s per hour "
-        f"({seconds / engine_cpu:6.1f}× realtime)"
-    )
-    print(f"ratio engine / floor:    {engine_cpu / floor_cpu:.3f}  (goal ≤ 1.25)")
-    print(
-        f"with --playlist loudness measurement of each file before it first plays "
-        f"(library work, not mixing/DSP): {measured_cpu * per_hour:.1f} CPU s per hour, "
-        f"ratio {measured_cpu / floor_cpu:.3f}"
-    )
+    print(f"ratio (b) full chain / (c) encode floor: {chain_cpu / floor_cpu:.3f}  (goal ≤ 1.1)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

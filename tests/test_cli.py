@@ -45,6 +45,37 @@ def test_config_check_accepts_the_example(runner: CliRunner) -> None:
     assert data["dsp_nodes"] == 4
 
 
+def test_config_check_warns_about_a_station_without_fallback_audio(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    minimal = ROOT / "examples" / "minimal-station.yaml"
+    result = runner.invoke(app, ["config", "check", str(minimal)])
+    assert result.exit_code == 0, result.output  # a warning, not an error
+    assert "OK — My Radio" in result.stdout
+    warning = " ".join(result.stderr.split())
+    assert f"warning: {minimal}: failover: no fallback audio" in warning
+    assert "set failover.fallback_paths" in warning
+    assert "failover.emergency_audio_path" in warning
+    assert "goes silent" in warning
+    data = json.loads(run(runner, "config", "check", str(minimal), "--json"))
+    assert data["ok"] is True
+    assert [w for w in data["warnings"] if "no fallback audio" in w] == [
+        f"{minimal}: failover: no fallback audio — set failover.fallback_paths (files or "
+        "folders the engine loops when it has nothing else to play) or "
+        "failover.emergency_audio_path; without either, a station whose control plane is "
+        "down and whose queue has run dry goes silent"
+    ]
+    # Either key silences it (the example has emergency audio; here a fallback folder).
+    with_fallback = tmp_path / "station.yaml"
+    with_fallback.write_text(
+        minimal.read_text() + "\nfailover:\n  fallback_paths: [beds]\n", encoding="utf-8"
+    )
+    (tmp_path / "beds").mkdir()
+    for path in (EXAMPLE, with_fallback):
+        data = json.loads(run(runner, "config", "check", str(path), "--json"))
+        assert not [w for w in data["warnings"] if "no fallback audio" in w], path
+
+
 def test_the_shared_roadmap_example_validates_unchanged() -> None:
     require_shared("examples/station-wgmr.yaml")
     assert SHARED_EXAMPLE.read_bytes() == EXAMPLE.read_bytes()

@@ -20,11 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from grimnir.accounts import create_user, verify_password
 from grimnir.config.settings import Settings
+from grimnir.config.station import StationConfig
 from grimnir.demo import DemoInfo, ensure_demo
-from grimnir.demo._programming import demo_config, slot_plan
+from grimnir.demo._programming import demo_config, ensure_station, slot_plan
 from grimnir.demo.setup import _ensure_admin
 from grimnir.domain import EntryKind, MediaState, SlotKind, Timing
+from grimnir.engine.clock import VirtualClock
+from grimnir.engine.engine import Engine, EngineOptions
+from grimnir.engine.events import EngineEvent
 from grimnir.planner.builder import build
+from grimnir.stations import register_station
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import (
     Clock,
@@ -189,6 +194,55 @@ async def test_an_admin_whose_password_is_unknown_gets_a_new_one(tmp_path: Path)
                 assert verify_password(user.password_hash, password)
             text = (tmp_path / "data" / "demo-admin.txt").read_text()
             assert f"password: {password}" in text
+        finally:
+            await engine.dispose()
+
+
+async def test_the_station_ships_fallback_audio_its_engine_plays_with_nothing_queued(
+    demo: Demo, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    folder = Path(demo.settings.data_dir) / "demo" / "fallback"
+    assert len(demo.first.fallback) == 3
+    assert all(path.parent == folder and path.is_file() for path in demo.first.fallback)
+    async with sessions() as session:
+        station = await session.get(Station, demo.first.station_id)
+        assert station is not None
+        config = StationConfig.model_validate(station.config)
+        library = set(await session.scalars(select(MediaItem.path)))
+    assert config.failover.fallback_paths == [str(folder)]
+    assert not library & {str(path) for path in demo.first.fallback}  # never scheduled
+    # The station's own engine, nothing queued: the fallback tracks air from the first frame.
+    events: list[EngineEvent] = []
+    engine = Engine(VirtualClock(), EngineOptions(failover=config.failover), on_event=events.append)
+    try:
+        for _ in range(100):
+            engine.clock.wait()
+            engine.step()
+    finally:
+        engine.close()
+    started = [e for e in events if e.type == "item.started"]
+    assert [(e.frame, e.data["layer"], e.data["path"]) for e in started] == [
+        (0, "fallback", str(sorted(demo.first.fallback)[0]))
+    ]
+    changes = [(e.frame, e.data["to"]) for e in events if e.type == "layer.changed"]
+    assert changes == [(0, "fallback")]
+
+
+async def test_a_demo_station_from_before_gets_the_fallback_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "fallback"
+    with migrated_database("sqlite", tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            sessions = session_factory(engine)
+            async with sessions() as session, session.begin():
+                await register_station(session, demo_config())  # no fallback audio
+                station = await ensure_station(session, folder)
+                failover = station.config["failover"]
+            assert failover["fallback_paths"] == [str(folder)]
+            assert failover["live_timeout_sec"] == 30  # the rest is kept
+            async with sessions() as session, session.begin():
+                station = await ensure_station(session, tmp_path / "elsewhere")
+                assert station.config["failover"]["fallback_paths"] == [str(folder)]
         finally:
             await engine.dispose()
 

@@ -169,13 +169,43 @@ def test_soft_item_waits_for_the_segue_point(make_media: MakeMedia) -> None:
     assert started["next"] == round(2.5 * RATE)
 
 
-def test_soft_item_waits_for_its_time_when_nothing_plays(make_media: MakeMedia) -> None:
+def test_soft_item_waits_for_its_time_when_the_layer_is_idle(make_media: MakeMedia) -> None:
     jingle = make_media("jingle.wav", seconds=0.5, rate=RATE)
     rig = Rig()
     rig.player.enqueue(PlayItem("jingle", str(jingle), start_at=RATE + 123))
     out = rig.run(2.0)
     assert not out[:, : RATE + 123].any()
     assert rig.of("item.started")[0].frame == RATE + 123
+
+
+def test_soft_item_after_a_short_item_does_not_wait_for_its_time(make_media: MakeMedia) -> None:
+    # A file shorter than planned: the next soft item follows at once (the schedule
+    # moves earlier), never a hole until its planned start.
+    short = make_media("short.wav", seconds=0.5, rate=RATE)
+    nxt = make_media("next.wav", seconds=0.5, freq_hz=550, rate=RATE)
+    rig = Rig()
+    rig.player.enqueue(PlayItem("short", str(short), start_at=0))
+    rig.player.enqueue(PlayItem("next", str(nxt), start_at=2 * RATE, timing=Timing.SOFT))
+    rig.run(1.5)
+    started = {e.data["item_id"]: e.frame for e in rig.of("item.started")}
+    assert started["next"] == RATE // 2
+
+
+def test_skip_starts_the_next_soft_item_under_the_fade(make_media: MakeMedia) -> None:
+    song = make_media("song.wav", seconds=3.0, freq_hz=330, rate=RATE)
+    nxt = make_media("next.wav", seconds=1.0, freq_hz=550, rate=RATE)
+    rig = Rig()
+    rig.player.enqueue(PlayItem("song", str(song), start_at=0))
+    # planned after the whole song: a skip at 1 s must not leave 2 s of silence
+    rig.player.enqueue(PlayItem("next", str(nxt), start_at=3 * RATE, timing=Timing.SOFT))
+    rig.run(1.0)
+    rig.player.skip(RATE, fade_ms=200)
+    rig.run(1.0)
+    started = {e.data["item_id"]: e.frame for e in rig.of("item.started")}
+    ended = {e.data["item_id"]: e for e in rig.of("item.ended")}
+    assert ended["song"].data["reason"] == "skipped"
+    assert ended["song"].frame == RATE + round(0.2 * RATE)
+    assert started["next"] == RATE  # the skipped song fades out over it
 
 
 def test_corrupt_file_mid_playlist_errors_and_next_item_follows_within_a_block(

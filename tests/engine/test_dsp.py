@@ -328,35 +328,44 @@ def test_build_chain_of_the_example_station() -> None:
         "loudness_normalize",
         "agc",
         "compressor",
+        "loudness_normalize.trim",  # the output loop: trim before the last limiter …
         "limiter",
         "out",
         "silence_detector",
+        "loudness_normalize.output",  # … and its probe on what leaves the chain
     ]
     assert chain.latency_frames == sum(node.latency_frames for node in chain.nodes) > 0
     normalizer = chain.nodes[0]
-    # the later −1 dB limiter holds the ceiling, so the normaliser needs no limiter of its own
+    # the last −1 dB limiter holds the ceiling, so neither the normaliser nor its trim limits
     assert isinstance(normalizer, LoudnessNormalizerNode)
-    assert normalizer.latency_frames == 0
+    assert normalizer.latency_frames == chain.nodes[3].latency_frames == 0
     mix, duck = chain.layer_config
     assert isinstance(mix, Mix)
     assert mix.inputs == ["live", "automation"]
     assert isinstance(duck, Duck)
     assert duck.amount_db == 10
-    assert chain.meter is chain.nodes[4]
+    assert chain.meter is chain.nodes[5]
     assert isinstance(chain.silence_detector, SilenceDetectorNode)
     out = chain.process(music(1.0))
     assert out.shape == (2, RATE)
     assert out.dtype == np.float32
 
 
-def test_normalizer_keeps_its_own_limiter_without_a_later_one() -> None:
+def test_normalizer_ceiling_goes_with_its_output_trim_without_a_later_limiter() -> None:
     chain = build_chain(
         DspGraph(
             nodes=[LoudnessNormalize(type="loudness_normalize"), LevelMeter(type="level_meter")]
         )
     )
-    assert chain.nodes[0].latency_frames > 0
-    assert chain.meter is chain.nodes[1]
+    assert [node.name for node in chain.nodes] == [
+        "loudness_normalize",
+        "loudness_normalize.trim",
+        "level_meter",
+        "loudness_normalize.output",
+    ]
+    assert chain.nodes[0].latency_frames == 0
+    assert chain.nodes[1].latency_frames > 0
+    assert chain.meter is chain.nodes[2]
     assert chain.silence_detector is None
     assert chain.layer_config == (None, None)
 

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,21 @@ async def test_skip_fade_and_stop_change_what_plays(rig: Rig) -> None:
     assert "d" not in _started(seen)
 
 
+async def test_unqueue_drops_queued_items_and_never_the_one_on_air(rig: Rig) -> None:
+    stream = await _subscribed(rig.client)
+    async with contextlib.aclosing(stream):
+        for name in ("a", "b", "c"):
+            await rig.client.play(PlayRequest(name, rig.tone(name, 1.0)))
+        seen = await _until(stream, lambda rs: "a" in _started(rs))
+        await rig.client.unqueue(["a", "b", "not-queued"])
+        await _until(stream, lambda rs: "c" in _started(rs) and "a" in _ended(rs), seen)
+    assert "b" not in _started(seen)  # dropped from the queue
+    assert _ended(seen)["a"] == "finished"  # on air: played out whole
+    a_end = next(r for r in seen if r.type == "item.ended" and r.data["item_id"] == "a")
+    c_start = next(r for r in seen if r.type == "item.started" and r.data["item_id"] == "c")
+    assert c_start.frame == a_end.frame
+
+
 async def test_emergency_preempts_automation(rig: Rig) -> None:
     await rig.client.play(PlayRequest("music", rig.tone("music", 8.0)))
     stream = await _subscribed(rig.client)
@@ -209,6 +224,54 @@ async def test_emergency_preempts_automation(rig: Rig) -> None:
     assert changes[-2:] == [("automation", "emergency"), ("emergency", "automation")]
     eas = next(r for r in seen if r.type == "item.started" and r.data["item_id"] == "eas")
     assert eas.data["layer"] == "emergency"
+
+
+async def test_the_fallback_rotation_airs_when_nothing_is_queued(rig: Rig) -> None:
+    """SetFallback: the rotation loops while the programme has nothing; a queued item
+    takes the air back, and when it ends the rotation comes back on that frame."""
+    stream = await _subscribed(rig.client)
+    async with contextlib.aclosing(stream):
+        await rig.client.set_fallback(
+            [
+                PlayRequest(
+                    "bed-1", rig.tone("bed1", 0.4), title="Bed", artist="House", meta={"m": 1}
+                ),
+                PlayRequest("bed-2", rig.tone("bed2", 0.4), title="Bed 2"),
+            ]
+        )
+        seen = await _until(stream, lambda rs: len(_started(rs)) >= 3)
+        await rig.client.play(PlayRequest("song", rig.tone("song", 0.5), title="Song"))
+
+        def back_on_fallback(records: list[EngineEventRecord]) -> bool:
+            changes = [r.data["to"] for r in records if r.type == "layer.changed"]
+            return changes[-2:] == ["automation", "fallback"]
+
+        await _until(stream, back_on_fallback, seen)
+    assert _started(seen)[:3] == ["bed-1", "bed-2", "bed-1"]
+    first = next(r for r in seen if r.type == "item.started")
+    assert first.data["layer"] == "fallback"
+    assert (first.data["title"], first.data["artist"], first.data["m"]) == ("Bed", "House", 1)
+    assert first.data["fallback"] == "rotation"
+    song_end = next(r for r in seen if r.type == "item.ended" and r.data["item_id"] == "song")
+    back = [r for r in seen if r.type == "layer.changed"][-1]
+    assert back.frame == song_end.frame  # on air again on the frame the song ended
+    status = await rig.client.status()
+    assert status["fallback"]["rotation"] == 2
+    await rig.client.set_fallback([])
+    await _poll_status(rig.client, lambda s: s["fallback"]["rotation"] == 0)
+
+
+async def test_a_fallback_item_with_a_start_time_is_refused(rig: Rig) -> None:
+    timed = PlayRequest("bed", rig.tone("bed", 0.4), start_at=datetime.now(UTC))
+    with pytest.raises(EngineError, match="fallback items play in rotation order"):
+        await rig.client.set_fallback([timed])
+    other = rig.other_client("kxyz")
+    try:
+        with pytest.raises(NotFoundError, match="runs station 'wgmr'"):
+            await other.set_fallback([PlayRequest("bed", rig.tone("bed", 0.4))])
+    finally:
+        await other.close()
+    assert (await rig.client.status())["fallback"]["rotation"] == 0
 
 
 async def test_bad_graph_is_refused_and_the_old_graph_keeps_running(rig: Rig) -> None:

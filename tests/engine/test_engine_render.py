@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from grimnir.cli import app
 from grimnir.config.station import Failover, load_station_config
 from grimnir.domain.catalog import AudioFormat
-from grimnir.domain.fades import FadeCurve
+from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.engine.audio import BLOCK
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
@@ -75,7 +75,9 @@ def test_silent_stretch_puts_fallback_on_air_within_threshold_plus_a_block(
     )
     engine = Engine(VirtualClock(), EngineOptions(failover=failover), on_event=events.append)
     engine.play(PlayItem("song", str(song)))
-    engine.play(PlayItem("after", str(after), start_at=6 * RATE))
+    # NOTE: hard, so the programme really has nothing until 6 s (a soft item would
+    # start at once when the song ends).
+    engine.play(PlayItem("after", str(after), start_at=6 * RATE, timing=Timing.HARD))
     audio = run_engine(engine, 8.0)
     engine.close()
     detected = [e for e in events if e.type == "silence.detected"]
@@ -92,6 +94,10 @@ def test_silent_stretch_puts_fallback_on_air_within_threshold_plus_a_block(
     changes = [(e.data["from"], e.data["to"]) for e in events if e.type == "layer.changed"]
     assert ("automation", "fallback") in changes
     assert ("fallback", "automation") in changes
+    # The song was playing (silently): the silence rule decided, not an empty programme;
+    # when the queue runs dry after "after", fallback comes back at once.
+    known = [(e.type, e.frame) for e in events if e.type.startswith("fallback.")]
+    assert known == [("fallback.started", 7 * RATE)]
 
 
 def test_emergency_preempts_automation_and_fails_back(make_media: MakeMedia) -> None:

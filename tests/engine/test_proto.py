@@ -31,8 +31,8 @@ def test_every_rpc_of_the_contract_is_served() -> None:
     names = {method.name for method in service.methods}
     assert names == {
         "LoadGraph", "Play", "Stop", "Fade", "Skip", "InsertEmergency", "RouteLive", "KickLive",
-        "SetMetadata", "StreamTelemetry", "StreamEvents", "GetStatus", "AnalyzeMedia",
-        "GenerateWaveform",
+        "SetMetadata", "SetFallback", "Unqueue", "StreamTelemetry", "StreamEvents", "GetStatus",
+        "AnalyzeMedia", "GenerateWaveform",
     }  # fmt: skip
     for name in names:
         assert name in vars(EngineServicer), f"EngineServicer does not implement {name}"

@@ -169,7 +169,11 @@ class VirtualStation:
         return ORIGIN + timedelta(seconds=seconds)
 
     def executor(self, sessions: Sessions, bus: EventBus, **options: Any) -> StationExecutor:
-        """A lock-step executor for this engine, reading "now" from its clock."""
+        """A lock-step executor for this engine, reading "now" from its clock.
+
+        Without a fallback rotation unless asked for (``fallback_rotation=True``): these
+        tests read the timeline's own items off the as-run log and the audio."""
+        options.setdefault("fallback_rotation", False)
         executor = StationExecutor(
             self.station, sessions, self.client, bus, clock=self.now, lockstep=True, **options
         )

@@ -91,7 +91,7 @@ async def test_the_as_run_log_matches_the_plan(
         await add_entry(sessions, station_id, at(18), 3, media=b, timing=Timing.HARD),
         await add_entry(sessions, station_id, at(21), 4, media=a),
         await add_entry(sessions, station_id, at(23.5), 3, media=b, timing=Timing.HARD),
-        await add_entry(sessions, station_id, at(45), 3, media=b),  # beyond the first preload
+        await add_entry(sessions, station_id, at(45), 3, media=b),  # after a hole in the plan
     ]
     sub = await bus.subscribe(station_id=str(station_id))
     ex = executor(virtual, sessions, bus)
@@ -104,14 +104,15 @@ async def test_the_as_run_log_matches_the_plan(
 
     rows = await as_run(sessions, station_id)
     assert [r.timeline_entry_id for r in rows] == [e.id for e in plan]
-    # soft entries start at their time or at the end of the one before; hard ones on time
+    # soft entries start at their time or at the end of the one before, never after it
+    # (a hole in the plan moves the soft entry after it earlier); hard ones on time
     assert times(rows) == [
         (10.0, 14.0),
         (14.0, 16.0),
         (18.0, 21.0),
         (21.0, 23.52),  # cut by the hard entry at 23.5 with a 20 ms declick fade
         (23.5, 26.5),
-        (45.0, 48.0),
+        (26.5, 29.5),  # planned at 45 s: it follows at once, not after 18.5 s of silence
     ]
     reasons = [r.end_reason for r in rows]
     assert reasons == [EndReason.FINISHED] * 3 + [EndReason.PREEMPTED] + [EndReason.FINISHED] * 2
@@ -128,7 +129,7 @@ async def test_the_as_run_log_matches_the_plan(
 
     assert level[frame(11)] > 0.2
     assert level[frame(17)] == 0.0
-    assert level[frame(46)] > 0.2
+    assert level[frame(27)] > 0.2
 
     events = await drain(sub)
     kinds = [e.type for e in events]
@@ -185,28 +186,31 @@ async def test_live_preempts_and_emergency_preempts_live(
 
     rows = await as_run(sessions, station_id)
     summary = [(r.layer, r.timeline_entry_id, r.end_reason) for r in rows]
+    # automation plays on under the DJ and the alert; the log follows what is heard
     assert summary == [
         ("automation", first.id, EndReason.PREEMPTED),
         ("live", None, EndReason.FINISHED),
-        ("automation", first.id, EndReason.FINISHED),  # rejoined in progress
+        ("automation", first.id, EndReason.FINISHED),  # heard again where it had got to
         ("automation", second.id, EndReason.PREEMPTED),
-        ("live", None, EndReason.FINISHED),
+        ("live", None, EndReason.PREEMPTED),
         ("emergency", None, EndReason.FINISHED),
+        ("live", None, EndReason.FINISHED),
         ("automation", second.id, EndReason.FINISHED),
     ]
     assert times(rows) == [
-        (5.0, 8.24),  # the DJ's audio from 8.02 pre-empts: a 200 ms fade from 8.04
-        (8.02, 15.0),  # 6 s of DJ, then the engine's 1 s grace after the last audio
-        (15.02, 24.82),  # rejoined in progress as the DJ's show ended
-        (25.0, 30.24),
-        (30.02, 41.0),
-        (33.02, 35.02),  # inserted at 33 s; the DJ keeps the live layer under it
-        (41.02, 44.82),
+        (5.0, 8.02),  # the DJ's audio from 8.02 takes the air
+        (8.02, 14.1),  # 6 s of DJ; 100 ms after the last audio automation is heard again
+        (14.1, 25.0),  # on time: no rejoin, no silence, the song ends where planned
+        (25.0, 30.02),
+        (30.02, 33.02),
+        (33.02, 35.02),  # inserted at 33 s, over the DJ
+        (35.02, 40.1),  # the DJ is heard again after the alert
+        (40.1, 45.0),
     ]
-    assert [r.priority for r in rows] == [3, 1, 3, 3, 1, 0, 3]
+    assert [r.priority for r in rows] == [3, 1, 3, 3, 1, 0, 1, 3]
 
 
-async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
+async def test_a_scheduled_show_airs_its_fallback_programme_under_the_dj(
     sessions: Sessions,
     station_id: uuid.UUID,
     virtual: VirtualStation,
@@ -235,21 +239,25 @@ async def test_a_scheduled_show_waits_for_its_dj_then_automation_covers(
         await ex.close()
 
     rows = await as_run(sessions, station_id)
-    assert [(r.layer, r.timeline_entry_id) for r in rows] == [
-        ("automation", cover.id),
-        ("live", None),
+    # the show's fallback programme plays at once (under the DJ once one comes); the
+    # entry planned at 20 s follows the cover at 15 s: a hole in the plan is not aired
+    assert [(r.layer, r.timeline_entry_id, r.end_reason) for r in rows] == [
+        ("automation", cover.id, EndReason.FINISHED),  # no DJ: no silence waiting for one
+        ("automation", held.id, EndReason.PREEMPTED),
+        ("live", None, EndReason.FINISHED),
     ]
     assert times(rows) == [
-        (7.02, 14.82),  # sent by the poll at 7 s, the end of the 2 s grace: joined at 2.2 s
-        (20.32, 30.8),  # 9.5 s of DJ from 20.32, then the engine's 1 s grace
+        (5.0, 15.0),
+        (15.0, 20.32),  # the DJ's audio from 20.32 takes the air
+        (20.32, 30.8),  # 9.5 s of DJ, nothing under it any more: the 1 s grace, then off
     ]
-    assert rows[1].priority == 2
+    assert rows[2].priority == 2
     assert scheduled == 2
     assert await statuses(sessions, [no_dj.id, cover.id, show.id, held.id]) == [
         EntryStatus.SKIPPED,
         EntryStatus.AIRED,
         EntryStatus.AIRED,
-        EntryStatus.SKIPPED,
+        EntryStatus.AIRED,
     ]
 
 
@@ -316,14 +324,14 @@ async def test_manual_skip_insert_stop_and_reload(
     try:
         await ex.wait_ready()
         await virtual.run_until(4)
-        await ex.skip(fade_ms=100)  # a ends early, b (already queued) waits for its time
-        await virtual.run_until(5)
-        inserted = await ex.insert(promo)  # plays next, at once: nothing is on air
-        await virtual.run_until(12)
+        await ex.skip(fade_ms=100)  # a ends early: b (already queued) follows at once
+        await virtual.run_until(6)
         await ex.stop(fade_ms=100)
-        await virtual.run_until(14)
+        await virtual.run_until(7)
         stopped_state = ex.state.value
-        await ex.resume()  # b joins in progress
+        inserted = await ex.insert(promo)  # plays next, at once: nothing is on air
+        await virtual.run_until(9)
+        await ex.resume()  # b joins in progress, where its moved slot has got to
         await virtual.run_until(15)
         late = await add_entry(sessions, station_id, virtual.at(20), 2, media=song)
         assert await ex.reload() == 1  # the planner added an entry: sent now
@@ -335,17 +343,17 @@ async def test_manual_skip_insert_stop_and_reload(
     got = [(r.timeline_entry_id, r.end_reason) for r in rows]
     assert got == [
         (a.id, EndReason.SKIPPED),
-        (None, EndReason.FINISHED),
         (b.id, EndReason.SKIPPED),
+        (None, EndReason.FINISHED),
         (b.id, EndReason.FINISHED),
         (late.id, EndReason.FINISHED),
     ]
     assert inserted.startswith("insert-")
     assert times(rows) == [
         (2.0, 4.12),  # skipped at 4 s: a 100 ms fade from the next block
-        (5.02, 6.02),  # inserted at 5 s
-        (10.0, 12.12),  # stopped at 12 s
-        (14.02, 17.82),  # resumed at 14 s: joined in progress
+        (4.02, 6.12),  # b at once, under a's fade (not at 10 s); stopped at 6 s
+        (7.02, 8.02),  # inserted at 7 s
+        (9.2, 12.02),  # resumed at 9 s: joined in progress in its slot, moved to 4.02 s
         (20.0, 28.0),  # reloaded at 15 s, on air at its time
     ]
     assert stopped_state == "idle"

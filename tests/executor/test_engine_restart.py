@@ -65,7 +65,10 @@ async def test_a_killed_engine_is_back_on_air_at_the_right_item(
     bus = MemoryBus()
     started = await bus.subscribe(["item.started"], str(STATION_ID))
     ended = await bus.subscribe(["item.ended"], str(STATION_ID))
-    ex = StationExecutor(STATION_ID, sessions, client, bus, poll_s=0.1, graph=graph)
+    # NOTE: no fallback rotation: the test follows the timeline's own items
+    ex = StationExecutor(
+        STATION_ID, sessions, client, bus, poll_s=0.1, graph=graph, fallback_rotation=False
+    )
     await supervisor.start()
     try:
         first_pid = await running_pid(supervisor, 60)

@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import math
 import struct
+import uuid
 import wave
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from grimnir.cli import app
+from grimnir.cli._common import current_settings, with_session
+from grimnir.store.models import TimelineEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
@@ -108,3 +115,49 @@ def test_check_fails_on_dead_air_and_bad_input_says_what_to_fix(runner: CliRunne
     )
     assert "no station" in run(runner, "plan", "build", "-s", "nope", code=1)
     assert "nothing planned" in run(runner, "plan", "show", "-s", "wgmr-fm")
+
+
+def test_check_names_a_hole_in_the_stored_timeline(runner: CliRunner, tmp_path: Path) -> None:
+    run(runner, "station", "add", "--config", str(EXAMPLE))
+    music = tmp_path / "music"
+    music.mkdir()
+    for i in range(6):
+        write_tone(music / f"tone{i}.wav", 20 + 3 * i, 220 * (i + 1))
+    run(runner, "library", "scan", str(music), "-s", "wgmr-fm", "-w", "1")
+    run(runner, "plan", "build", "-s", "wgmr-fm", "--hours", "2")
+    assert "0 error(s)" in run(runner, "plan", "check", "-s", "wgmr-fm", "--hours", "1")
+
+    listed = json.loads(run(runner, "plan", "show", "-s", "wgmr-fm", "--hours", "1", "--json"))
+    soon = datetime.now(UTC) + timedelta(minutes=20)  # well after the lock: a build would refill
+    gone = next(e for e in listed if datetime.fromisoformat(e["starts_at"]) > soon)
+
+    async def remove(session: Any) -> None:
+        await session.execute(
+            delete(TimelineEntry).where(TimelineEntry.id == uuid.UUID(gone["id"]))
+        )
+
+    with_session(current_settings(), remove)
+    text = run(runner, "plan", "check", "-s", "wgmr-fm", "--hours", "1", code=1)
+    tz = ZoneInfo("America/New_York")
+    a = datetime.fromisoformat(gone["starts_at"]).astimezone(tz)
+    b = datetime.fromisoformat(gone["ends_at"]).astimezone(tz)
+    seconds = (b - a).total_seconds()
+    day = f"{b:%a %Y-%m-%d} " if b.date() != a.date() else ""  # the end's date past midnight
+    assert (
+        f"hole in the stored timeline: {a:%a %Y-%m-%d %H:%M:%S}.{a.microsecond // 1000:03d} – "
+        f"{day}{b:%H:%M:%S}.{b.microsecond // 1000:03d} {b.tzname()} ({seconds:g} s of silence)"
+    ) in text
+    assert "1 error(s)" in text
+    data = json.loads(
+        run(runner, "plan", "check", "-s", "wgmr-fm", "--hours", "1", "--json", code=1)
+    )
+    assert [(h["start"], h["end"]) for h in data["holes"]] == [
+        (
+            datetime.fromisoformat(gone["starts_at"]).isoformat(),
+            datetime.fromisoformat(gone["ends_at"]).isoformat(),
+        )
+    ]
+    assert data["errors"][0].startswith("hole in the stored timeline")
+
+    run(runner, "plan", "build", "-s", "wgmr-fm", "--hours", "2")  # a rebuild fills it again
+    assert "0 error(s)" in run(runner, "plan", "check", "-s", "wgmr-fm", "--hours", "1")

@@ -21,7 +21,7 @@ from grimnir.cli._common import (
     warn,
     with_session,
 )
-from grimnir.config.station import check_station_file
+from grimnir.config.station import StationConfig, check_station_file
 from grimnir.domain.errors import ConfigError, StoreError
 from grimnir.domain.urls import mask_url
 
@@ -60,6 +60,7 @@ def config_check(
             raise typer.Exit(1) from None
         fail(str(exc.args[0]), exc.problems)
     config = checked.config
+    warnings = [*checked.warnings, *_advice(file, config)]
     summary = {
         "ok": True,
         "file": str(file),
@@ -69,17 +70,30 @@ def config_check(
         "mounts": len(config.mounts),
         "outputs": sum(len(m.outputs) for m in config.mounts),
         "dsp_nodes": len(config.dsp_graph.nodes),
-        "warnings": checked.warnings,
+        "warnings": warnings,
     }
     if as_json:
         print_json(summary)
         return
-    warn(checked.warnings)
+    warn(warnings)
     out.print(
         f"{file}: OK — {summary['station']} ({summary['short_name']}, {summary['timezone']}), "
         f"{summary['mounts']} mount(s), {summary['outputs']} output(s), "
         f"{summary['dsp_nodes']} DSP node(s)"
     )
+
+
+def _advice(file: Path, config: StationConfig) -> list[str]:
+    """Warnings about what the station will do, beyond what is wrong in the file."""
+    failover = config.failover
+    if failover.fallback_paths or failover.emergency_audio_path:
+        return []
+    return [
+        f"{file}: failover: no fallback audio — set failover.fallback_paths (files or "
+        "folders the engine loops when it has nothing else to play) or "
+        "failover.emergency_audio_path; without either, a station whose control plane is "
+        "down and whose queue has run dry goes silent"
+    ]
 
 
 @config_app.command("show")

@@ -21,7 +21,7 @@ from grimnir.cli._common import JsonOpt, current_settings, ensure_schema, fail, 
 from grimnir.cli._common import run_db as _run_db
 
 if TYPE_CHECKING:
-    from grimnir.planner.reports import BuildReport
+    from grimnir.planner.reports import BuildReport, Gap
 
 plan_app = typer.Typer(help="Build, show and check a station's timeline.", no_args_is_help=True)
 
@@ -193,34 +193,63 @@ def _source(entry: Any, names: dict[Any, str]) -> str:
     return " / ".join(p for p in parts if p)
 
 
+def _local(at: datetime, tz: Any, *, date: bool = True) -> str:
+    local = at.astimezone(tz)
+    day = f"{local:%a %Y-%m-%d} " if date else ""
+    return f"{day}{local:%H:%M:%S}.{local.microsecond // 1000:03d}"
+
+
+def _hole(gap: Gap, tz: Any) -> str:
+    """A hole of the stored timeline in the station's local time, to the millisecond."""
+    a, b = gap.start.astimezone(tz), gap.end.astimezone(tz)
+    return (
+        f"hole in the stored timeline: {_local(a, tz)} – "
+        f"{_local(b, tz, date=a.date() != b.date())} {b.tzname()} "
+        f"({gap.duration_ms / 1000:g} s of silence): {gap.reason}"
+    )
+
+
 @plan_app.command("check")
 def plan_check(
     station: StationOpt,
     hours: Annotated[float, typer.Option(help="How many hours ahead to check.")] = 48,
     as_json: JsonOpt = False,
 ) -> None:
-    """What a build from now would run into: conflicts, gaps, under-fill, relaxations.
+    """The stored timeline's holes, and what a build from now would run into:
+    conflicts, gaps, under-fill, relaxations.
 
-    Exits 1 when there are errors (show conflicts or dead air).
+    Exits 1 when there are errors (a hole in the stored timeline, show
+    conflicts or dead air in the plan).
     """
     from grimnir.planner._time import zone
-    from grimnir.planner.builder import simulate
+    from grimnir.planner.builder import simulate, timeline_holes
 
     now = datetime.now(UTC)
 
-    async def work(sessions: Any) -> tuple[BuildReport, Any]:
+    async def work(sessions: Any) -> tuple[BuildReport, list[Gap], Any]:
         row = await _station(sessions, station)
-        return await simulate(sessions, row.id, now, hours, now=now), zone(row.timezone)
+        report = await simulate(sessions, row.id, now, hours, now=now)
+        stored = await timeline_holes(sessions, row.id, now, now + timedelta(hours=hours))
+        return report, stored, zone(row.timezone)
 
-    report, tz = _run(work)
+    report, stored, tz = _run(work)
+    holes = [_hole(gap, tz) for gap in stored]
     if as_json:
-        print_json(report.to_json())
+        data = report.to_json()
+        data["holes"] = [
+            {"start": g.start.isoformat(), "end": g.end.isoformat(), "reason": g.reason}
+            for g in stored
+        ]
+        data["errors"] = [*holes, *data["errors"]]
+        print_json(data)
     else:
+        for line in holes:
+            out.print(line, markup=False)
         _findings(report, tz)
-        errors = len(report.errors)
+        errors = len(holes) + len(report.errors)
         out.print(
             f"{errors} error(s), {len(report.underfilled)} under-filled slot(s), "
             f"{len(report.relaxations)} relaxation(s) in the next {hours:g} h"
         )
-    if report.errors:
+    if holes or report.errors:
         raise typer.Exit(1)

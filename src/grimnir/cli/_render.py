@@ -77,9 +77,12 @@ def render_command(
         disable=as_json,
     ) as bar:
         task = bar.add_task("", total=total)
+        shown = [0]
 
         def progress(frames: int) -> None:
-            if frames % (48_000 * 5) < 960:
+            # NOTE: called after each span of blocks; the bar moves every 5 s of audio.
+            if frames - shown[0] >= 48_000 * 5:
+                shown[0] = frames - frames % (48_000 * 5)
                 speed = frames / 48_000 / max(time.perf_counter() - started, 1e-9)
                 bar.update(
                     task,

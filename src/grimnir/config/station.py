@@ -121,17 +121,27 @@ class Failover(ConfigModel):
     live_grace_sec: float = Field(
         default=5,
         ge=0,
-        description="A DJ dropout shorter than this doesn't flip back to automation.",
+        description=(
+            "A DJ whose audio stops (dropout, disconnect) gets the air back on returning "
+            "within this time; meanwhile automation plays."
+        ),
     )
     automation_fallback_enabled: bool = Field(
         default=True, description="Return to automation when live ends or fails."
     )
     emergency_audio_path: str | None = Field(
-        default=None, description="Audio played for an emergency without its own audio."
+        default=None,
+        description=(
+            "Audio played for an emergency without its own audio; also looped as the "
+            "last fallback, when there is no rotation and no fallback_paths to play."
+        ),
     )
     fallback_paths: list[str] = Field(
         default_factory=list,
-        description="Files or directories played (in order) when nothing else can be.",
+        description=(
+            "Files or directories looped (in order) when the programme has nothing and "
+            "the control plane gave no fallback rotation."
+        ),
     )
     silence_threshold_db: float = Field(
         default=-50, ge=-90, le=0, description="Below this level the master bus is silent."

@@ -3,12 +3,15 @@
 The config follows ``examples/station-wgmr.yaml`` (same processing chain,
 failover and priorities) but is called "Grimnir Demo FM" (short name
 ``demo``) and streams only from the built-in server at ``/demo.mp3``: no
-Icecast peer to fail, no recording or HLS folders outside the data dir.
+Icecast peer to fail, no recording or HLS folders outside the data dir. Its
+fallback is a folder of generated tracks (``failover.fallback_paths``), so the
+engine has something to play with nothing queued and no control plane.
 """
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -44,8 +47,12 @@ ID_ROTATION: dict[str, Any] = {"type": "default"}
 and nothing can make the ID on the hour rest."""
 
 
-def demo_config() -> StationConfig:
-    """The demo station's config (see the module docstring)."""
+def demo_config(fallback: Path | None = None) -> StationConfig:
+    """The demo station's config (see the module docstring); ``fallback`` is the folder
+    of its fallback tracks."""
+    failover: dict[str, Any] = {"live_timeout_sec": 30, "automation_fallback_enabled": True}
+    if fallback is not None:
+        failover["fallback_paths"] = [str(fallback)]
     return StationConfig.model_validate(
         {
             "station": {
@@ -84,7 +91,7 @@ def demo_config() -> StationConfig:
                     {"type": "limiter", "threshold_db": -1.0, "release_ms": 10},
                 ]
             },
-            "failover": {"live_timeout_sec": 30, "automation_fallback_enabled": True},
+            "failover": failover,
             "priorities": {
                 "emergency": 0,
                 "live_override": 1,
@@ -96,12 +103,23 @@ def demo_config() -> StationConfig:
     )
 
 
-async def ensure_station(session: AsyncSession) -> Station:
-    """The demo station: the one called ``demo`` if it exists, else registered anew."""
+async def ensure_station(session: AsyncSession, fallback: Path | None = None) -> Station:
+    """The demo station: the one called ``demo`` if it exists, else registered anew.
+
+    An existing one without any fallback audio (made by an older version) gets
+    ``fallback`` as its ``failover.fallback_paths``; one that has some keeps it.
+    """
     station = await session.scalar(select(Station).where(Station.short_name == SHORT_NAME))
-    if station is not None:
+    if station is None:
+        station, _ = await register_station(session, demo_config(fallback))
         return station
-    station, _ = await register_station(session, demo_config())
+    failover = dict(station.config.get("failover") or {})
+    if fallback is not None and not (
+        failover.get("fallback_paths") or failover.get("emergency_audio_path")
+    ):
+        failover["fallback_paths"] = [str(fallback)]
+        station.config = {**station.config, "failover": failover}
+        await session.flush()
     return station
 
 

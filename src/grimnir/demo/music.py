@@ -266,6 +266,21 @@ class _Band:
         syn.add(self.out, start + echo, tone, -self.lead_pan - 0.4, 0.07)
 
 
+FALLBACK_SEED = 7919
+"""Added to the seed of the fallback tracks: the same synthesis, other songs."""
+
+
+def generate_fallback(
+    folder: Path, count: int = 3, *, seconds: float = 150.0, seed: int = 0
+) -> list[Path]:
+    """Write ``count`` tracks for the station to loop when it has nothing else to play
+    (its ``failover.fallback_paths``): made like the library, from a seed of their own.
+
+    They are not library items: the planner never schedules them.
+    """
+    return generate_library(folder, count, seconds=seconds, seed=seed + FALLBACK_SEED)
+
+
 def _write_track(job: tuple[Path, TrackSpec]) -> Path:
     """Render and encode one track (a top-level function: it runs in worker processes)."""
     path, spec = job

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from grimnir.accounts import create_user, hash_password, verify_password
 from grimnir.config.settings import Settings
 from grimnir.demo import _programming as prog
-from grimnir.demo.music import generate_library
+from grimnir.demo.music import generate_fallback, generate_library
 from grimnir.demo.voice import make_station_ids
 from grimnir.domain import LibraryError, MediaState
 from grimnir.library.analysis import AnalysisOptions
@@ -35,6 +35,8 @@ log = logging.getLogger("grimnir.demo")
 ADMIN_USER = "admin"
 CREDENTIALS_FILE = "demo-admin.txt"
 _TARGET_LUFS = -16.0  # the demo config's loudness_normalize target
+FALLBACK_TRACKS = 3
+"""Tracks in the demo station's fallback folder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,19 @@ class DemoInfo:
     """The stream's path on the station's built-in server (``http://HOST:PORT`` + this)."""
     spoken_ids: bool = False
     """Whether the station IDs speak (espeak-ng was found) or are stings only."""
+    fallback: tuple[Path, ...] = ()
+    """The tracks the engine loops when nothing is queued (``failover.fallback_paths``)."""
 
 
 def media_dir(settings: Settings) -> Path:
     """Where the demo's generated files live: ``<data_dir>/demo/media``."""
     return Path(settings.data_dir) / "demo" / "media"
+
+
+def fallback_dir(settings: Settings) -> Path:
+    """The demo station's fallback tracks: ``<data_dir>/demo/fallback`` (beside the
+    library folder, not in it, so they are never scanned into the library)."""
+    return Path(settings.data_dir) / "demo" / "fallback"
 
 
 async def ensure_demo(
@@ -69,13 +79,20 @@ async def ensure_demo(
 
     ``tracks`` music tracks of about ``seconds`` each are generated (once) into
     :func:`media_dir`, with spoken station IDs when espeak-ng is installed, and
-    ingested and analysed through the library. Raises ``LibraryError`` when a
-    generated file does not become READY (the reason is in the message).
+    ingested and analysed through the library. ``FALLBACK_TRACKS`` more go to
+    :func:`fallback_dir`, the station's ``failover.fallback_paths``: what its
+    engine loops when nothing is queued, even with the control plane down.
+    Raises ``LibraryError`` when a generated file does not become READY (the
+    reason is in the message).
     """
     if tracks < 1:
         raise LibraryError("the demo needs at least one music track: pass tracks >= 1")
+    beds = fallback_dir(settings)
+    fallback = await asyncio.to_thread(
+        generate_fallback, beds, FALLBACK_TRACKS, seconds=seconds, seed=seed
+    )
     async with sessions() as session, session.begin():
-        station = await prog.ensure_station(session)
+        station = await prog.ensure_station(session, beds)
         station_id, short_name = station.id, station.short_name
     folder = media_dir(settings)
     music = await asyncio.to_thread(
@@ -97,6 +114,7 @@ async def ensure_demo(
         admin_password=password,
         files=(*music, *ids.files),
         spoken_ids=ids.spoken,
+        fallback=tuple(fallback),
     )
 
 

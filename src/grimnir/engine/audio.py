@@ -29,6 +29,35 @@ def silence(frames: int = BLOCK) -> Block:
     return np.zeros((NCH, frames), dtype=np.float32)
 
 
+class BlockBuffer:
+    """A reusable work area for blocks of any length, so the block loop allocates nothing.
+
+    ``view(n)`` is a C-contiguous ``(2, n)`` block over the first ``2·n``
+    samples of one flat array (the layout pedalboard and the encoders take),
+    whatever ``n`` is; the array grows only when a longer block is asked for.
+    A view stays valid until the next ``view`` call that grows the buffer and
+    is overwritten by the next user: hand out copies, not views.
+    """
+
+    __slots__ = ("_flat",)
+
+    def __init__(self, frames: int = BLOCK) -> None:
+        self._flat: npt.NDArray[np.float32] = np.zeros(NCH * frames, dtype=np.float32)
+
+    def view(self, frames: int) -> Block:
+        """The first ``frames`` frames as a ``(2, frames)`` block (contents undefined)."""
+        size = NCH * frames
+        if size > self._flat.size:
+            self._flat = np.zeros(size, dtype=np.float32)
+        return self._flat[:size].reshape(NCH, frames)
+
+    def zeros(self, frames: int) -> Block:
+        """``view(frames)`` filled with silence."""
+        block = self.view(frames)
+        block.fill(0.0)
+        return block
+
+
 def db_to_gain(db: float) -> float:
     """Linear gain for ``db`` decibels."""
     return float(10.0 ** (db / 20.0))

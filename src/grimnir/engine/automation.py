@@ -2,7 +2,10 @@
 
 Items are scheduled by engine frame. A **hard** item starts exactly at its
 ``start_at`` frame, fading out whatever plays; a **soft** item starts at the
-current item's segue point (or when it ends), never before its ``start_at``.
+current item's segue point (or when it ends, or is skipped): after an item
+its ``start_at`` is not waited for, so an early end (a skip, a failed file,
+a short file) moves the schedule instead of leaving silence. Only an idle
+layer waits for a soft item's ``start_at``.
 Two voices overlap during a crossfade (the "two decks"); a transition with no
 fades is a butt splice on the exact frame, with no sample of silence added.
 
@@ -18,7 +21,7 @@ from typing import Any
 from grimnir.domain.catalog import EndReason
 from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import Block, rms_db, silence
+from grimnir.engine.audio import Block, BlockBuffer, rms_db, silence
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fades import Ramp
 from grimnir.engine.smart import TransitionPlan, plan_smart_transition
@@ -51,6 +54,7 @@ class AutomationPlayer:
         self._quiet_from = 0
         self._preloaded: dict[int, tuple[PlayItem, Source]] = {}
         """Frame from which nothing plays (the end of the last item that ended)."""
+        self._scratch = BlockBuffer()
 
     # -- control ------------------------------------------------------------------
 
@@ -113,11 +117,24 @@ class AutomationPlayer:
 
     # -- the block ---------------------------------------------------------------
 
-    def render(self, frame0: int, n: int) -> Block | None:
-        """Audio of this layer for frames ``[frame0, frame0 + n)``; None when idle."""
-        if not self.voices and not self._queue and not self._preloaded:
+    @property
+    def idle(self) -> bool:
+        """Nothing plays, is queued or decodes ahead: ``render`` returns None."""
+        return not self.voices and not self._queue and not self._preloaded
+
+    def render(self, frame0: int, n: int, out: Block | None = None) -> Block | None:
+        """Audio of this layer for frames ``[frame0, frame0 + n)``; None when idle.
+
+        Renders into ``out`` (shape (2, n), overwritten) when given, else into
+        a new block. ``n`` may span many blocks; with no event inside them (see
+        ``next_event_frame``) the audio is the same as block by block.
+        """
+        if self.idle:
             return None
-        out = silence(n)
+        if out is None:
+            out = silence(n)
+        else:
+            out.fill(0.0)
         end = frame0 + n
         if self._queue:
             self._preload(frame0)
@@ -131,7 +148,7 @@ class AutomationPlayer:
             if not fresh:
                 break
             for voice in fresh:
-                voice.render(frame0, out)
+                voice.render(frame0, out, self._scratch)
                 rendered.add(id(voice))
                 failed_at_once = voice.end == voice.start and voice.source.error is not None
                 if not voice.started_event_sent and not failed_at_once:
@@ -141,6 +158,49 @@ class AutomationPlayer:
             self._start_soft_at_segues(frame0, end)
         self._quiet_from = frame0
         return out
+
+    def settle(self, until: int) -> None:
+        """Offline: wait for the decoders until every item's end before ``until`` is certain."""
+        for voice in self.voices:
+            voice.settle(until)
+
+    def next_event_frame(self, frame0: int) -> int | None:
+        """The earliest frame, from ``frame0`` on, where an item may start, end or segue.
+
+        Conservative (the true event may come later, never earlier), and
+        certain by what the decoders have delivered (call ``settle`` first to
+        look further): blocks that end by this frame render the same in one
+        ``render`` call as block by block. None: nothing will happen unless
+        the queue changes.
+        """
+        # NOTE: this follows the rules of ``_start_due_hard`` and the soft starts
+        # (``_start_soft_at_segues``, ``_start_soft_after_ends``): change them together.
+        found: list[int] = []
+        head = self._queue[0][2] if self._queue else None
+        for _, _, item in self._queue:
+            if item.timing is Timing.HARD and item.start_at is not None:
+                found.append(item.start_at)
+        leading = self._leading_voice()
+        if head is not None and head.timing is not Timing.HARD:
+            if leading is None:
+                # Nothing plays: an idle layer waits for the item's time, one whose
+                # last item is still fading out hands over at once.
+                idle = not self.voices and head.start_at is not None
+                found.append(head.start_at if idle and head.start_at is not None else frame0)
+            elif not leading.successor_started:
+                # NOTE: a soft item follows its predecessor's segue, whatever its time.
+                segue = _earliest_segue(leading)
+                found.append(frame0 if segue is None else segue)
+        for voice in self.voices:
+            if voice.start >= frame0:
+                found.append(voice.start)
+            if voice.stop_at is not None:
+                # NOTE: a voice ends in the block that reaches ``stop_at``, even when
+                # that is the block's last frame.
+                found.append(voice.stop_at - 1)
+            end = voice.earliest_end()
+            found.append(frame0 if end is None else end)
+        return min(found) if found else None
 
     # -- starting items ------------------------------------------------------------
 
@@ -206,6 +266,7 @@ class AutomationPlayer:
             length = int(millis_to_frames(Millis(fade)))
             for voice in self.voices:
                 voice.successor_started = True
+                voice.settle(at)
                 natural = voice.natural_end()
                 if natural is not None and natural <= at:
                     continue  # it ends by itself by the hard start: finished, not pre-empted
@@ -218,8 +279,8 @@ class AutomationPlayer:
         _, _, item = self._queue[0]
         if item.timing is Timing.HARD:
             return None
-        if item.start_at is not None and item.start_at > at:
-            return None
+        # NOTE: a soft item never waits for its planned start: when the item before it
+        # ended early (skipped, failed, a short file) the schedule moves, not the silence.
         return item
 
     def _start_soft_at_segues(self, frame0: int, end: int) -> None:
@@ -233,15 +294,20 @@ class AutomationPlayer:
             if item.timing is Timing.HARD:
                 return
             # NOTE: never before the last item of this block ended (no overlap, no gap).
+            # An idle layer waits for the item's time (fallback covers the wait); a
+            # skipped item still fading out hands over at once.
             at = max(frame0, self._quiet_from)
-            if item.start_at is not None:
+            if item.start_at is not None and not self.voices:
                 at = max(at, item.start_at)
             if at < end:
                 self._queue.pop(0)
                 self._start(item, at)
             return
+        if current.successor_started:
+            return
+        current.settle(end)
         segue = current.segue_frame()
-        if segue is None or segue >= end or current.successor_started:
+        if segue is None or segue >= end:
             return
         at = max(segue, frame0)
         incoming = self._next_soft(at)
@@ -349,3 +415,14 @@ class AutomationPlayer:
         for _, source in self._preloaded.values():
             source.close()
         self._preloaded.clear()
+
+
+def _earliest_segue(voice: Voice) -> int | None:
+    """The earliest frame ``voice`` may reach its segue point, by what is certain now."""
+    cue = voice.item.cue
+    if cue.segue is not None:
+        return voice.segue_frame()
+    end = voice.earliest_end()
+    if end is None:
+        return None
+    return end - int(millis_to_frames(Millis(voice.item.fade_out_ms)))

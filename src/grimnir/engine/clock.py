@@ -74,6 +74,12 @@ class VirtualClock(Clock):
     def stop(self) -> None:
         self._stopped = True
 
+    def advance(self, blocks: int) -> None:
+        """Move on ``blocks`` blocks at once, as that many ``wait()`` calls after the first
+        would (``Engine.advance`` renders spans of blocks in one go)."""
+        self._started = True
+        self.block += blocks
+
 
 class RealtimeClock(Clock):
     """Paces blocks to the monotonic clock; a late block is processed at once and counted.

@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 
 from grimnir.config._dsp import DspGraph
 from grimnir.domain.errors import EngineError, NotFoundError
-from grimnir.domain.fades import FadeCurve
+from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.automation import AutomationPlayer, PlayItem
 from grimnir.engine.engine import Engine
@@ -32,6 +33,9 @@ from grimnir.engine.sources import AnalysisRequest, AnalysisResult, Analyzer, Fi
 EventCallback = Callable[[EngineEvent], None]
 Unsubscribe = Callable[[], None]
 LAYERS = ("automation", "emergency", "live")
+JOURNAL_EVENTS = 20_000
+"""Events (telemetry left out) an engine keeps for a control plane that comes back:
+days of a station's item, layer and live events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,18 @@ class EngineControl(Protocol):
 
     def insert_emergency(self, item: PlayItem) -> None: ...
 
+    def set_fallback(self, items: Sequence[PlayItem]) -> None:
+        """Replace the fallback rotation: played in order, looped, whenever the programme
+        has nothing (before the station's ``fallback_paths`` and emergency audio).
+
+        It takes over at the next fallback item boundary; an empty list clears
+        it. Items have no ``start_at`` and are soft (``EngineError`` otherwise); a
+        file that cannot be played is skipped when its turn comes.
+        """
+
+    def unqueue(self, layer: str, item_ids: Sequence[str]) -> None:
+        """Drop queued items of ``layer`` that have not started (others are ignored)."""
+
     def route_live(self, mount: str | None) -> None:
         """Put the harbor source on ``mount`` on the live layer (None: take live off air)."""
 
@@ -84,10 +100,13 @@ class EngineControl(Protocol):
 
     def status(self) -> dict[str, Any]: ...
 
-    def subscribe(self, callback: EventCallback) -> Unsubscribe:
+    def subscribe(self, callback: EventCallback, since_frame: int | None = None) -> Unsubscribe:
         """Call ``callback`` with every engine event (telemetry included) until unsubscribed.
 
-        Runs on the engine thread: the callback must only hand the event on.
+        Runs on the engine thread: the callback must only hand the event on. With
+        ``since_frame``, the events of the journal (``JOURNAL_EVENTS``, telemetry
+        left out) from that frame on are handed over first, in their order: a
+        control plane that was away learns what aired meanwhile.
         """
 
     def analyze_media(self, path: str, target_lufs: float) -> AnalysisResult: ...
@@ -103,6 +122,7 @@ class LocalControl:
         self._station_id = station_id
         self._lock = threading.Lock()
         self._callbacks: list[EventCallback] = []
+        self._journal: deque[EngineEvent] = deque(maxlen=JOURNAL_EVENTS)
         self.metadata = Metadata()
         engine.subscribe(self._fan_out)
 
@@ -111,7 +131,13 @@ class LocalControl:
         return self._station_id
 
     def _fan_out(self, event: EngineEvent) -> None:
-        for callback in list(self._callbacks):
+        # NOTE: journal and subscribers change under one lock: a subscriber replaying
+        # the journal sees each event once, either from the journal or live.
+        with self._lock:
+            if event.type != "telemetry":
+                self._journal.append(event)
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
             callback(event)
 
     def _player(self, layer: str) -> AutomationPlayer:
@@ -147,6 +173,16 @@ class LocalControl:
 
         self.engine.submit(apply)
 
+    def unqueue(self, layer: str, item_ids: Sequence[str]) -> None:
+        player = self._player(layer)
+        ids = list(item_ids)
+
+        def apply() -> None:
+            for item_id in ids:
+                player.remove(item_id)
+
+        self.engine.submit(apply)
+
     def skip(self, layer: str, fade_ms: int) -> None:
         player = self._player(layer)
         self.engine.submit(lambda: player.skip(self.engine.clock.frame, fade_ms))
@@ -160,6 +196,15 @@ class LocalControl:
     def insert_emergency(self, item: PlayItem) -> None:
         _check_playable(item)
         self.engine.insert_emergency(item)
+
+    def set_fallback(self, items: Sequence[PlayItem]) -> None:
+        for item in items:
+            if item.start_at is not None or item.timing is not Timing.SOFT:
+                raise EngineError(
+                    f"fallback item {item.item_id!r} has a start time or hard timing: "
+                    "fallback items play in rotation order whenever the programme has nothing"
+                )
+        self.engine.set_fallback(list(items))
 
     def route_live(self, mount: str | None) -> None:
         if mount is not None:
@@ -195,10 +240,15 @@ class LocalControl:
                 for binding, _ in engine.outputs
             ],
             "late_blocks": engine.clock.late_blocks,
+            "fallback": engine.fallback.status(),
         }
 
-    def subscribe(self, callback: EventCallback) -> Unsubscribe:
+    def subscribe(self, callback: EventCallback, since_frame: int | None = None) -> Unsubscribe:
         with self._lock:
+            if since_frame is not None:
+                for event in self._journal:
+                    if event.frame >= since_frame:
+                        callback(event)
             self._callbacks.append(callback)
 
         def unsubscribe() -> None:

@@ -21,14 +21,15 @@ import numpy as np
 from grimnir.config._dsp import DspGraph
 from grimnir.config.station import Failover
 from grimnir.domain.catalog import AudioFormat
+from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.audio import BLOCK, RATE, Block, BlockBuffer
 from grimnir.engine.automation import DECLICK_MS, AutomationPlayer, PlayItem
-from grimnir.engine.clock import Clock
+from grimnir.engine.clock import Clock, VirtualClock
 from grimnir.engine.dsp import DspChain, build_chain
 from grimnir.engine.encoders import EncoderHandle, EncoderKey, EncoderPool
 from grimnir.engine.events import EngineEvent
-from grimnir.engine.fallback import FallbackPlayer
+from grimnir.engine.fallback import FallbackPlayer, air_is_empty
 from grimnir.engine.feeds import make_contribution, make_stream
 from grimnir.engine.layers import DuckSettings, Layer, LayerMixer, MixSettings
 from grimnir.engine.outputs import FileOutput, Output
@@ -36,6 +37,9 @@ from grimnir.engine.sources import AnalysisRequest, FileSource, Source
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
+LIVE_HOLD_FRAMES = 5 * BLOCK
+"""A live source holds the air this long after its audio last arrived (100 ms: network
+jitter), then automation takes it back while the DJ has ``live_grace_sec`` to return."""
 
 
 class PcmSink(Protocol):
@@ -96,15 +100,20 @@ class Engine:
             layer_fade_ms=failover.layer_fade_ms,
             silence_threshold_db=failover.silence_threshold_db,
             silence_duration_ms=int(failover.silence_duration_sec * 1000),
-            fallback_enabled=bool(failover.fallback_paths),
+            fallback_enabled=False,  # updated every block: whether fallback has audio
             mix=mix,
             duck=duck,
         )
         self.automation = AutomationPlayer(self._make_source, self._emit, Layer.AUTOMATION.value)
         self.emergency = AutomationPlayer(self._make_source, self._emit, Layer.EMERGENCY.value)
+        emergency_audio = failover.emergency_audio_path
         self.fallback = FallbackPlayer(
-            [Path(p) for p in failover.fallback_paths], self._make_source, self._emit
+            [Path(p) for p in failover.fallback_paths],
+            self._make_source,
+            self._emit,
+            None if emergency_audio is None else Path(emergency_audio),
         )
+        self._sinks.append(self.fallback.observe)
         self.live: Source | None = None
         self.live_label = ""
         self._live_heard: int | None = None
@@ -120,8 +129,14 @@ class Engine:
         """Held by a block and by ``close``: the encoders (FFmpeg contexts) must
         never run on two threads at once, e.g. a flush at close under a block."""
         self._measured: dict[str, tuple[float, int, int]] = {}
-        self._pending: list[Block] = []
+        self._chunk = BlockBuffer(self.options.process_blocks * BLOCK)
+        """The mixed blocks waiting for the master chain (``process_blocks`` of them)."""
+        self._chunk_fill = 0
         self._pending_frame = 0
+        self._layer_out = {Layer.AUTOMATION: BlockBuffer(), Layer.EMERGENCY: BlockBuffer()}
+        """Work areas the programme players render into (reused every block)."""
+        self._raised = 0
+        """Events other than telemetry raised so far (``advance(until_event=True)``)."""
         self._pcm_sinks: list[PcmSink] = []
         self._busy = 0.0
         self._measuring: list[tuple[PlayItem, FileSource]] = []
@@ -231,6 +246,8 @@ class Engine:
         return -16.0
 
     def _emit(self, event: EngineEvent) -> None:
+        if event.type != "telemetry":
+            self._raised += 1
         for sink in self._sinks:
             sink(event)
 
@@ -250,6 +267,10 @@ class Engine:
     def insert_emergency(self, item: PlayItem) -> None:
         """Play ``item`` on the emergency layer now (it pre-empts everything)."""
         self.submit(lambda: self.emergency.enqueue(item))
+
+    def set_fallback(self, items: list[PlayItem]) -> None:
+        """Replace the fallback rotation (from the next fallback item on; empty: none)."""
+        self.submit(lambda: self.fallback.set_rotation(items))
 
     def load_graph(self, graph: DspGraph) -> None:
         """Replace the DSP graph at the next block (its meters and state start afresh)."""
@@ -292,12 +313,12 @@ class Engine:
     def _live_step(self, frame0: int) -> tuple[Block, bool]:
         """Read the live layer; is it holding the air?
 
-        Audio gaps shorter than ``live_grace_sec`` hold the air (silence from the
-        DJ, no flip to automation). A longer gap gives the air back but keeps the
-        source, which returns when audio flows again; a gap of
-        ``live_timeout_sec`` drops the source. A source that has ended (the DJ
-        disconnected) holds the air for the grace time, so a quick reconnect
-        continues the show, then it is dropped.
+        Only while the DJ's audio flows: the moment it stops (a dropout, a
+        disconnect) the layer lets go, and what plays underneath (automation)
+        is audible again within the layer fade. The session itself lasts: a DJ
+        whose audio returns (or who reconnects) within ``live_grace_sec`` takes
+        the air back; after that a disconnected source is dropped, and a
+        connected one that stays quiet for ``live_timeout_sec`` too.
         """
         live = self.live
         if live is None:  # pragma: no cover - the caller checks
@@ -317,7 +338,7 @@ class Engine:
         if gap >= self._live_timeout:
             self._end_live("timeout", frame0)
             return block, False
-        return block, gap < max(self._live_grace, BLOCK)
+        return block, gap < LIVE_HOLD_FRAMES
 
     def _end_live(self, reason: str, frame: int, *, close: bool = True) -> None:
         if close and self.live is not None:
@@ -331,21 +352,169 @@ class Engine:
 
     # -- the block ------------------------------------------------------------------------
 
-    def step(self) -> Block:
-        """Mix one block at the clock's current frame and send it on.
+    def step(self, blocks: int = 1, *, until_event: bool = False) -> Block:
+        """Mix one block at the clock's current frame and send it on (or ``blocks``).
 
         Returns the mixed master bus before the DSP chain (which runs once
-        ``process_blocks`` blocks are gathered).
+        ``process_blocks`` blocks are gathered), as a new array. With
+        ``blocks`` > 1 (a ``VirtualClock`` only) it renders like ``advance``
+        and returns the master bus of every block rendered, shape
+        ``(2, rendered × BLOCK)``.
         """
-        with self._stepping:
-            return self._step()
+        if blocks == 1:
+            with self._stepping:
+                return self._step().copy()
+        kept: list[Block] = []
+        self._advance(blocks, until_event, kept)
+        return kept[0] if len(kept) == 1 else np.concatenate(kept, axis=1)
 
-    def _step(self) -> Block:
-        started = time.perf_counter()
+    def advance(self, blocks: int, *, until_event: bool = False) -> int:
+        """Offline: render the next ``blocks`` blocks, many at once where nothing happens.
+
+        For engines on a ``VirtualClock`` (``grimnir render``, tests,
+        simulations). The result is what ``step()`` would give block by block
+        with ``clock.wait()`` between (the same samples to every output and
+        sink, the same events at the same frames, in the same order), but
+        stretches with no event in them (no item starting, ending or reaching
+        its segue, no hard start, no layer fade, no dead air, no telemetry
+        record) are mixed in one call each. It starts at the clock's current
+        block and leaves the clock on the last block rendered, like ``step()``:
+        call ``clock.wait()`` before the next call.
+
+        Commands (``play``, ``skip``, …) queued before the call apply at its
+        first block; ones that arrive from other threads while it runs apply
+        at the start of the next stretch. With ``until_event`` it returns
+        after the first block that raised an event other than telemetry, so a
+        controller can react on the next block as it would stepping block by
+        block. Returns how many blocks were rendered (1 to ``blocks``).
+        """
+        return self._advance(blocks, until_event, None)
+
+    def _advance(self, blocks: int, until_event: bool, kept: list[Block] | None) -> int:
+        if blocks < 1:
+            raise ValueError(f"blocks must be at least 1, got {blocks}")
+        clock = self.clock
+        if blocks > 1 and not isinstance(clock, VirtualClock):
+            raise EngineError("rendering several blocks at once needs a VirtualClock")
+        done = 0
+        with self._stepping:
+            raised = self._raised
+            while True:
+                master, rendered = self._span(blocks - done)
+                if kept is not None:
+                    kept.append(master.copy())
+                done += rendered
+                if done >= blocks or (until_event and self._raised != raised):
+                    return done
+                if isinstance(clock, VirtualClock):
+                    clock.advance(1)
+
+    def _span(self, limit: int) -> tuple[Block, int]:
+        """Render a quiet stretch of up to ``limit`` blocks, or else one block."""
+        if limit > 1:
+            self._apply_commands()
+            frame0 = self.clock.frame
+            quiet = self._quiet_blocks(frame0, limit)
+            if quiet > 0:
+                return self._mix_quiet(frame0, quiet), quiet
+        return self._step(), 1
+
+    def _apply_commands(self) -> None:
         while not self._commands.empty():
             self._commands.get_nowait()()
         if self._measuring:
             self._collect_measurements()
+
+    def _quiet_blocks(self, frame0: int, limit: int) -> int:
+        """How many blocks from ``frame0`` (at most ``limit``) mix with no event in them.
+
+        NOTE: this mirrors ``_step``'s per-block decisions (players, live,
+        fallback, mixer, telemetry): a block counts only if each of them would
+        do nothing in it but play on.
+        """
+        if self.live is not None:
+            return 0
+        limit = min(limit, max(1, -(-(self.telemetry.next_frame - frame0) // BLOCK)))
+        active: dict[Layer, bool] = {}
+        for layer, player in (
+            (Layer.AUTOMATION, self.automation),
+            (Layer.EMERGENCY, self.emergency),
+        ):
+            if player.idle:
+                continue
+            player.settle(frame0 + limit * BLOCK)
+            horizon = player.next_event_frame(frame0)
+            if horizon is not None:
+                limit = min(limit, (horizon - frame0) // BLOCK)
+            active[layer] = player.active
+        mixer = self.mixer
+        if limit <= 0 or not mixer.steady(active):
+            return 0
+        to_dead_air = mixer.silence.blocks_to_dead_air()
+        for index in range(limit):
+            frame = frame0 + index * BLOCK
+            ready = self.fallback.ready(frame)
+            if ready and (
+                index + 1 >= to_dead_air
+                or air_is_empty(frame, active, self.automation, self.emergency)
+            ):
+                return index
+            mixer.fallback_enabled = ready
+        return limit
+
+    def _mix_quiet(self, frame0: int, count: int) -> Block:
+        """Mix ``count`` quiet blocks (see ``_quiet_blocks``) in one call and send them on."""
+        started = time.perf_counter()
+        n = count * BLOCK
+        blocks: dict[Layer, Block] = {}
+        active: dict[Layer, bool] = {}
+        for layer, player in (
+            (Layer.AUTOMATION, self.automation),
+            (Layer.EMERGENCY, self.emergency),
+        ):
+            rendered = player.render(frame0, n, self._layer_out[layer].view(n))
+            if rendered is not None:
+                blocks[layer] = rendered
+                active[layer] = player.active
+        last = frame0 + n - BLOCK
+        empty = air_is_empty(last, active, self.automation, self.emergency)
+        before = self.mixer.on_air
+        master, changes = self.mixer.mix(blocks, active, empty=empty, frames=n)
+        for change in changes:  # NOTE: none: ``_quiet_blocks`` ruled every change out
+            self._emit_change(change, last, before)
+        if isinstance(self.clock, VirtualClock):
+            self.clock.advance(count - 1)
+        self._gather(master, frame0)
+        self._busy += time.perf_counter() - started
+        if self.telemetry.due(last + BLOCK):
+            self._process_pending()
+            self._emit(EngineEvent("telemetry", last, self.telemetry.snapshot(self)))
+        return master
+
+    def _gather(self, master: Block, frame0: int) -> None:
+        """Queue mixed audio for the master chain, which runs on every ``process_blocks``.
+
+        The chunks are cut where block-by-block stepping cuts them, whatever
+        ``master`` spans, so the DSP and the encoders see the same audio.
+        """
+        per = self.options.process_blocks * BLOCK
+        chunk = self._chunk.view(per)
+        n = master.shape[1]
+        pos = 0
+        while pos < n:
+            fill = self._chunk_fill
+            if fill == 0:
+                self._pending_frame = frame0 + pos
+            take = min(n - pos, per - fill)
+            chunk[:, fill : fill + take] = master[:, pos : pos + take]
+            self._chunk_fill = fill + take
+            pos += take
+            if self._chunk_fill >= per:
+                self._process_pending()
+
+    def _step(self) -> Block:
+        started = time.perf_counter()
+        self._apply_commands()
         frame0 = self.clock.frame
         blocks: dict[Layer, Block] = {}
         active: dict[Layer, bool] = {}
@@ -353,23 +522,33 @@ class Engine:
             (Layer.AUTOMATION, self.automation),
             (Layer.EMERGENCY, self.emergency),
         ):
-            rendered = player.render(frame0, BLOCK)
+            rendered = player.render(frame0, BLOCK, self._layer_out[layer].view(BLOCK))
             if rendered is not None:
                 blocks[layer] = rendered
                 active[layer] = player.active
         if self.live is not None:
             blocks[Layer.LIVE], active[Layer.LIVE] = self._live_step(frame0)
-        if self.mixer.wants_fallback_audio:
-            blocks[Layer.FALLBACK] = self.fallback.render(frame0, BLOCK)
-        before = self.mixer.on_air
-        master, changes = self.mixer.mix(blocks, active)
+        fallback, mixer = self.fallback, self.mixer
+        empty = air_is_empty(
+            frame0, active, self.automation, self.emergency, live=self.live is not None
+        )
+        mixer.fallback_enabled = fallback.ready(frame0)
+        if mixer.wants_fallback_audio or (empty and mixer.fallback_enabled):
+            blocks[Layer.FALLBACK] = fallback.render(frame0, BLOCK)
+        elif self.options.realtime and mixer.fallback_enabled and not self.automation.queue:
+            fallback.arm(frame0)  # the programme's last item: fallback must not start late
+        before = mixer.on_air
+        master, changes = mixer.mix(blocks, active, empty=empty)
+        if Layer.FALLBACK in blocks and not mixer.wants_fallback_audio:
+            fallback.release(frame0 + BLOCK)
+        stamp = frame0
+        if "fallback.started" in changes:
+            stamp = fallback.took_air_at(frame0)
+        elif "fallback.ended" in changes:
+            stamp = fallback.gave_air_at(frame0)
         for change in changes:
-            self._emit_change(change, frame0, before)
-        if not self._pending:
-            self._pending_frame = frame0
-        self._pending.append(master)
-        if len(self._pending) >= self.options.process_blocks:
-            self._process_pending()
+            self._emit_change(change, stamp, before)
+        self._gather(master, frame0)
         self._busy += time.perf_counter() - started
         if self.telemetry.due(frame0 + BLOCK):
             self._process_pending()
@@ -378,12 +557,18 @@ class Engine:
 
     def _process_pending(self) -> None:
         """Run the master chain and the encoders on the gathered blocks."""
-        if not self._pending:
+        fill = self._chunk_fill
+        if not fill:
             return
         started = time.perf_counter()
-        pending = self._pending
-        chunk = pending[0] if len(pending) == 1 else np.concatenate(pending, axis=1)
-        self._pending = []
+        self._chunk_fill = 0
+        per = self.options.process_blocks * BLOCK
+        chunk = self._chunk.view(per)
+        if fill < per:
+            # NOTE: a short chunk (telemetry, a new graph, close) must be contiguous too.
+            chunk = np.ascontiguousarray(chunk[:, :fill])
+        # NOTE: the chain may work in place on the reused chunk: every node, encoder
+        # and sink copies what it keeps.
         chunk = self.chain.process(chunk)
         self._send(self.encoders.encode(chunk))
         for sink in self._pcm_sinks:

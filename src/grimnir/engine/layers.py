@@ -6,9 +6,14 @@ over ``layer_fade_ms``. A ``mix`` node in the DSP graph lets several layers
 sound together (a DJ's voice over the music), and a ``duck`` node lowers the
 lower-priority ones while a higher one is above its threshold.
 
-Fallback is decided by ear, not by bookkeeping: when the programme (every
-layer but fallback) has been silent for ``silence_duration_sec``, fallback
-goes on air; when programme audio returns, it fades out again.
+Fallback goes on air two ways. When the engine *knows* the programme (every
+layer but fallback) has nothing — nothing plays, nothing is due (``mix``'s
+``empty``) — it goes on at once, joining where the programme's audio ended,
+and leaves the moment a programme layer plays again: the programme takes the
+air on its own frame at full level while fallback fades out under it. When
+programme audio is there but silent, it is decided by ear: after
+``silence_duration_sec`` of silence fallback goes on air, and when programme
+audio is heard again it fades out.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 
 from grimnir.domain.priority import Priority
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import BLOCK, Block, db_to_gain, rms_db, silence
+from grimnir.engine.audio import BLOCK, SILENCE_FLOOR_DB, Block, db_to_gain, rms_db, silence
 
 
 class Layer(StrEnum):
@@ -70,15 +75,52 @@ class SilenceWatch:
         self.threshold_db = threshold_db
         self.duration_ms = duration_ms
         self.silent_ms = 0
+        self._one = silence(BLOCK)
 
     def update(self, block: Block | None, frames: int) -> bool:
-        """Feed one block (None: nothing played); True while it counts as dead air."""
+        """Feed one block (None: nothing played); True while it counts as dead air.
+
+        A span of several 20 ms blocks counts block by block, as if fed one at a time.
+        """
+        if frames > BLOCK and frames % BLOCK == 0:
+            self._update_blocks(block, frames // BLOCK)
+            return self.silent_ms >= self.duration_ms
         block_ms = frames * 1000 // 48_000
         if block is None or rms_db(block) < self.threshold_db:
             self.silent_ms += block_ms
         else:
             self.silent_ms = 0
         return self.silent_ms >= self.duration_ms
+
+    def _update_blocks(self, block: Block | None, count: int) -> None:
+        """``update`` for ``count`` whole blocks, with the very decisions one at a time gives."""
+        block_ms = BLOCK * 1000 // 48_000
+        if block is None:
+            self.silent_ms += count * block_ms
+            return
+        if self.threshold_db <= SILENCE_FLOOR_DB + 1.0 or not block.flags.c_contiguous:
+            silent = [self._silent(block[:, k * BLOCK : (k + 1) * BLOCK]) for k in range(count)]
+        else:
+            # NOTE: a vectorised level screens the blocks; only one within 0.05 dB of
+            # the threshold is measured again exactly as a single block is.
+            rows = block.reshape(block.shape[0], count, BLOCK)
+            mean_square = np.einsum("ijk,ijk->j", rows, rows) / np.float32(rows[:, 0].size)
+            limit = 10.0 ** (self.threshold_db / 10.0)
+            silent = list(mean_square < limit * 0.99)
+            for k in np.flatnonzero(np.abs(mean_square - limit) <= limit * 0.01):
+                silent[k] = self._silent(block[:, k * BLOCK : (k + 1) * BLOCK])
+        for is_silent in silent:
+            self.silent_ms = self.silent_ms + block_ms if is_silent else 0
+
+    def _silent(self, part: Block) -> bool:
+        # NOTE: copied to a contiguous block first: the very sum a single block gets.
+        self._one[...] = part
+        return rms_db(self._one) < self.threshold_db
+
+    def blocks_to_dead_air(self) -> int:
+        """How many more silent 20 ms blocks reach dead air (at least 1)."""
+        block_ms = BLOCK * 1000 // 48_000
+        return max(1, -(-(self.duration_ms - self.silent_ms) // block_ms))
 
 
 class LayerMixer:
@@ -98,7 +140,10 @@ class LayerMixer:
         self.gains = {layer: 0.0 for layer in Layer}
         self.on_air: Layer | None = None
         self.fallback_enabled = fallback_enabled
+        """Whether fallback has anything to play (the engine updates it every block)."""
         self.fallback_on = False
+        self._fallback_by_ear = False
+        """Fallback went on for silence (not for an empty programme)."""
         self.silence = SilenceWatch(silence_threshold_db, silence_duration_ms)
         self._duck_gain = 1.0
         self.configure(mix, duck)
@@ -138,22 +183,57 @@ class LayerMixer:
             return current
         step = n / self._fade_frames
         new = min(goal, current + step) if goal > current else max(goal, current - step)
+        if abs(new - goal) < 1e-9:
+            new = goal  # NOTE: ten steps of 0.1 must end the fade, not leave 1e-17 of it
         self.gains[layer] = new
         return np.linspace(current, new, n, endpoint=False, dtype=np.float32)
 
-    def mix(self, blocks: dict[Layer, Block], active: dict[Layer, bool]) -> tuple[Block, list[str]]:
+    def mix(
+        self,
+        blocks: dict[Layer, Block],
+        active: dict[Layer, bool],
+        *,
+        empty: bool = False,
+        frames: int | None = None,
+    ) -> tuple[Block, list[str]]:
         """Master-bus block for this block's layer audio; returns changes that happened.
 
         ``blocks`` holds the audio each programme layer rendered (and fallback's
-        when asked for via ``wants_fallback_audio``); ``active`` says which layers
-        have something playing.
+        when asked for via ``wants_fallback_audio``, or when ``empty``);
+        ``active`` says which layers have something playing; ``empty`` that the
+        programme has nothing now nor soon (fallback, if enabled, goes on now).
         """
         changes: list[str] = []
-        n = next(iter(blocks.values())).shape[1] if blocks else BLOCK
+        if frames is not None:
+            n = frames  # NOTE: several blocks at once only where ``steady`` said so
+        else:
+            n = next(iter(blocks.values())).shape[1] if blocks else BLOCK
+        hold: list[Layer] = []
+        if self.fallback_on and not self._fallback_by_ear:
+            if any(active.get(layer) for layer in PROGRAMME_LAYERS):
+                self.fallback_on = False
+                self.silence.silent_ms = 0  # the empty stretch was no dead air
+                changes.append("fallback.ended")
+        elif not self.fallback_on and empty and self.fallback_enabled:
+            self.fallback_on = True
+            self._fallback_by_ear = False
+            changes.append("fallback.started")
         target = self.targets(active)
         if all(gain == 0.0 for gain in self.gains.values()):
             # Nothing was audible: there is nothing to fade from.
             self.gains.update(target)
+        elif "fallback.started" in changes:
+            # NOTE: the programme layers play nothing after this block: fallback
+            # joins at full level where their audio ended (its first item starts
+            # there), and what they played before that keeps its gain.
+            hold = [layer for layer in PROGRAMME_LAYERS if self.gains[layer] > 0.0]
+            self.gains[Layer.FALLBACK] = 1.0
+        elif "fallback.ended" in changes:
+            # The programme takes the air on its own frame (its audio starts in this
+            # block); fallback fades out under it.
+            for layer in PROGRAMME_LAYERS:
+                if target[layer] > 0.0:
+                    self.gains[layer] = target[layer]
         # NOTE: dead air is judged on the programme layers as they are, before
         # layer gains: while fallback is on air they are faded down, but their
         # return must still be heard.
@@ -164,7 +244,7 @@ class LayerMixer:
         out: Block | None = None
         owned = False  # whether ``out`` is ours to add into (not a layer's own block)
         for layer in Layer:
-            gain = self._ramp(layer, target[layer], n)
+            gain = self.gains[layer] if layer in hold else self._ramp(layer, target[layer], n)
             block = blocks.get(layer)
             if block is None:
                 continue
@@ -181,6 +261,8 @@ class LayerMixer:
                 out += block if unity else block * scale
             else:
                 out, owned = out + (block if unity else block * scale), True
+        for layer in hold:
+            self.gains[layer] = 0.0
         if out is None:
             out = silence(n)
         on_air = max(target, key=lambda layer: (target[layer], -layer.priority))
@@ -191,11 +273,33 @@ class LayerMixer:
         dead_air = self.silence.update(programme[0] if programme else None, n)
         if self.fallback_enabled and dead_air and not self.fallback_on:
             self.fallback_on = True
+            self._fallback_by_ear = True
             changes.append("silence.detected")
-        elif self.fallback_on and self.silence.silent_ms == 0:
+        elif self.fallback_on and self._fallback_by_ear and self.silence.silent_ms == 0:
             self.fallback_on = False
             changes.append("silence.cleared")
         return out, changes
+
+    def steady(self, active: dict[Layer, bool]) -> bool:
+        """Whether mixing changes nothing while ``active`` holds and fallback stays off.
+
+        Steady: fallback is off and silent, every layer gain sits at its target
+        (no layer fade runs), the layer on air stays and nothing ducks. Blocks
+        that also cannot reach dead air (``silence.blocks_to_dead_air``) or an
+        empty air with fallback ready may then mix in one call (``frames``),
+        with the very samples and counts they get block by block.
+        """
+        if self.fallback_on or self.wants_fallback_audio:
+            return False
+        target = self.targets(active)
+        if any(self.gains[layer] != target[layer] for layer in Layer):
+            return False
+        on_air = max(target, key=lambda layer: (target[layer], -layer.priority))
+        if (on_air if target[on_air] > 0 else None) != self.on_air:
+            return False
+        if self._duck is not None and self._mix is not None:
+            return sum(1 for layer in self._mix.inputs if target[layer] > 0) < 2
+        return True
 
     @property
     def wants_fallback_audio(self) -> bool:

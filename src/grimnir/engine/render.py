@@ -21,7 +21,7 @@ from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import ConfigError
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis
-from grimnir.engine.audio import RATE
+from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions, seconds_to_frames
@@ -41,6 +41,10 @@ FORMATS_BY_EXTENSION = {
 RENDER_PROCESS_BLOCKS = 10
 """DSP and encoding run on 200 ms chunks offline (same value as a realtime
 engine with 10-block bursts, so a render sounds like the station)."""
+
+
+RENDER_SPAN_BLOCKS = 50
+"""Blocks asked of ``Engine.advance`` at a time (it stops earlier at each event)."""
 
 
 class TimelineItem(ConfigModel):
@@ -228,8 +232,13 @@ def render(
                 playlist.top_up(engine)
             if limit is None and engine.idle and frame > 0:
                 break
-            engine.step()
-            result.frames = frame + 960
+            # NOTE: the queue and "idle" change only at item events, and the span
+            # stops right after one: topping up here is what it was before every block.
+            blocks = RENDER_SPAN_BLOCKS
+            if limit is not None:
+                blocks = min(blocks, -(-(limit - frame) // BLOCK))
+            engine.advance(blocks, until_event=True)
+            result.frames = engine.clock.frame + BLOCK
             if progress is not None:
                 progress(result.frames)
     finally:

@@ -322,6 +322,8 @@ class StationRuntime(LocalControl):
             to = event.data.get("to")
             player = {"automation": self.engine.automation, "emergency": self.engine.emergency}
             current = player[to].current if to in player else None
+            if to == Layer.FALLBACK.value:
+                current = self.engine.fallback.current
             if current is not None:
                 self._queue_metadata(Metadata(current.item.title, current.item.artist))
             elif to == "live":

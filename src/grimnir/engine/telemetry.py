@@ -39,13 +39,21 @@ class TelemetryCollector:
         # NOTE: two reductions instead of abs() + max(): no temporary array.
         np.maximum(self._peak, block.max(axis=1), out=self._peak)
         np.maximum(self._peak, -block.min(axis=1), out=self._peak)
-        self._sum_sq += np.einsum("ij,ij->i", block, block, dtype=np.float64)
+        # NOTE: float32 dot products per channel (BLAS, no temporaries) are exact enough
+        # for a level; the running sum is float64.
+        for channel, row in enumerate(block):
+            self._sum_sq[channel] += float(np.dot(row, row))
         self._frames += block.shape[1]
         self._busy += busy_seconds
         self._blocks += max(1, block.shape[1] // BLOCK)
 
     def due(self, frame: int) -> bool:
         return frame >= self._next
+
+    @property
+    def next_frame(self) -> int:
+        """The engine frame whose block end makes the next record due."""
+        return self._next
 
     def snapshot(self, engine: Engine) -> dict[str, Any]:
         """The telemetry record for the second that just ended; resets the counters."""

@@ -16,7 +16,7 @@ import numpy as np
 from grimnir.domain.catalog import EndReason
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import Block
+from grimnir.engine.audio import BLOCK, Block, BlockBuffer
 from grimnir.engine.fades import Ramp
 from grimnir.engine.sources import Source
 
@@ -76,11 +76,49 @@ class Voice:
     # -- where the item will end / hand over ---------------------------------
 
     def natural_end(self) -> int | None:
-        """Engine frame where the audio ends, when the source knows its length."""
+        """Engine frame where the audio ends, when the source knows its length.
+
+        While the source's length is an estimate, the audio already decoded
+        bounds it from below: the end is never put before that.
+        """
         if self.end is not None:
             return self.end
-        length = self.source.duration_frames
-        return None if length is None else self.start + length + self.lag
+        source = self.source
+        length = source.duration_frames
+        if length is None:
+            return None
+        if not source.length_final:
+            length = max(length, source.position_frames + source.buffered_frames)
+        return self.start + length + self.lag
+
+    def earliest_end(self) -> int | None:
+        """The earliest engine frame the audio may end at, by what is certain now.
+
+        The exact end once the length is final; before that, the end of what
+        is decoded (the estimate may still move either way). None: unknown
+        (a source that may end at any moment).
+        """
+        if self.end is not None:
+            return self.end
+        source = self.source
+        if source.length_final:
+            return self.natural_end()
+        return self.start + source.position_frames + source.buffered_frames + self.lag
+
+    def settle(self, before: int) -> None:
+        """Offline: make sure whether this item ends or segues before frame ``before`` is known.
+
+        Waits for the decoder until either the exact length is known or enough
+        is decoded to rule both out, so an offline render takes the same
+        decision on every run (and however its blocks are grouped). Real-time
+        sources never wait.
+        """
+        if self.end is not None:
+            return
+        fade = int(millis_to_frames(Millis(self.item.fade_out_ms)))
+        played = self.start + self.lag + self.source.position_frames
+        # NOTE: one frame more than the segue test needs: "ends by ``before``" is decided too.
+        self.source.settle(before + fade + 1 - played)
 
     def segue_frame(self) -> int | None:
         """Engine frame where the next soft item may start (None: at the end)."""
@@ -109,19 +147,25 @@ class Voice:
             self._pending = block[:, :real]
         return self._pending
 
-    def _read(self, frames: int) -> tuple[Block, int]:
-        if self._pending is None or self._pending.shape[1] == 0:
-            return self.source.read(frames)
+    def _read_into(self, buf: Block) -> int:
         pending = self._pending
-        take = min(frames, pending.shape[1])
+        if pending is None or pending.shape[1] == 0:
+            return self.source.read_into(buf)
+        frames = int(buf.shape[1])
+        take = min(frames, int(pending.shape[1]))
+        buf[:, :take] = pending[:, :take]
         self._pending = pending[:, take:]
         if take == frames:
-            return np.ascontiguousarray(pending[:, :take]), take
-        rest, real = self.source.read(frames - take)
-        return np.concatenate([pending[:, :take], rest], axis=1), take + real
+            return take
+        return take + self.source.read_into(buf[:, take:])
 
-    def render(self, frame0: int, out: Block) -> None:
-        """Add this voice's audio for frames ``[frame0, frame0 + n)`` into ``out``."""
+    def render(self, frame0: int, out: Block, scratch: BlockBuffer | None = None) -> None:
+        """Add this voice's audio for frames ``[frame0, frame0 + n)`` into ``out``.
+
+        ``n`` may span many blocks: the result is the same as block by block
+        (fades are per frame, the level below is kept per 20 ms engine block).
+        ``scratch`` is a work area to reuse (one per player).
+        """
         n = out.shape[1]
         begin = max(frame0, self.start)
         stop = frame0 + n
@@ -132,7 +176,8 @@ class Voice:
                 self.end = self.stop_at
             return
         want = stop - begin
-        block, real = self._read(want)
+        buf = (scratch or BlockBuffer(want)).view(want)
+        real = self._read_into(buf)
         if real < want and self.source.finished:
             self.end = begin + real
             if self.end_reason is None:
@@ -143,20 +188,29 @@ class Voice:
             self.lag += want - real
         if real == 0:
             return
-        audio = block[:, :real]
-        a = begin - frame0
+        audio = buf[:, :real]
         for ramp in (self.fade_in, self.fade_out):
             if ramp is not None:
                 g = ramp.gains(begin, real)
                 if g is not None:
-                    audio = audio * g
+                    audio *= g
+        a = begin - frame0
         out[:, a : a + real] += audio
-        left = audio[0]
-        ms = float(np.dot(left, left)) / real
+        self._track_level(audio[0], begin)
+
+    def _track_level(self, left: Block, frame: int) -> None:
         # NOTE: ~0.4 s exponential average of the left channel's power: the level a
-        # smart crossfade compares (one dot product per block, no temporaries).
+        # smart crossfade compares. One step per engine block (BLOCK-aligned), so a
+        # span rendered in one call tracks exactly what blocks one by one would.
         prev = self._mean_square
-        self._mean_square = ms if prev is None else 0.95 * prev + 0.05 * ms
+        pos, total = 0, left.shape[0]
+        while pos < total:
+            take = min(total - pos, BLOCK - (frame + pos) % BLOCK)
+            piece = left[pos : pos + take]
+            ms = float(np.dot(piece, piece)) / take
+            prev = ms if prev is None else 0.95 * prev + 0.05 * ms
+            pos += take
+        self._mean_square = prev
 
     @property
     def level_db(self) -> float | None:

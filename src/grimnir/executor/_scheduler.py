@@ -1,9 +1,11 @@
 """The scheduler's pass over the timeline (runs every ``poll_s`` and on demand).
 
 Sends entries due within ``preload_s`` that the engine does not have yet,
-joins an entry in progress when automation is empty and it is late (after
-live, a stop, a late start), holds the entries planned inside a live show
-for its DJ, and opens and closes live shows' windows.
+joins an entry in progress when automation is empty and it is late (after a
+stop, a late start), and opens and closes live shows' windows. Entries
+planned inside a live show are its fallback programme: they play under the
+DJ (unheard while the DJ's audio flows), so a DJ who never comes, or drops
+out, leaves no silence.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("grimnir.executor")
 
+AHEAD_ENTRIES = 4
+"""Entries the engine holds whatever the preload horizon: what follows an item that
+ends early (a skip, a failed file) is already there."""
 JOIN_LATE_MS = 1000
 JOIN_LEAD = timedelta(milliseconds=200)
 """How far ahead an in-progress join is placed: the engine has the request by then."""
@@ -32,14 +37,18 @@ async def timeline_pass(ex: StationExecutor) -> int:
     now = ex.clock()
     await tl.skip_missed(ex.sessions, ex.station_uuid, now)
     await save_state(ex, now)
-    if ex.held or not ex.engine_up:
+    if not ex.engine_up:
+        return 0
+    await ex.keep_rotation(now)
+    if ex.held:
         return 0
     until = now + timedelta(seconds=ex.preload_s)
-    entries = await tl.load_pending(ex.sessions, ex.station_uuid, until)
+    entries = await tl.load_pending(ex.sessions, ex.station_uuid, until, at_least=AHEAD_ENTRIES)
+    await take_back_removed(ex, entries)
     windows = [e for e in entries if e.kind is EntryKind.LIVE]
     await live_windows(ex, windows, now)
-    if ex.state in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
-        return 0
+    # NOTE: under a DJ or an alert automation plays on, unheard: the moment they stop,
+    # the timeline is on air where it is due (no rejoin, no silence).
     sent = 0
     for entry in entries:
         if (
@@ -48,8 +57,6 @@ async def timeline_pass(ex: StationExecutor) -> int:
             or entry.item_id in ex.in_engine
             or entry.ends_at <= now
         ):
-            continue
-        if held_for_dj(ex, entry, windows, now):
             continue
         offset = 0
         join_at: datetime | None = None
@@ -73,16 +80,20 @@ async def timeline_pass(ex: StationExecutor) -> int:
     return sent
 
 
-def held_for_dj(
-    ex: StationExecutor, entry: tl.Planned, windows: list[tl.Planned], now: datetime
-) -> bool:
-    """Entries planned inside a live show are its fallback: they wait for the grace
-    time after the show starts, and while a DJ is on air."""
-    grace = timedelta(seconds=ex.live_grace_s)
-    return any(
-        w.starts_at <= entry.starts_at < w.ends_at and (ex.live_on_air or now < w.starts_at + grace)
-        for w in windows
-    )
+async def take_back_removed(ex: StationExecutor, entries: list[tl.Planned]) -> None:
+    """Take out of the engine's queue the timeline entries a rebuild removed (or moved
+    out of what the engine should hold): they are no longer pending."""
+    pending = {entry.item_id for entry in entries}
+    stale = [
+        item_id
+        for item_id in ex.in_engine - ex.playing
+        if item_id not in pending and tl.parse_uuid(item_id) is not None
+    ]
+    if not stale:
+        return
+    await ex.client.unqueue(sorted(stale))
+    ex.in_engine.difference_update(stale)
+    log.info("station %s: %d replanned entries taken back", ex.station_key, len(stale))
 
 
 async def live_windows(ex: StationExecutor, live: list[tl.Planned], now: datetime) -> None:

@@ -66,22 +66,23 @@ class Planned:
         return int((self.ends_at - self.starts_at) / timedelta(milliseconds=1))
 
 
-async def load_pending(sessions: Sessions, station: uuid.UUID, until: datetime) -> list[Planned]:
-    """Entries not yet aired that start before ``until``, in air order (start, seq)."""
+async def load_pending(
+    sessions: Sessions, station: uuid.UUID, until: datetime, *, at_least: int = 0
+) -> list[Planned]:
+    """Entries not yet aired that start before ``until``, in air order (start, seq);
+    at least the first ``at_least`` of them wherever they start (so the engine always
+    holds what follows, however early the item on air ends)."""
+    query = (
+        select(TimelineEntry, MediaItem.path, MediaItem.album, Webstream.urls)
+        .outerjoin(MediaItem, MediaItem.id == TimelineEntry.media_id)
+        .outerjoin(Webstream, Webstream.id == TimelineEntry.webstream_id)
+        .where(TimelineEntry.station_id == station, TimelineEntry.status.in_(PENDING))
+        .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+    )
     async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(TimelineEntry, MediaItem.path, MediaItem.album, Webstream.urls)
-                .outerjoin(MediaItem, MediaItem.id == TimelineEntry.media_id)
-                .outerjoin(Webstream, Webstream.id == TimelineEntry.webstream_id)
-                .where(
-                    TimelineEntry.station_id == station,
-                    TimelineEntry.status.in_(PENDING),
-                    TimelineEntry.starts_at <= until,
-                )
-                .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-            )
-        ).all()
+        rows = (await session.execute(query.where(TimelineEntry.starts_at <= until))).all()
+        if len(rows) < at_least:
+            rows = (await session.execute(query.limit(at_least))).all()
     return [_planned(entry, path, album, urls) for entry, path, album, urls in rows]
 
 
@@ -218,7 +219,7 @@ def play_request(
     return PlayRequest(
         item_id=entry.item_id,
         path=entry.path,
-        start_at=None if joining else entry.starts_at,
+        start_at=join_at if joining else entry.starts_at,
         timing=Timing.SOFT if joining else entry.timing,
         cue=CuePoints(
             cue_in=Millis(cue_in),
@@ -242,3 +243,43 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+SHIFT_MIN = timedelta(milliseconds=100)
+"""An entry that starts this much earlier than planned moves the ones after it."""
+
+
+async def shift_following(sessions: Sessions, entry_id: uuid.UUID, started: datetime) -> int:
+    """An entry started at ``started``, earlier than planned (the one before it ended
+    early): move it and the soft entries after it, up to the next hard entry, earlier by
+    as much, so the stored timeline says what will air and the rolling rebuild
+    continues from there. A hard entry keeps its time; the room before it is the
+    engine's to fill. Returns how many entries moved."""
+    async with sessions() as session, session.begin():
+        entry = await session.get(TimelineEntry, entry_id)
+        if entry is None or entry.timing is Timing.HARD:
+            return 0
+        delta = started - entry.starts_at
+        if delta > -SHIFT_MIN:
+            return 0
+        later = (
+            await session.scalars(
+                select(TimelineEntry)
+                .where(
+                    TimelineEntry.station_id == entry.station_id,
+                    TimelineEntry.starts_at > entry.starts_at,
+                    TimelineEntry.status.in_(PENDING),
+                )
+                .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+                .limit(500)
+            )
+        ).all()
+        moved = [entry]
+        for row in later:
+            if row.timing is Timing.HARD or row.kind is EntryKind.LIVE:
+                break
+            moved.append(row)
+        for row in moved:
+            row.starts_at += delta
+            row.ends_at += delta
+    return len(moved)

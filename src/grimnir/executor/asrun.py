@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import EndReason, Priority
@@ -70,6 +70,7 @@ class AsRunLog:
         self._open: dict[str, uuid.UUID] = {}
         """Engine item id → open as-run row."""
         self._live_row: uuid.UUID | None = None
+        self._live_title = ""
         self._sessions_open: dict[str, uuid.UUID] = {}
         """Harbor mount → open live session row."""
 
@@ -79,6 +80,10 @@ class AsRunLog:
         item_id = str(data.get("item_id", ""))
         entry_id = _uuid(data.get("entry_id"))
         async with self._sessions() as session, session.begin():
+            if entry_id is not None and await session.get(TimelineEntry, entry_id) is None:
+                # NOTE: a rebuild replaced the entry after the engine had it: what aired
+                # is logged all the same, without the link to a row that is gone
+                entry_id = None
             row: AsRun | None = None
             if entry_id is not None:
                 # NOTE: an item resumed after an engine restart continues its row.
@@ -165,6 +170,19 @@ class AsRunLog:
             row.ended_at = max(record.time, row.started_at)
             row.end_reason = reason
 
+    async def latest(self) -> datetime | None:
+        """The latest moment the log holds for the station (a start or an end)."""
+        async with self._sessions() as session:
+            started, ended = (
+                await session.execute(
+                    select(func.max(AsRun.started_at), func.max(AsRun.ended_at)).where(
+                        AsRun.station_id == self.station_id
+                    )
+                )
+            ).one()
+        found = [t for t in (started, ended) if t is not None]
+        return max(found) if found else None
+
     async def live_connected(self, record: EngineEventRecord) -> None:
         """A DJ connected to the harbor (or, on a bare engine, a live source started)."""
         mount = str(record.data.get("mount") or "")
@@ -212,10 +230,40 @@ class AsRunLog:
         """The live source's audio took the air (``live.started``)."""
         await self.live_connected(record)
         mount = str(record.data.get("mount") or "")
+        self._live_title = f"Live on {mount}" if mount else "Live"
         async with self._sessions() as session, session.begin():
             row = AsRun(
                 station_id=self.station_id,
-                title=f"Live on {mount}" if mount else "Live",
+                title=self._live_title,
+                started_at=record.time,
+                priority=priority,
+                layer="live",
+            )
+            session.add(row)
+            await session.flush()
+            self._live_row = row.id
+
+    async def live_paused(self, record: EngineEventRecord, reason: EndReason) -> None:
+        """The live layer left the air within the session: the DJ's audio stopped (a
+        dropout, a disconnect: automation is heard, ``FINISHED``) or an alert took over
+        (``PREEMPTED``). The live row ends here; ``live_resumed`` opens the next."""
+        row_id, self._live_row = self._live_row, None
+        if row_id is None:
+            return
+        async with self._sessions() as session, session.begin():
+            row = await session.get(AsRun, row_id)
+            if row is not None and row.ended_at is None:
+                row.ended_at = max(record.time, row.started_at)
+                row.end_reason = reason
+
+    async def live_resumed(self, record: EngineEventRecord, priority: Priority) -> None:
+        """The DJ's audio is back on air within the same session: a new live row."""
+        if self._live_row is not None:
+            return
+        async with self._sessions() as session, session.begin():
+            row = AsRun(
+                station_id=self.station_id,
+                title=self._live_title or "Live",
                 started_at=record.time,
                 priority=priority,
                 layer="live",

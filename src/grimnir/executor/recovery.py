@@ -50,6 +50,15 @@ def engine_origin(status: dict[str, Any]) -> datetime | None:
         return None
 
 
+def is_new_engine(known: datetime | None, origin: datetime | None) -> bool:
+    """True when ``origin`` belongs to another engine process than ``known``."""
+    return (
+        known is not None
+        and origin is not None
+        and abs((origin - known).total_seconds()) > SAME_ENGINE_S
+    )
+
+
 async def resync(ex: StationExecutor) -> None:
     """Rebuild the executor's view of the engine from its status and the timeline."""
     status = await ex.client.status()
@@ -59,12 +68,7 @@ async def resync(ex: StationExecutor) -> None:
     current_id = str(current.get("item_id") or "") or None
     queued = {str(item) for item in status.get("queue") or ()}
     engine_ids = queued | ({current_id} if current_id else set())
-    known = ex.engine_origin
-    restarted = (
-        known is not None
-        and origin is not None
-        and abs((origin - known).total_seconds()) > SAME_ENGINE_S
-    )
+    restarted = is_new_engine(ex.engine_origin, origin)
     ex.engine_origin = origin
 
     rows = await load_pending(ex.sessions, ex.station_uuid, now + timedelta(seconds=ex.preload_s))

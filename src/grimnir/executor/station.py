@@ -3,10 +3,12 @@
 Two asyncio tasks per station:
 
 - the **scheduler** wakes every ``poll_s``, reads the entries that start within
-  ``preload_s`` and sends each to the engine ahead of time with its
+  ``preload_s`` (an hour: the engine carries the station alone that long) and
+  sends each to the engine ahead of time with its
   ``start_at`` (hard entries start on that exact frame, soft ones at the
   previous item's segue), cue points, fades, gain and text; sent entries
-  become ``queued``;
+  become ``queued``; queued entries a rebuild removed are taken back
+  (``unqueue``);
 - the **follower** reads the engine's events: it moves entries to ``on_air``
   and ``aired``/``skipped``, writes the as-run log, keeps the priority ladder
   and publishes ``item.started``, ``item.ended``, ``now_playing`` and
@@ -15,15 +17,22 @@ Two asyncio tasks per station:
 "Now" comes from ``clock`` (UTC; wall time on air, the engine's virtual clock
 in tests), so nothing here sleeps on the schedule itself.
 
-When a higher source takes the air (a DJ, an emergency) the automation layer
-is stopped: what was playing ends as *pre-empted* and queued entries go back
-to planned. When the air falls back, the executor rejoins the timeline: the
-entry due now joins in progress at its offset, so the schedule stays on time.
+When a higher source takes the air (a DJ, an emergency) automation plays on
+underneath, unheard: the moment the DJ's audio stops or the alert ends, the
+timeline is audible where it is due (the engine's mixer decides, within the
+layer fade, with or without us). The as-run log follows the ear: an
+automation row closes as *pre-empted* when a higher layer takes the air and
+a new row opens for the same item when automation is heard again; items that
+play entirely under a DJ get no row.
 
 A live entry opens a window: the executor routes its harbor mount to the live
 layer and waits for the DJ. Entries planned inside the window are its
-fallback programme: they are held for ``live_grace_s``; if no DJ is on air by
-then, they play (the one in progress joins at its offset).
+fallback programme and play under the DJ.
+
+An item that starts early (the one before it was skipped, failed or ended
+early) moves the following soft entries of the timeline earlier by as much,
+up to the next hard entry, so the stored timeline says what will air and the
+rolling rebuild continues from there.
 
 **Lock-step** (an engine on a ``VirtualClock``: tests, simulations): on air the
 executor reacts within milliseconds while the engine plays at 1×; a virtual
@@ -50,9 +59,12 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import OperationalError
 
 from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, TELEMETRY, Event, EventBus
 from grimnir.domain import (
@@ -65,6 +77,7 @@ from grimnir.domain import (
     Priority,
     Timing,
 )
+from grimnir.domain.units import SAMPLE_RATE
 from grimnir.engine.client import (
     SUBSCRIBED,
     EngineClient,
@@ -76,7 +89,8 @@ from grimnir.executor import _timeline as tl
 from grimnir.executor._scheduler import live_windows, timeline_pass
 from grimnir.executor.asrun import AsRunLog
 from grimnir.executor.priority import PriorityService
-from grimnir.executor.recovery import resync
+from grimnir.executor.recovery import engine_origin, is_new_engine, resync
+from grimnir.executor.rotation import fingerprint, rotation
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.types import utcnow
 
@@ -86,7 +100,8 @@ ENGINE_START_GRACE_S = 30.0
 """How long an engine that was never reached may take to come up before a warning:
 at start the supervisor launches it beside the executor (its own start timeout)."""
 
-PREEMPT_FADE_MS = 200
+COVERING = ("live", "emergency")
+"""Layers that cover automation when on air (it plays on underneath)."""
 FORWARDED = (
     "live.connected",
     "live.disconnected",
@@ -98,6 +113,14 @@ FORWARDED = (
     "source.error",
 )
 """Engine events passed on to the bus as they are."""
+PRELOAD_S = 3600.0
+"""The engine holds this much of the timeline ahead: with the control plane down it
+plays the plan this long, then the fallback rotation."""
+ROTATION_CHECK_S = 300.0
+"""How often (station time) the executor looks whether the library changed, to give
+the engine a fresh fallback rotation."""
+POISON_TRIES = 3
+"""Failures of the same engine event (not an outage) before it is passed over."""
 TELEMETRY_EVERY_S = 0.5
 """Telemetry goes to the bus at most this often (≤ 2 a second per station)."""
 
@@ -112,13 +135,14 @@ class StationExecutor:
         client: EngineClient,
         bus: EventBus,
         *,
-        preload_s: float = 30.0,
+        preload_s: float = PRELOAD_S,
         clock: Callable[[], datetime] = utcnow,
         poll_s: float = 0.25,
         live_grace_s: float = 30.0,
         graph: Mapping[str, Any] | None = None,
         reconnect_s: float = 0.1,
         lockstep: bool = False,
+        fallback_rotation: bool = True,
     ) -> None:
         self.station_uuid = uuid.UUID(str(station_id))
         self.station_key = str(self.station_uuid)
@@ -132,6 +156,8 @@ class StationExecutor:
         self.graph = graph
         self.reconnect_s = reconnect_s
         self.lockstep = lockstep
+        self.fallback_rotation = fallback_rotation
+        """Keep the station's tracks loaded as the engine's fallback rotation."""
         """Driven by ``settle()`` on a virtual clock: no wall-clock polling (module docstring)."""
         self.state = ExecutorState.IDLE
         self.asrun = AsRunLog(self.station_uuid, session_factory)
@@ -158,6 +184,12 @@ class StationExecutor:
         self.telemetry: dict[str, Any] | None = None
         """The engine's last telemetry record (meters, loudness, outputs), with ``time``."""
         self._telemetry_sent = float("-inf")
+        self.audible: str | None = None
+        """The layer the engine's mixer has on air (``layer.changed``)."""
+        self._started: dict[str, EngineEventRecord] = {}
+        """Automation items playing → their ``item.started`` record."""
+        self._covered: set[str] = set()
+        """Automation items playing under a higher layer: no open as-run row."""
         self.stream_urls: dict[str, str] = {}
         """Web stream items on air → the URL their chain plays now (after a failover)."""
         self._lock = asyncio.Lock()
@@ -170,6 +202,13 @@ class StationExecutor:
         self._polled_at: datetime | None = None
         """``clock()`` at the scheduler's last pass."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._rotation: str | None = None
+        """Fingerprint of the library behind the rotation the engine holds (None: none)."""
+        self._rotation_checked: datetime | None = None
+        self._failures = 0
+        self._trying: EngineEventRecord | None = None
+        self._handled: tuple[int, int] | None = None
+        """(frame, how many events at that frame) of the last engine event dealt with."""
 
     # -- life ------------------------------------------------------------------------
 
@@ -339,6 +378,24 @@ class StationExecutor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
+    async def keep_rotation(self, now: datetime) -> None:
+        """Give the engine the station's fallback rotation, again when the library
+        changed (looked at every ``ROTATION_CHECK_S`` of station time)."""
+        if not self.fallback_rotation:
+            return
+        last = self._rotation_checked
+        fresh = last is not None and now - last < timedelta(seconds=ROTATION_CHECK_S)
+        if self._rotation is not None and fresh:
+            return
+        self._rotation_checked = now
+        current = await fingerprint(self.sessions, self.station_uuid)
+        if current == self._rotation:
+            return
+        items = await rotation(self.sessions, self.station_uuid, current)
+        await self.client.set_fallback(items)
+        self._rotation = current
+        log.info("station %s: fallback rotation of %d tracks loaded", self.station_key, len(items))
+
     # -- the follower -------------------------------------------------------------------
 
     async def _follow(self) -> None:
@@ -349,8 +406,11 @@ class StationExecutor:
         failing_since: float | None = None
         loop = asyncio.get_running_loop()
         while True:
+            seen: tuple[int, int] | None = None
+            replayed = 0
             try:
-                events = self.client.events(include_telemetry=True)
+                since = await self._replay_from()
+                events = self.client.events(include_telemetry=True, since_frame=since)
                 async with contextlib.aclosing(events) as stream:
                     async for record in stream:
                         async with self._lock:
@@ -358,12 +418,25 @@ class StationExecutor:
                                 if warned:
                                     log.info("station %s: engine reached", self.station_key)
                                 warned, reached, failing_since = False, True, None
+                                known = self.engine_origin
                                 await resync(self)
+                                if is_new_engine(known, self.engine_origin):
+                                    self._handled = None  # its frames start again from 0
+                                self._rotation = None  # a new engine holds none
                                 self.engine_up = True
                                 self._ready.set()
                                 self._wake.set()
+                                seen = self._handled
+                                replayed = 0
+                            elif seen is not None and record.frame <= seen[0]:
+                                # NOTE: the journal from the last frame we dealt with:
+                                # skip what we had (at that frame: the first seen[1])
+                                if record.frame == seen[0]:
+                                    replayed += 1
+                                    if replayed > seen[1]:
+                                        await self._handle(record)
                             else:
-                                await self._on_event(record)
+                                await self._handle(record)
             except asyncio.CancelledError:
                 raise
             except GrimnirError as exc:
@@ -378,12 +451,66 @@ class StationExecutor:
                     self.reconnect_s,
                 )
                 warned = warned or due
-            except Exception:
+            except Exception as exc:
                 log.exception("station %s: following the engine failed", self.station_key)
+                self._poisoned(exc)
             if self.engine_up:
                 self.engine_up = False
                 self.lost_at = self.clock()
             await asyncio.sleep(self.reconnect_s)
+
+    async def _handle(self, record: EngineEventRecord) -> None:
+        """One engine event, then remember how far we got (the journal replays from
+        there when the stream breaks: an event that failed, the database down)."""
+        self._trying = record
+        await self._on_event(record)
+        self._trying = None
+        self._failures = 0
+        if record.type != TELEMETRY:
+            self._mark(record)
+
+    def _mark(self, record: EngineEventRecord) -> None:
+        frame, count = self._handled or (-1, 0)
+        self._handled = (record.frame, count + 1 if record.frame == frame else 1)
+
+    def _poisoned(self, exc: Exception) -> None:
+        """An event that fails the same way again and again (not an outage: a bug, bad
+        data) is passed over after ``POISON_TRIES``, so the ones after it are handled."""
+        if isinstance(exc, OperationalError | OSError | TimeoutError):
+            self._failures = 0
+            return  # the database or the network is away: retry until it is back
+        record, self._trying = self._trying, None
+        if record is None:
+            return
+        self._failures += 1
+        if self._failures >= POISON_TRIES:
+            self._failures = 0
+            if record.type != TELEMETRY:
+                self._mark(record)
+            log.error(
+                "station %s: passed over a %s event (frame %d) that kept failing",
+                self.station_key,
+                record.type,
+                record.frame,
+            )
+
+    async def _replay_from(self) -> int | None:
+        """The engine frame to replay its journal from: where this executor got to, or,
+        for a fresh one, just after the last thing the as-run log has (what aired
+        while no control plane listened is logged after all)."""
+        if self._handled is not None:
+            return self._handled[0]
+        latest = await self.asrun.latest()
+        if latest is None:
+            self._handled = (-1, 0)
+            return 0  # nothing logged yet: all the engine has aired
+        origin = engine_origin(await self.client.status())
+        if origin is None:
+            return None
+        # NOTE: log times are engine frames: round, or 271.9 s becomes the frame before
+        frame = max(0, round((latest - origin) / timedelta(seconds=1) * SAMPLE_RATE) + 1)
+        self._handled = (frame - 1, 0)
+        return frame
 
     async def _on_event(self, record: EngineEventRecord) -> None:
         kind, data = record.type, record.data
@@ -433,9 +560,15 @@ class StationExecutor:
         data = record.data
         item_id, layer = str(data.get("item_id", "")), str(data.get("layer", "automation"))
         priority = self.priority.priority_of(layer)
-        await self.asrun.item_started(record, priority)
         entry = tl.parse_uuid(data.get("entry_id"))
+        if layer == "automation" and self.audible in COVERING:
+            self._covered.add(item_id)  # plays under a DJ or an alert: not heard (yet)
+        else:
+            await self.asrun.item_started(record, priority)
         if layer == "automation":
+            self._started[item_id] = record
+            if entry is not None:
+                await tl.shift_following(self.sessions, entry, record.time)
             self.playing.add(item_id)
             self.current = item_id
             self._current_started = record.time
@@ -474,7 +607,10 @@ class StationExecutor:
             self.playing.discard(item_id)
             if self.current == item_id:
                 self.current = None
-        if aired:
+        covered = layer == "automation" and item_id in self._covered
+        self._covered.discard(item_id)
+        self._started.pop(item_id, None)
+        if aired and not covered:
             await self.asrun.item_ended(record, reason, self.priority.priority_of(layer))
         if entry is not None:
             status = EntryStatus.AIRED if aired else EntryStatus.SKIPPED
@@ -499,18 +635,49 @@ class StationExecutor:
 
     async def _layer_changed(self, record: EngineEventRecord) -> None:
         to = record.data.get("to")
-        await self.priority.layer_changed(to if isinstance(to, str) else None, record.time)
+        layer = to if isinstance(to, str) else None
+        before, self.audible = self.audible, layer
+        await self._follow_the_ear(before, layer, record)
+        await self.priority.layer_changed(layer, record.time)
         await self._follow_priority()
+
+    async def _follow_the_ear(
+        self, before: str | None, after: str | None, record: EngineEventRecord
+    ) -> None:
+        """Keep the as-run log to what listeners hear when the mixer changes layer."""
+        if before == "live" and after != "live":
+            reason = EndReason.PREEMPTED if after in COVERING else EndReason.FINISHED
+            await self.asrun.live_paused(record, reason)
+        if after in COVERING and before not in COVERING:
+            for item_id in sorted(self.playing - self._covered):
+                data = {**self._started.get(item_id, record).data, "item_id": item_id}
+                closing = replace(record, type="item.ended", data=data)
+                await self.asrun.item_ended(closing, EndReason.PREEMPTED, Priority.AUTOMATION)
+                self._covered.add(item_id)
+        elif after == "automation":
+            for item_id in sorted(self._covered & self.playing):
+                started = self._started.get(item_id)
+                if started is not None:
+                    await self.asrun.item_started(
+                        replace(started, frame=record.frame, time=record.time),
+                        Priority.AUTOMATION,
+                    )
+                self._covered.discard(item_id)
+        if after == "live" and before != "live" and self.live_on_air:
+            await self.asrun.live_resumed(record, self.priority.priority_of("live"))
 
     async def _follow_priority(self) -> None:
         """Pre-empt automation under a higher source; rejoin the timeline on failback."""
         top = self.priority.on_air
         if top < Priority.AUTOMATION:
-            await self._stop_automation(PREEMPT_FADE_MS, preempted=True)
+            # NOTE: automation plays on underneath (module docstring)
             target = ExecutorState.EMERGENCY if top is Priority.EMERGENCY else ExecutorState.LIVE
             self.set_state(target)
         elif self.state in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
-            self.set_state(ExecutorState.PRELOADING if self.in_engine else ExecutorState.IDLE)
+            if self.playing:
+                self.set_state(ExecutorState.PLAYING)
+            else:
+                self.set_state(ExecutorState.PRELOADING if self.in_engine else ExecutorState.IDLE)
             self._wake.set()
 
     async def _stop_automation(self, fade_ms: int, *, preempted: bool) -> None:
@@ -538,8 +705,6 @@ class StationExecutor:
 
 
 def _retimed(request: PlayRequest, at: datetime, timing: Timing) -> PlayRequest:
-    from dataclasses import replace
-
     return replace(request, start_at=at, timing=timing)
 
 

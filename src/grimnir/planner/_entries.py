@@ -14,6 +14,8 @@ Timing rules, as a station engineer sees them on air:
   then the default rotation, so there is no dead air; the shortfall is
   reported as under-fill. Only when nothing at all can fill it (an empty
   library) is the time reported as a gap.
+- A rebuild that resumes inside a slot (where the kept timeline ends) starts
+  exactly there, soft, and does not play again what the slot already played.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +62,16 @@ class Findings:
     relaxations: list[Relaxation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def mark(self) -> tuple[int, int, int, int]:
+        """Where each list stands, for ``rewind``."""
+        return len(self.gaps), len(self.underfilled), len(self.relaxations), len(self.warnings)
+
+    def rewind(self, mark: tuple[int, int, int, int]) -> None:
+        """Forget what was found since ``mark`` (slots that are filled again)."""
+        gaps, underfilled, relaxations, warnings = mark
+        del self.gaps[gaps:], self.underfilled[underfilled:]
+        del self.relaxations[relaxations:], self.warnings[warnings:]
+
 
 class SlotFiller:
     """Fills slot instances in time order, carrying the play history along."""
@@ -72,12 +85,23 @@ class SlotFiller:
         self.found = found
 
     def run(
-        self, inst: SlotInstance, cursor: datetime, limit: datetime | None
+        self,
+        inst: SlotInstance,
+        cursor: datetime,
+        limit: datetime | None,
+        played: Sequence[PlannedEntry] | None = None,
     ) -> tuple[list[PlannedEntry], datetime]:
         """Entries of ``inst`` starting at ``cursor`` (the end of what plays before);
         nothing may run past ``limit`` (the next hard boundary). Returns them and
-        the new cursor."""
-        if inst.hard:
+        the new cursor.
+
+        ``played`` resumes the slot: the kept timeline ends at ``cursor`` inside
+        it and ``played`` are its entries there; the rest of the slot starts
+        exactly at ``cursor``.
+        """
+        resume = played is not None and cursor > inst.start
+        first_timing = Timing.SOFT if resume else inst.slot.timing
+        if inst.hard and not resume:
             start = inst.start
         elif inst.start - cursor <= EARLY:
             start = cursor
@@ -103,7 +127,7 @@ class SlotFiller:
                 starts_at=start,
                 ends_at=max(hard_end, start + _MS),
                 kind=EntryKind.LIVE if kind == SlotKind.LIVE else EntryKind.WEBSTREAM,
-                timing=inst.slot.timing,
+                timing=first_timing,
                 webstream_id=inst.slot.webstream_id,
                 title=self.content.webstream_name(inst.slot.webstream_id) or inst.slot.name,
                 **base,
@@ -111,11 +135,13 @@ class SlotFiller:
             return [entry], entry.ends_at
         target = _ms(inst.end - start)
         picked = self.content.pick(inst, start, target, rng, self.history)
+        if resume and played:
+            _drop_played(picked, played, once=kind == SlotKind.HARD_ITEM)
         if picked.relaxations:
             self.found.relaxations.append(
                 Relaxation(inst.slot.label, inst.start, tuple(picked.relaxations))
             )
-        entries = self._lay(picked, start, limit, base, first_timing=inst.slot.timing)
+        entries = self._lay(picked, start, limit, base, first_timing=first_timing)
         end = entries[-1].ends_at if entries else start
         content_ms = _ms(end - start)
         # NOTE: a soft slot absorbs a small gap before it (it starts early); a hard
@@ -233,6 +259,21 @@ class SlotFiller:
             meta = _filler(base, "default rotation")
             out.extend(self._lay(rotation, at, limit, {**base, "meta": meta}))
         return out
+
+
+def _drop_played(picked: Picked, played: Sequence[PlannedEntry], *, once: bool) -> None:
+    """Leave out what the slot already played: a fixed sequence (a rebroadcast)
+    continues after the part on air instead of starting over; a slot that plays
+    ``once`` (a hard item) has played, even if it names another item by now."""
+    if once:
+        picked.tracks.clear()
+        return
+    done = 0
+    for track, entry in zip(picked.tracks, played, strict=False):
+        if entry.media_id is None or track.id != str(entry.media_id):
+            break
+        done += 1
+    del picked.tracks[:done]
 
 
 def _filler(base: dict[str, Any], what: str) -> dict[str, Any]:

@@ -60,15 +60,27 @@ class Context:
     """Stored entries from ``HISTORY_SPAN`` before the window on, in time order."""
     later_planned: int = 0
     """Planned entries after the window (a rebuild drops them too)."""
-    aired: list[Play] = field(default_factory=list)
-    aired_entry_ids: set[uuid.UUID] = field(default_factory=set)
+    aired: list[tuple[Play, uuid.UUID | None]] = field(default_factory=list)
+    """As-run plays since ``HISTORY_SPAN`` before the window, with their timeline entry."""
     problems: list[str] = field(default_factory=list)
 
     def history(self, before: datetime, kept: list[PlannedEntry]) -> PlayHistory:
-        """What aired, plus the kept entries that start before ``before``."""
-        history = PlayHistory(list(self.aired))
+        """The history as it was when ``before`` was planned: what aired before it
+        plus the kept entries that start before it.
+
+        NOTE: a kept entry counts at its planned start even when it aired (its
+        as-run row is left out): that is what the build that planned the time
+        after it saw, so replaying that time draws the same tracks. Nothing at
+        or after ``before`` counts, or a replay would avoid its own picks.
+        """
+        kept_ids = {entry.id for entry in kept}
+        history = PlayHistory(
+            play
+            for play, entry_id in self.aired
+            if play.start < before and (entry_id is None or entry_id not in kept_ids)
+        )
         for entry in kept:
-            if entry.starts_at >= before or entry.id in self.aired_entry_ids:
+            if entry.starts_at >= before:
                 continue
             if entry.kind not in (EntryKind.TRACK, EntryKind.JINGLE, EntryKind.STOPSET):
                 continue
@@ -165,7 +177,7 @@ async def load_context(
             .select_from(TimelineEntry)
             .where(
                 TimelineEntry.station_id == station_id,
-                TimelineEntry.status == EntryStatus.PLANNED,
+                TimelineEntry.status.in_((EntryStatus.PLANNED, EntryStatus.QUEUED)),
                 TimelineEntry.starts_at >= end,
             )
         )
@@ -182,17 +194,14 @@ async def load_context(
         ).where(AsRun.station_id == station_id, AsRun.started_at >= since)
     )
     for row in as_run:
-        if row.timeline_entry_id is not None:
-            ctx.aired_entry_ids.add(row.timeline_entry_id)
-        ctx.aired.append(
-            Play(
-                start=row.started_at,
-                track_id=str(row.media_id) if row.media_id else None,
-                artist_key=artist_key(row.artist),
-                title_key=title_key(row.title),
-                album_key=album_key(row.album),
-            )
+        play = Play(
+            start=row.started_at,
+            track_id=str(row.media_id) if row.media_id else None,
+            artist_key=artist_key(row.artist),
+            title_key=title_key(row.title),
+            album_key=album_key(row.album),
         )
+        ctx.aired.append((play, row.timeline_entry_id))
     return ctx
 
 

@@ -134,6 +134,41 @@ class Gap:
         return (self.end - self.start) // _MS
 
 
+def holes(
+    entries: Iterable[PlannedEntry], start: datetime, end: datetime, *, tail: bool = True
+) -> list[Gap]:
+    """Where nothing plays in ``start`` … ``end`` (skipped entries do not play).
+
+    Consecutive entries join when one starts exactly where the one before
+    ends (the planner's rule: crossfades are the executor's business), so any
+    time between an entry's end and the next start is a hole. ``tail=False``
+    leaves out the time after the last entry (a timeline not planned that far
+    yet); an empty timeline then has no holes.
+    """
+    at, before = start, None
+    out: list[Gap] = []
+    playing = sorted(
+        (e for e in entries if e.status != EntryStatus.SKIPPED and e.starts_at < end),
+        key=lambda e: (e.starts_at, e.ends_at),
+    )
+    for entry in playing:
+        if entry.ends_at <= at:
+            before = entry if before is None or entry.ends_at >= before.ends_at else before
+            continue
+        if entry.starts_at > at:
+            where = (
+                f"between {before.label()} and {entry.label()}"
+                if before is not None
+                else f"before {entry.label()}"
+            )
+            out.append(Gap(at, entry.starts_at, f"nothing plays {where}"))
+        at, before = entry.ends_at, entry
+    if at < end and tail:
+        after = f"after {before.label()}" if before is not None else "here"
+        out.append(Gap(at, end, f"nothing plays {after}"))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class UnderFill:
     """A slot whose own content fell short; ``filler_ms`` came from fallback/jingles."""

@@ -9,7 +9,7 @@ to an engine in the same process. Errors are ours on both: ``NotFoundError``
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Protocol
 
 from grimnir.domain.fades import FadeCurve
@@ -48,6 +48,10 @@ class EngineClient(Protocol):
     async def skip(self, layer: str = "automation", fade_ms: int = 20) -> None:
         """End the current item; the next queued item starts."""
 
+    async def unqueue(self, item_ids: Sequence[str], layer: str = "automation") -> None:
+        """Drop queued items that have not started (ids not queued are ignored); the
+        item on air is never touched. Applied at the next block boundary."""
+
     async def insert_emergency(self, item: PlayRequest) -> None:
         """Play ``item`` now on the emergency layer (it pre-empts everything)."""
 
@@ -62,13 +66,30 @@ class EngineClient(Protocol):
     ) -> None:
         """Now-playing text for the outputs."""
 
+    async def set_fallback(self, items: Sequence[PlayRequest]) -> None:
+        """Replace the fallback rotation: what the engine plays, in this order and looped,
+        whenever the programme has nothing (no item playing, none due within 500 ms).
+
+        Before the station's ``fallback_paths`` and ``emergency_audio_path``. It
+        takes over at the next fallback item boundary (the item on air plays
+        on); an empty sequence clears it. Items carry no ``start_at`` and are
+        soft (``EngineError`` otherwise); title, artist and ``meta`` come back
+        in their ``item.started`` events (layer ``fallback``, ``meta["fallback"]``
+        = ``"rotation"``), cue points, gain and fades apply. A file that cannot
+        be played is skipped when its turn comes (``source.error``).
+        """
+
     async def status(self) -> dict[str, Any]:
         """What plays, what is queued, output states (JSON-like data)."""
 
-    def events(self, *, include_telemetry: bool = False) -> AsyncGenerator[EngineEventRecord, None]:
+    def events(
+        self, *, include_telemetry: bool = False, since_frame: int | None = None
+    ) -> AsyncGenerator[EngineEventRecord, None]:
         """Engine events as they happen; the first is always ``subscribed``.
 
-        Stop iterating (or cancel the task) to unsubscribe.
+        With ``since_frame`` the engine's journal from that frame on comes first
+        (right after ``subscribed``, in order): what aired while the caller was
+        away. Stop iterating (or cancel the task) to unsubscribe.
         """
 
     def telemetry(self) -> AsyncGenerator[dict[str, Any], None]:

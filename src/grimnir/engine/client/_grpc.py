@@ -9,7 +9,7 @@ set in ``TRACEPARENT`` travels with every call.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -132,6 +132,12 @@ class GrpcEngineClient:
         )
         await self._unary(self._stub().Skip, request)
 
+    async def unqueue(self, item_ids: Sequence[str], layer: str = "automation") -> None:
+        request = pb.UnqueueRequest(
+            station_id=self._station_id, layer=layer_to_pb(layer), item_ids=list(item_ids)
+        )
+        await self._unary(self._stub().Unqueue, request)
+
     async def insert_emergency(self, item: PlayRequest) -> None:
         request = pb.InsertEmergencyRequest(station_id=self._station_id, item=item_to_pb(item))
         await self._unary(self._stub().InsertEmergency, request)
@@ -151,6 +157,12 @@ class GrpcEngineClient:
             station_id=self._station_id, title=title, artist=artist, extra=dict(extra or {})
         )
         await self._unary(self._stub().SetMetadata, request)
+
+    async def set_fallback(self, items: Sequence[PlayRequest]) -> None:
+        request = pb.SetFallbackRequest(
+            station_id=self._station_id, items=[item_to_pb(item) for item in items]
+        )
+        await self._unary(self._stub().SetFallback, request)
 
     async def status(self) -> dict[str, Any]:
         request = pb.GetStatusRequest(station_id=self._station_id)
@@ -176,10 +188,12 @@ class GrpcEngineClient:
         return list(zip(response.min, response.max, strict=True))
 
     async def events(
-        self, *, include_telemetry: bool = False
+        self, *, include_telemetry: bool = False, since_frame: int | None = None
     ) -> AsyncGenerator[EngineEventRecord, None]:
         request = pb.StreamEventsRequest(
-            station_id=self._station_id, include_telemetry=include_telemetry
+            station_id=self._station_id,
+            include_telemetry=include_telemetry,
+            since_frame=since_frame,
         )
         call = self._stub().StreamEvents(request, metadata=self._metadata())
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,6 +108,10 @@ class InProcessEngineClient:
     async def skip(self, layer: str = "automation", fade_ms: int = 20) -> None:
         await self._run(lambda: self._control.skip(check_layer(layer), fade_ms))
 
+    async def unqueue(self, item_ids: Sequence[str], layer: str = "automation") -> None:
+        ids = list(item_ids)
+        await self._run(lambda: self._control.unqueue(check_layer(layer), ids))
+
     async def insert_emergency(self, item: PlayRequest) -> None:
         await self.play(item, layer="emergency")
 
@@ -122,6 +126,14 @@ class InProcessEngineClient:
     ) -> None:
         metadata = self._adapter.metadata(title, artist, extra)
         await self._run(lambda: self._control.set_metadata(metadata))
+
+    async def set_fallback(self, items: Sequence[PlayRequest]) -> None:
+        requests = list(items)
+
+        def apply() -> None:
+            self._control.set_fallback(self._adapter.fallback_items(requests, self._timebase))
+
+        await self._run(apply)
 
     async def status(self) -> dict[str, Any]:
         result: dict[str, Any] = plain(await self._run(self._control.status))
@@ -142,9 +154,10 @@ class InProcessEngineClient:
         return [(float(low), float(high)) for low, high in pairs]
 
     async def events(
-        self, *, include_telemetry: bool = False
+        self, *, include_telemetry: bool = False, since_frame: int | None = None
     ) -> AsyncGenerator[EngineEventRecord, None]:
-        async for record in self._stream(lambda kind: include_telemetry or kind != "telemetry"):
+        wanted = lambda kind: include_telemetry or kind != "telemetry"  # noqa: E731
+        async for record in self._stream(wanted, since_frame=since_frame):
             yield record
 
     async def telemetry(self) -> AsyncGenerator[dict[str, Any], None]:
@@ -152,7 +165,7 @@ class InProcessEngineClient:
             yield telemetry_dict(record)
 
     async def _stream(
-        self, wanted: Callable[[str], bool], *, greet: bool = True
+        self, wanted: Callable[[str], bool], *, greet: bool = True, since_frame: int | None = None
     ) -> AsyncGenerator[EngineEventRecord, None]:
         try:
             check_station(self._control.station_id, self._asked)
@@ -179,7 +192,7 @@ class InProcessEngineClient:
                 with contextlib.suppress(RuntimeError):  # the loop has closed
                     loop.call_soon_threadsafe(put, event)
 
-        unsubscribe = self._control.subscribe(on_event)
+        unsubscribe = self._control.subscribe(on_event, since_frame)
         try:
             if greet:
                 now = datetime.now(UTC)

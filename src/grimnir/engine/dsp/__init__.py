@@ -12,6 +12,11 @@ from grimnir.engine.dsp._dynamics import CompressorNode, GateNode, LimiterNode, 
 from grimnir.engine.dsp._eq import GRAPHIC_Q, EqualizerNode
 from grimnir.engine.dsp._loudness import AgcNode, LoudnessNormalizerNode
 from grimnir.engine.dsp._meters import LevelMeterNode, LevelReading, SilenceDetectorNode
+from grimnir.engine.dsp._output_loudness import (
+    LoudnessTrimNode,
+    OutputLoudnessLoop,
+    OutputProbeNode,
+)
 
 __all__ = [
     "GRAPHIC_Q",
@@ -27,6 +32,9 @@ __all__ = [
     "LevelReading",
     "LimiterNode",
     "LoudnessNormalizerNode",
+    "LoudnessTrimNode",
+    "OutputLoudnessLoop",
+    "OutputProbeNode",
     "PluginNode",
     "SilenceDetectorNode",
     "build_chain",

@@ -27,6 +27,11 @@ from grimnir.engine.dsp._dynamics import CompressorNode, GateNode, LimiterNode
 from grimnir.engine.dsp._eq import EqualizerNode
 from grimnir.engine.dsp._loudness import AgcNode, LoudnessNormalizerNode
 from grimnir.engine.dsp._meters import LevelMeterNode, SilenceDetectorNode
+from grimnir.engine.dsp._output_loudness import (
+    LoudnessTrimNode,
+    OutputLoudnessLoop,
+    OutputProbeNode,
+)
 
 
 class LayerConfig(NamedTuple):
@@ -80,6 +85,22 @@ def _peak_limit_covered(config: LoudnessNormalize, later: Sequence[Node]) -> boo
     )
 
 
+def _trim_position(later: Sequence[Node]) -> int:
+    """Where in ``later`` (the master-bus nodes after the normaliser) its output trim goes.
+
+    Just before the last limiter, which then holds the true peak of the trimmed
+    audio; without one, after the last node that changes the audio (meters and
+    silence detectors only watch it).
+    """
+    for position in range(len(later) - 1, -1, -1):
+        if isinstance(later[position], Limiter):
+            return position
+    for position in range(len(later) - 1, -1, -1):
+        if not isinstance(later[position], LevelMeter | SilenceDetector):
+            return position + 1
+    return 0
+
+
 def _build_node(config: Node, name: str, later: Sequence[Node]) -> DspNode:
     match config:
         case LoudnessNormalize():
@@ -130,14 +151,19 @@ def _build_node(config: Node, name: str, later: Sequence[Node]) -> DspNode:
 def build_chain(graph: DspGraph) -> DspChain:
     """The chain for ``graph``: enabled nodes in order; ``duck``/``mix`` go to ``layer_config``.
 
+    The last ``loudness_normalize`` node holds the chain's *output* at its
+    target: a trim before the last limiter (``<name>.trim``) and a probe at
+    the very end (``<name>.output``) close the loop around the nodes after it
+    (see ``_output_loudness``); its true-peak limit then holds at that trim.
+
     Raises ``EngineError`` naming the node (``dsp_graph.nodes[2] (compressor): …``)
     when one cannot be built, or when the graph has two mix or two duck nodes.
     """
     enabled = [(index, config) for index, config in enumerate(graph.nodes) if config.enabled]
     layer: dict[str, tuple[int, Mix | Duck]] = {}
-    nodes: list[DspNode] = []
+    master: list[tuple[str, Node, str]] = []  # (where, config, name) in signal order
     seen: Counter[str] = Counter()
-    for position, (index, config) in enumerate(enabled):
+    for index, config in enabled:
         where = f"dsp_graph.nodes[{index}] ({config.type})"
         if isinstance(config, Mix | Duck):
             if config.type in layer:
@@ -150,15 +176,34 @@ def build_chain(graph: DspGraph) -> DspChain:
             continue
         base = config.id or config.type
         seen[base] += 1
-        name = base if seen[base] == 1 else f"{base}-{seen[base]}"
-        later = [other for _, other in enabled[position + 1 :]]
+        master.append((where, config, base if seen[base] == 1 else f"{base}-{seen[base]}"))
+    configs = [config for _, config, _ in master]
+    looped = max(
+        (i for i, config in enumerate(configs) if isinstance(config, LoudnessNormalize)),
+        default=None,
+    )
+    nodes: list[DspNode] = []
+    loop_nodes: tuple[int, LoudnessTrimNode, OutputProbeNode] | None = None
+    for position, (where, config, name) in enumerate(master):
+        later = configs[position + 1 :]
         try:
-            nodes.append(_build_node(config, name, later))
+            if position == looped and isinstance(config, LoudnessNormalize):
+                normalizer = LoudnessNormalizerNode(
+                    config.target_lufs, None, config.window_sec, config.max_gain_db, name=name
+                )
+                nodes.append(normalizer)
+                loop_nodes = _output_loop(config, normalizer, position, later)
+            else:
+                nodes.append(_build_node(config, name, later))
         except (ValueError, RuntimeError, TypeError) as exc:
             raise EngineError(
                 f"{where}: cannot be built: {exc}. Change that setting or disable the node "
                 "(enabled: false)"
             ) from exc
+    if loop_nodes is not None:
+        at, trim, probe = loop_nodes
+        nodes.insert(at, trim)
+        nodes.append(probe)
     mix = layer.get("mix")
     duck = layer.get("duck")
     return DspChain(
@@ -168,3 +213,23 @@ def build_chain(graph: DspGraph) -> DspChain:
             duck=duck[1] if duck is not None and isinstance(duck[1], Duck) else None,
         ),
     )
+
+
+def _output_loop(
+    config: LoudnessNormalize,
+    normalizer: LoudnessNormalizerNode,
+    position: int,
+    later: Sequence[Node],
+) -> tuple[int, LoudnessTrimNode, OutputProbeNode]:
+    """The trim and the probe that hold the chain's output at ``config.target_lufs``,
+    with the trim's place in the chain (the normaliser being at ``position``).
+
+    The normaliser's true-peak limit goes with the trim unless the limiter just
+    after the trim holds it: a ceiling in the middle of the chain would not hold
+    at the output anyway.
+    """
+    at = _trim_position(later)
+    limit = None if _peak_limit_covered(config, later[at:]) else config.true_peak_limit
+    loop = OutputLoudnessLoop(config.target_lufs, config.max_gain_db, normalizer)
+    trim = LoudnessTrimNode(loop, limit, name=f"{normalizer.name}.trim")
+    return position + 1 + at, trim, OutputProbeNode(loop, name=f"{normalizer.name}.output")

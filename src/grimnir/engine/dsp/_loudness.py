@@ -82,8 +82,12 @@ class LoudnessNormalizerNode(DspNode):
     about 0.15 s. Readings under −70 LUFS (silence, gaps, hiss) are ignored
     and freeze the gain, so silence is never boosted. An internal look-ahead
     limiter keeps true peaks under ``true_peak_limit``; None leaves that to a
-    limiter later in the chain (``build_chain`` does so when one holds the
-    same ceiling).
+    limiter later in the chain.
+
+    This node rides its own input. In a chain from ``build_chain`` the last
+    normaliser's target holds at the chain's *output*: an output loop
+    (``_output_loudness``) trims the level just before the chain's last
+    limiter, and the true-peak limit holds there instead of here.
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class LoudnessNormalizerNode(DspNode):
         self._level = KWeightedLevel()
         self._pending = 0
         self._steps: deque[float] = deque(maxlen=self._window_steps)
+        self._recent: deque[float] = deque(maxlen=4)  # the last readings, silent ones too
         self._gain_db = 0.0
         self._catch_up = False
         self._ramp = GainRamp()
@@ -124,6 +129,14 @@ class LoudnessNormalizerNode(DspNode):
     def gain_db(self) -> float:
         """The gain applied now, in dB."""
         return self._gain_db
+
+    @property
+    def input_lufs(self) -> float:
+        """Loudness of the input's last four readings (400 ms in 20 ms blocks; −inf before any).
+
+        The chain's output loop reads it to tell pauses from programme.
+        """
+        return _lufs(sum(self._recent) / len(self._recent)) if self._recent else -math.inf
 
     def process(self, block: Block) -> Block:
         frames = block.shape[1]
@@ -142,6 +155,7 @@ class LoudnessNormalizerNode(DspNode):
         seconds = self._pending / RATE
         step = self._level.energy(self._pending)
         self._pending = 0
+        self._recent.append(step)
         if _lufs(step) < _ABSOLUTE_GATE_LUFS:
             return  # silence: neither measured nor acted on
         if not self._steps:

@@ -7,7 +7,7 @@ same requests with the same words.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,6 +39,11 @@ def to_play_item(request: PlayRequest, timebase: Timebase) -> PlayItem:
         analyze=request.analyze,
         meta=dict(request.meta),
     )
+
+
+def fallback_items(requests: Sequence[PlayRequest], timebase: Timebase) -> list[PlayItem]:
+    """The engine items of a fallback rotation (the engine refuses a ``start_at``)."""
+    return [to_play_item(request, timebase) for request in requests]
 
 
 def parse_graph(graph: str | Mapping[str, Any]) -> DspGraph:

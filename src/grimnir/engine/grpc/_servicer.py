@@ -32,7 +32,7 @@ from grimnir.engine.client._wire import (
     to_struct,
     to_timestamp,
 )
-from grimnir.engine.grpc._adapter import metadata, parse_graph, to_play_item
+from grimnir.engine.grpc._adapter import fallback_items, metadata, parse_graph, to_play_item
 from grimnir.engine.grpc._streams import Mailbox
 from grimnir.engine.v1 import engine_pb2 as pb
 from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
@@ -163,6 +163,17 @@ class EngineServicer(pb_grpc.EngineServicer):
         self.control.set_metadata(metadata(request.title, request.artist, dict(request.extra)))
         return pb.SetMetadataResponse()
 
+    @_unary
+    def SetFallback(self, request: pb.SetFallbackRequest, context: Any) -> pb.SetFallbackResponse:
+        items = [item_from_pb(item) for item in request.items]
+        self.control.set_fallback(fallback_items(items, self.timebase))
+        return pb.SetFallbackResponse()
+
+    @_unary
+    def Unqueue(self, request: pb.UnqueueRequest, context: Any) -> pb.UnqueueResponse:
+        self.control.unqueue(layer_from_pb(request.layer), list(request.item_ids))
+        return pb.UnqueueResponse()
+
     # -- queries -------------------------------------------------------------------
 
     @_unary
@@ -208,7 +219,9 @@ class EngineServicer(pb_grpc.EngineServicer):
     @_stream
     def StreamEvents(self, request: pb.StreamEventsRequest, context: Any) -> Iterator[pb.Event]:
         include = request.include_telemetry
-        for record in self._drain(context, lambda kind: include or kind != "telemetry", True):
+        since = request.since_frame if request.HasField("since_frame") else None
+        wanted = lambda kind: include or kind != "telemetry"  # noqa: E731
+        for record in self._drain(context, wanted, True, since):
             yield event_to_pb(record)
 
     @_stream
@@ -224,7 +237,11 @@ class EngineServicer(pb_grpc.EngineServicer):
             )
 
     def _drain(
-        self, context: Any, wanted: Callable[[str], bool], greet: bool
+        self,
+        context: Any,
+        wanted: Callable[[str], bool],
+        greet: bool,
+        since_frame: int | None = None,
     ) -> Iterator[EngineEventRecord]:
         """Records for one stream until its caller goes away; then unsubscribe.
 
@@ -232,7 +249,7 @@ class EngineServicer(pb_grpc.EngineServicer):
         subscription is in place: every event after it reaches the caller.
         """
         mailbox = Mailbox(self.stream_capacity, wanted)
-        unsubscribe = self.control.subscribe(mailbox.put)
+        unsubscribe = self.control.subscribe(mailbox.put, since_frame)
         station = self.control.station_id
 
         def ended() -> None:

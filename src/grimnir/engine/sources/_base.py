@@ -15,6 +15,8 @@ from collections import deque
 from types import TracebackType
 from typing import Self
 
+import numpy as np
+
 from grimnir.engine.audio import Block
 
 
@@ -62,6 +64,36 @@ class Source(abc.ABC):
     def buffered_frames(self) -> int:
         """Frames decoded ahead and waiting (buffer depth, for telemetry)."""
         return 0
+
+    @property
+    def length_final(self) -> bool:
+        """True when ``duration_frames`` will not change any more.
+
+        A decoder may start from the container's estimate and learn the exact
+        length only at the end. Sources whose length is what it is say True.
+        """
+        return True
+
+    def read_into(self, out: Block) -> int:
+        """Fill ``out`` (shape (2, n), any view) as ``read(n)`` would; return the real frames.
+
+        The block loop reads this way into its own reused buffers. The default
+        copies what ``read`` returns; sources that can deliver straight into
+        ``out`` override it.
+        """
+        block, real = self.read(out.shape[1])
+        out[...] = block
+        return real
+
+    def settle(self, frames: int) -> None:
+        """Offline only: wait until ``frames`` more frames are decoded ahead or the end is known.
+
+        After it, either ``length_final`` is True or at least ``frames`` (up
+        to the source's buffer) wait in ``buffered_frames``, so an offline
+        render decides where the item ends the same way on every run. Sources
+        that never wait (real time, live) return at once.
+        """
+        return None
 
     @abc.abstractmethod
     def start(self) -> None:
@@ -182,21 +214,47 @@ class FrameBuffer:
                 if not woken and self._frames == 0:
                     return got
 
+    def wait_for(self, frames: int, timeout: float | None = None) -> bool:
+        """Wait until ``frames`` (at most the capacity) are buffered or the producer is done.
+
+        Returns False when ``timeout`` seconds passed with neither.
+        """
+        want = min(frames, self.capacity_frames)
+        with self._lock:
+            while self._frames < want and not (self._done or self._closed):
+                self._need = want
+                woken = self._not_empty.wait(timeout)
+                self._need = 0
+                if not woken:
+                    return self._frames >= want or self._done or self._closed
+            return True
+
     def _take_locked(self, out: Block, start: int, want: int) -> int:
+        # NOTE: whole chunks are gathered as they are and copied out in one call:
+        # a long read (many blocks offline) costs one copy, not one per chunk.
+        parts: list[Block] = []
         got = 0
+        head = self._head
         chunks = self._chunks
         while got < want and chunks:
-            head = chunks[0]
-            avail = head.shape[1] - self._head
-            n = min(avail, want - got)
-            out[:, start + got : start + got + n] = head[:, self._head : self._head + n]
-            got += n
-            if n == avail:
+            chunk = chunks[0]
+            avail = chunk.shape[1] - head
+            if avail <= want - got:
+                parts.append(chunk[:, head:] if head else chunk)
                 chunks.popleft()
-                self._head = 0
+                head = 0
+                got += avail
             else:
-                self._head += n
+                n = want - got
+                parts.append(chunk[:, head : head + n])
+                head += n
+                got += n
+        self._head = head
         if got:
+            if len(parts) == 1:
+                out[:, start : start + got] = parts[0]
+            else:
+                np.concatenate(parts, axis=1, out=out[:, start : start + got])
             self._frames -= got
             if self._frames <= self._low_water:
                 self._not_full.notify_all()

@@ -187,8 +187,7 @@ class DecodedStream:
         for out in frames:
             if out is None or self._done:
                 continue
-            data = np.asarray(out.to_ndarray(), dtype=np.float32)  # fltp: no copy
-            n = data.shape[1]
+            n = out.samples
             pos = self._out_pos
             self._out_pos = pos + n
             lo = max(0, self._start - pos)
@@ -197,9 +196,25 @@ class DecodedStream:
                 self._done = True
             if hi <= lo:
                 continue
-            if lo or hi < n:
-                data = data[:, lo:hi]
-            yield np.concatenate((data, data)) if self._mono else data
+            yield _stereo(out, lo, hi)
+
+
+def _stereo(frame: av.AudioFrame, lo: int, hi: int) -> Block:
+    """Samples ``lo:hi`` of a resampled (fltp, mono or stereo) frame as a new stereo block.
+
+    NOTE: read straight from the frame's planes: a quarter of ``to_ndarray``'s
+    cost, and a mono plane fills both channels without a second copy.
+    """
+    n = frame.samples
+    planes = frame.planes
+    out = np.empty((2, hi - lo), dtype=np.float32)
+    left = np.frombuffer(memoryview(planes[0]), dtype=np.float32, count=n)
+    out[0] = left[lo:hi]
+    if len(planes) == 1:
+        out[1] = left[lo:hi]
+    else:
+        out[1] = np.frombuffer(memoryview(planes[1]), dtype=np.float32, count=n)[lo:hi]
+    return out
 
 
 def _drop_head(frame: av.AudioFrame, skip: int) -> av.AudioFrame:

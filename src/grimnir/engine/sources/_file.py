@@ -102,24 +102,48 @@ class FileSource(Source):
     def read(self, frames: int) -> tuple[Block, int]:
         """The next ``frames`` frames; starts the decoder if ``start`` was not called."""
         out = silence(frames)
+        return out, self.read_into(out)
+
+    def read_into(self, out: Block) -> int:
+        """The next ``out.shape[1]`` frames, copied straight from the decode buffer."""
+        frames = out.shape[1]
         if self._closed:
-            return out, 0
+            out.fill(0.0)
+            return 0
         if self._thread is None:
             self.start()
         got = self._buffer.take(out, wait=self._blocking, timeout=1.0)
         while self._blocking and got < frames and not self._buffer.done:
-            if time.monotonic() - self._progress_at > _STALL_S:
-                self._error = (
-                    f"cannot play {self.path}: the decoder made no progress for "
-                    f"{_STALL_S:.0f} s; check the disk or network share the file is on"
-                )
-                self._buffer.close()
+            if self._stalled():
                 break
             got += self._buffer.take(out[:, got:], wait=True, timeout=1.0)
         self._position += got
-        if got < frames and not self._buffer.done:
-            self._underruns += 1
-        return out, got
+        if got < frames:
+            out[:, got:] = 0.0
+            if not self._buffer.done:
+                self._underruns += 1
+        return got
+
+    def settle(self, frames: int) -> None:
+        """Offline: wait until ``frames`` are decoded ahead or the decoder reached the end."""
+        if not self._blocking or self._closed or frames <= 0:
+            return
+        if self._thread is None:
+            self.start()
+        while not self._buffer.wait_for(frames, timeout=1.0):
+            if self._stalled():
+                return
+
+    def _stalled(self) -> bool:
+        """True (and the source failed) once the decoder made no progress for ``_STALL_S``."""
+        if time.monotonic() - self._progress_at <= _STALL_S:
+            return False
+        self._error = (
+            f"cannot play {self.path}: the decoder made no progress for "
+            f"{_STALL_S:.0f} s; check the disk or network share the file is on"
+        )
+        self._buffer.close()
+        return True
 
     @property
     def finished(self) -> bool:
@@ -149,6 +173,11 @@ class FileSource(Source):
     @property
     def buffered_frames(self) -> int:
         return self._buffer.frames
+
+    @property
+    def length_final(self) -> bool:
+        """The decoder reached the end (it sets the exact length first) or the source closed."""
+        return self._buffer.done
 
     def close(self) -> None:
         """Stop the decoder, drop the buffer and wait briefly for the thread."""

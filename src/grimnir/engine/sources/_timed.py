@@ -28,6 +28,15 @@ class TimedSource(Source):
         self._pos += max(want, 0)
         return block, max(want, 0)
 
+    def read_into(self, out: Block) -> int:
+        frames = int(out.shape[1])
+        want = max(0, min(frames, self.frames - self._pos))
+        self.inner.read_into(out)
+        if want < frames:
+            out[:, want:] = 0.0
+        self._pos += want
+        return want
+
     @property
     def finished(self) -> bool:
         return self._pos >= self.frames

@@ -213,6 +213,32 @@ class SetMetadataResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class SetFallbackRequest(_message.Message):
+    __slots__ = ("station_id", "items")
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    station_id: str
+    items: _containers.RepeatedCompositeFieldContainer[Item]
+    def __init__(self, station_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ...) -> None: ...
+
+class SetFallbackResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UnqueueRequest(_message.Message):
+    __slots__ = ("station_id", "layer", "item_ids")
+    STATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LAYER_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    station_id: str
+    layer: Layer
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, station_id: _Optional[str] = ..., layer: _Optional[_Union[Layer, str]] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UnqueueResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class StreamTelemetryRequest(_message.Message):
     __slots__ = ("station_id",)
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -232,12 +258,14 @@ class TelemetryRecord(_message.Message):
     def __init__(self, station_id: _Optional[str] = ..., frame: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class StreamEventsRequest(_message.Message):
-    __slots__ = ("station_id", "include_telemetry")
+    __slots__ = ("station_id", "include_telemetry", "since_frame")
     STATION_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_TELEMETRY_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FRAME_FIELD_NUMBER: _ClassVar[int]
     station_id: str
     include_telemetry: bool
-    def __init__(self, station_id: _Optional[str] = ..., include_telemetry: _Optional[bool] = ...) -> None: ...
+    since_frame: int
+    def __init__(self, station_id: _Optional[str] = ..., include_telemetry: _Optional[bool] = ..., since_frame: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("station_id", "type", "frame", "time", "data")

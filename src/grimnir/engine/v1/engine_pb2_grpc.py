@@ -79,6 +79,16 @@ class EngineStub:
                 request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataRequest.SerializeToString,
                 response_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataResponse.FromString,
                 _registered_method=True)
+        self.SetFallback = channel.unary_unary(
+                '/grimnir.engine.v1.Engine/SetFallback',
+                request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetFallbackRequest.SerializeToString,
+                response_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetFallbackResponse.FromString,
+                _registered_method=True)
+        self.Unqueue = channel.unary_unary(
+                '/grimnir.engine.v1.Engine/Unqueue',
+                request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.UnqueueRequest.SerializeToString,
+                response_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.UnqueueResponse.FromString,
+                _registered_method=True)
         self.StreamTelemetry = channel.unary_stream(
                 '/grimnir.engine.v1.Engine/StreamTelemetry',
                 request_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.StreamTelemetryRequest.SerializeToString,
@@ -173,6 +183,24 @@ class EngineServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetFallback(self, request, context):
+        """Replace the fallback rotation: what the engine plays, in order and looped,
+        whenever the programme has nothing (then the station's fallback_paths,
+        then its emergency_audio_path). It takes over at the next fallback item
+        boundary; an empty list clears it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unqueue(self, request, context):
+        """Drop queued items that have not started (ids not queued are ignored): the
+        executor takes back what a rebuilt timeline no longer holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamTelemetry(self, request, context):
         """One record per second: levels, loudness, CPU, outputs, current item.
         """
@@ -257,6 +285,16 @@ def add_EngineServicer_to_server(servicer, server):
                     servicer.SetMetadata,
                     request_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataRequest.FromString,
                     response_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataResponse.SerializeToString,
+            ),
+            'SetFallback': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetFallback,
+                    request_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetFallbackRequest.FromString,
+                    response_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.SetFallbackResponse.SerializeToString,
+            ),
+            'Unqueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unqueue,
+                    request_deserializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.UnqueueRequest.FromString,
+                    response_serializer=grimnir_dot_engine_dot_v1_dot_engine__pb2.UnqueueResponse.SerializeToString,
             ),
             'StreamTelemetry': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamTelemetry,
@@ -527,6 +565,60 @@ class Engine:
             '/grimnir.engine.v1.Engine/SetMetadata',
             grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataRequest.SerializeToString,
             grimnir_dot_engine_dot_v1_dot_engine__pb2.SetMetadataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetFallback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grimnir.engine.v1.Engine/SetFallback',
+            grimnir_dot_engine_dot_v1_dot_engine__pb2.SetFallbackRequest.SerializeToString,
+            grimnir_dot_engine_dot_v1_dot_engine__pb2.SetFallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unqueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grimnir.engine.v1.Engine/Unqueue',
+            grimnir_dot_engine_dot_v1_dot_engine__pb2.UnqueueRequest.SerializeToString,
+            grimnir_dot_engine_dot_v1_dot_engine__pb2.UnqueueResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,963 @@
+"""Dead air in real time: issue 14's rows reproduced with ``grimnir up`` and a recording.
+
+Each case starts ``grimnir up`` in a subprocess with its own temporary data dir
+(SQLite; a private PostgreSQL cluster for ``database-down``), records the
+station's stream as a listener does (ffmpeg reading the engine's own HTTP
+mount, decoded to a WAV file), performs the case's action at its moment, then
+runs ``ffmpeg -af silencedetect=n=-50dB:d=0.3`` on the recording and prints
+every silence with its start relative to the actions. A case passes when no
+silence longer than 0.5 s occurs after the first ``--settle`` seconds of the
+recording and the listener was not dropped.
+
+Every source is a tone of its own frequency (library track n: 300 + 100·n Hz,
+the DJ 1200 Hz, the emergency file 2000 Hz), so the recording also tells what
+was on air: each case prints that as a timeline of runs.
+
+Cases (issue 14's rows):
+
+* ``replan`` (1): the timeline is rebuilt through the API (``POST
+  …/timeline/rebuild``, what the 10-minute replan does) three times at random
+  moments; recorded until 150 s after the last rebuild (a rebuild replaces
+  entries from two minutes ahead on: the join lands there).
+* ``skip`` (2): ``POST …/playout/skip`` twice at random moments.
+* ``dj`` (3, 4): ffmpeg as an Icecast source client streams a tone to the
+  harbor (``--dj-seconds``) and disconnects cleanly.
+* ``control-plane-dead`` (5): ``grimnir up`` is killed with SIGKILL; its
+  engine (in its own session) plays on; recorded for minutes.
+* ``database-down`` (6): a private PostgreSQL cluster (``initdb`` in the
+  temporary dir, its own port; the shared one is not touched) is stopped with
+  ``pg_ctl stop -m immediate`` while ``grimnir up`` runs.
+* ``emergency-file-only`` (7): a station with ``failover.emergency_audio_path``,
+  no ``fallback_paths``, no library and so no timeline.
+
+Run: ``.venv/bin/python scripts/dead_air_realtime.py [--only NAME] [--minutes M]``.
+Everything listens on 127.0.0.1 on free ports; every process started is ended.
+"""
+
+# ruff: noqa: S101, S311, S603
+# (asserts narrow types; the random moments need no crypto; the commands run are ours)
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
+SHORT = "deadair"
+MOUNT = "/deadair.mp3"
+ADMIN = ("admin", "dead-air-admin-pw-1")
+DJ = ("dj", "dead-air-dj-pw-1")
+REC_RATE = 22_050
+"""Sample rate of the recording (mono): plenty for the tones and silencedetect."""
+SILENCE_DB = -50
+SILENCE_MIN_S = 0.3
+DEAD_AIR_S = 0.5
+"""A silence longer than this (after the settle time) fails the case."""
+TRACK_HZ = 300.0
+TRACK_STEP_HZ = 100.0
+DJ_HZ = 1200.0
+EMERGENCY_HZ = 2000.0
+LIVE_GUARD_S = 8.0
+"""Arrivals this soon after connecting are the listener burst, not the live edge."""
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_tone(path: Path, hz: float, seconds: float, rate: int = 48_000) -> None:
+    """A stereo 16-bit WAV of a sine (amplitude 0.3) with 10 ms ramps at its ends."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * hz * t)
+    ramp = min(len(t) // 2, rate // 100)
+    tone[:ramp] *= np.linspace(0, 1, ramp)
+    tone[-ramp:] *= np.linspace(1, 0, ramp)
+    pcm = (np.repeat(tone[:, None], 2, axis=1) * 32767).astype("<i2")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+
+
+def process_pids(marker: str, needle: bytes) -> list[int]:
+    """Processes whose command line holds ``needle`` and ``marker`` (a case's folder)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline and marker.encode() in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def engine_pids(marker: Path) -> list[int]:
+    return process_pids(str(marker), b"grimnir\x00engine")
+
+
+def end_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal the process group led by ``pid`` (or just ``pid``)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            os.kill(pid, sig)
+
+
+def end_popen(proc: subprocess.Popen[bytes] | None, grace_s: float = 5.0) -> None:
+    """SIGTERM to the process's group, SIGKILL after ``grace_s``; reaped."""
+    if proc is None:
+        return
+    # NOTE: never a signal to a process already reaped: its pid may be someone else's now.
+    if proc.poll() is None:
+        end_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            end_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+# -- the listener -------------------------------------------------------------------------
+
+
+class Recorder:
+    """ffmpeg decoding the stream to mono PCM, written to a WAV file by a thread that
+    notes when each chunk arrived (to place recording positions in wall time)."""
+
+    def __init__(self, url: str, path: Path) -> None:
+        self.url = url
+        self.path = path
+        self.arrivals: list[tuple[float, int]] = []
+        self.frames = 0
+        self.connected_at = 0.0
+        self.ended_at: float | None = None
+        self.stderr = b""
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        cmd = [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error"]
+        cmd += ["-i", self.url, "-vn", "-ac", "1", "-ar", str(REC_RATE), "-f", "s16le", "-"]
+        self.connected_at = time.monotonic()
+        self._proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        proc = self._proc
+        assert proc is not None
+        assert proc.stdout is not None
+        with wave.open(str(self.path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(REC_RATE)
+            carry = b""
+            while True:
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                data = carry + chunk
+                whole = len(data) // 2 * 2
+                carry = data[whole:]
+                out.writeframes(data[:whole])
+                self.frames += whole // 2
+                self.arrivals.append((time.monotonic(), self.frames))
+        if not self._stopping:
+            self.ended_at = time.monotonic()
+
+    def stop(self) -> None:
+        """End ffmpeg and the reader (again: nothing)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        self._stopping = True
+        if proc is not None:
+            end_popen(proc)
+            if proc.stderr is not None:
+                self.stderr = proc.stderr.read()
+                proc.stderr.close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / REC_RATE
+
+    def live_offset(self) -> float:
+        """Wall time minus recording position at the live edge (after the burst)."""
+        later = [(w, f) for w, f in self.arrivals if w > self.connected_at + LIVE_GUARD_S]
+        chosen = later or self.arrivals
+        if not chosen:
+            return self.connected_at
+        return min(w - f / REC_RATE for w, f in chosen)
+
+    def position(self, wall: float) -> float:
+        """Where in the recording the audio on air at ``wall`` (monotonic) is."""
+        return wall - self.live_offset()
+
+
+# -- analysis -----------------------------------------------------------------------------
+
+
+@dataclass
+class Silence:
+    start: float
+    end: float
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+def silences(path: Path, total_s: float) -> list[Silence]:
+    """``silencedetect=n=-50dB:d=0.3`` over the recording (a silence still running at
+    the end ends there)."""
+    run = subprocess.run(
+        [
+            *(FFMPEG, "-nostdin", "-hide_banner", "-i", str(path)),
+            *("-af", f"silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}", "-f", "null", "-"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    found: list[Silence] = []
+    start: float | None = None
+    for line in run.stderr.splitlines():
+        if (m := re.search(r"silence_start: (-?[\d.]+)", line)) is not None:
+            start = max(0.0, float(m.group(1)))
+        elif (m := re.search(r"silence_end: (-?[\d.]+)", line)) is not None:
+            found.append(Silence(start or 0.0, float(m.group(1))))
+            start = None
+    if start is not None:
+        found.append(Silence(start, total_s))
+    return found
+
+
+def labels(track_count: int) -> dict[float, str]:
+    known = {TRACK_HZ + TRACK_STEP_HZ * n: f"track{n}" for n in range(track_count)}
+    return known | {DJ_HZ: "DJ tone", EMERGENCY_HZ: "emergency file"}
+
+
+def on_air_runs(
+    path: Path, known: dict[float, str], step_s: float = 0.25
+) -> list[tuple[float, float, str]]:
+    """What the recording holds, as (start, length, what) runs of ``step_s`` windows:
+    the nearest known tone to the loudest frequency, ``silence`` below -50 dBFS."""
+    with wave.open(str(path)) as wav:
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
+    pcm /= 32768.0
+    size = int(step_s * REC_RATE)
+    count = len(pcm) // size
+    runs: list[tuple[float, float, str]] = []
+    freqs = np.fft.rfftfreq(size, 1 / REC_RATE)
+    window = np.hanning(size)
+    for i in range(count):
+        block = pcm[i * size : (i + 1) * size]
+        rms = float(np.sqrt(np.mean(block**2)))
+        if rms < 10 ** (SILENCE_DB / 20):
+            what = "silence"
+        else:
+            peak = float(freqs[int(np.argmax(np.abs(np.fft.rfft(block * window))))])
+            nearest = min(known, key=lambda hz: abs(hz - peak))
+            what = known[nearest] if abs(nearest - peak) < 30 else f"{peak:.0f} Hz"
+        start = i * step_s
+        if runs and runs[-1][2] == what:
+            first, length, _ = runs[-1]
+            runs[-1] = (first, length + step_s, what)
+        else:
+            runs.append((start, step_s, what))
+    return runs
+
+
+def merged(
+    runs: list[tuple[float, float, str]], shortest_s: float = 1.0
+) -> list[tuple[float, float, str]]:
+    """Runs shorter than ``shortest_s`` (crossfades) folded into the one before;
+    silences are always kept."""
+    out: list[tuple[float, float, str]] = []
+    for start, length, what in runs:
+        if out and what != "silence" and length < shortest_s:
+            first, before, prev = out[-1]
+            out[-1] = (first, before + length, prev)
+        elif out and out[-1][2] == what:
+            first, before, _ = out[-1]
+            out[-1] = (first, before + length, what)
+        else:
+            out.append((start, length, what))
+    return out
+
+
+# -- a station under grimnir up -------------------------------------------------------------
+
+
+class Postgres:
+    """A private PostgreSQL cluster in ``folder`` on a free port (trust auth, loopback)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.running = False
+        self._as_postgres: list[str] = []
+
+    @staticmethod
+    def available() -> str:
+        """Empty when a private cluster can be made here; else why not."""
+        for tool in ("initdb", "pg_ctl", "postgres"):
+            if shutil.which(tool) is None:
+                return f"no {tool} on PATH"
+        if os.geteuid() == 0:
+            try:
+                import pwd
+
+                pwd.getpwnam("postgres")
+            except KeyError:
+                return "running as root and there is no postgres user to run the server"
+            if shutil.which("runuser") is None:
+                return "running as root and there is no runuser"
+        if importlib.util.find_spec("asyncpg") is None:
+            return "asyncpg is not installed in the venv"
+        return ""
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self._as_postgres, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def start(self) -> str:
+        """The database URL."""
+        if os.geteuid() == 0:
+            import pwd
+
+            user = pwd.getpwnam("postgres")
+            self.folder.parent.chmod(0o755)
+            self.folder.mkdir()
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+            self._as_postgres = ["runuser", "-u", "postgres", "--"]
+        else:
+            self.folder.mkdir()
+        data = self.folder / "data"
+        init = self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+        if init.returncode != 0:
+            raise RuntimeError(f"initdb failed: {init.stderr.strip()}")
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        started = self._run(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"
+        )
+        if started.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()}")
+        self.running = True
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        if self.running:
+            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+            self.running = False
+
+
+@dataclass
+class Station:
+    root: Path
+    env: dict[str, str]
+    tracks: int
+
+    def grimnir(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "grimnir", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"grimnir {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done
+
+
+def make_station(
+    root: Path,
+    *,
+    tracks: int,
+    track_s: float,
+    emergency: bool,
+    database_url: str | None = None,
+) -> Station:
+    """A registered station (one MP3 mount on the engine's server, no fallback_paths),
+    an admin account and, with ``tracks``, a scanned library of tones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIMNIR_")}
+    env["GRIMNIR_DATA_DIR"] = str(root / "data")
+    if database_url is not None:
+        env["GRIMNIR_DATABASE_URL"] = database_url
+    config: dict[str, object] = {
+        "station": {
+            "id": str(uuid.uuid4()),
+            "name": "Tone Test",
+            "short_name": SHORT,
+            "timezone": "UTC",
+        },
+        "mounts": [
+            {
+                "id": "main",
+                "name": "Main",
+                "outputs": [{"type": "http", "path": MOUNT, "format": "mp3", "bitrate_kbps": 128}],
+            }
+        ],
+    }
+    if emergency:
+        write_tone(root / "emergency.wav", EMERGENCY_HZ, 8.0)
+        config["failover"] = {
+            "emergency_audio_path": str(root / "emergency.wav"),
+            "fallback_paths": [],
+        }
+    (root / "station.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    station = Station(root, env, tracks)
+    if database_url is not None:
+        station.grimnir("db", "upgrade")
+    station.grimnir("station", "add", "--config", str(root / "station.yaml"))
+    station.grimnir(
+        "user", "create", ADMIN[0], "--admin", "--password-stdin", stdin=ADMIN[1] + "\n"
+    )
+    if tracks:
+        for n in range(tracks):
+            write_tone(root / "music" / f"track{n}.wav", TRACK_HZ + TRACK_STEP_HZ * n, track_s)
+        station.grimnir("library", "scan", str(root / "music"), "--station", SHORT)
+    return station
+
+
+class Up:
+    """``grimnir up`` in its own session, its output kept in ``up.log`` and in memory."""
+
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.http = f"127.0.0.1:{free_port()}"
+        self.lines: list[str] = []
+        self.log = station.root / "up.log"
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "grimnir", "up", "--http", self.http),
+                *("--stream-port", str(free_port()), "--grpc-port", str(free_port())),
+                *("--hours", "2", "--harbor-user", f"{DJ[0]}:{DJ[1]}"),
+            ],
+            env=station.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        with self.log.open("w", encoding="utf-8") as out:
+            for raw in self.proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                self.lines.append(f"{time.monotonic():.2f} {line}")
+                out.write(line + "\n")
+                out.flush()
+                if "stop with Ctrl-C" in line:
+                    self._ready.set()
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self._ready.wait(0.5):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"grimnir up exited ({self.proc.returncode}):\n" + self.tail())
+            if time.monotonic() > deadline:
+                raise RuntimeError("grimnir up did not come on air in time:\n" + self.tail())
+
+    def tail(self, count: int = 40) -> str:
+        return "\n".join(self.lines[-count:])
+
+    def printed(self, prefix: str) -> str:
+        """The value of a line of the on-air banner (``engine``, ``harbor``, …)."""
+        pattern = re.compile(rf"^\s*{re.escape(prefix)}\s+((?:http|icecast)://\S+)")
+        for line in self.lines:
+            if (found := pattern.match(line.split(" ", 1)[1])) is not None:
+                return found.group(1)
+        raise RuntimeError(f"grimnir up printed no {prefix!r} line:\n{self.tail()}")
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.http}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.lines.append("(grimnir up did not stop within 30 s of SIGTERM: killed)")
+        end_popen(self.proc)
+        self._thread.join(timeout=5)
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.client = httpx.Client(base_url=f"{base}/api/v1", timeout=20)
+        signed = self.client.post("/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
+        signed.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {signed.json()['access_token']}"
+
+    def current(self) -> dict[str, object] | None:
+        reply = self.client.get(f"/stations/{SHORT}/executor")
+        reply.raise_for_status()
+        current = reply.json().get("current")
+        return current if isinstance(current, dict) else None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# -- cases --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One case in progress: the recorder, the actions and their wall times."""
+
+    name: str
+    up: Up
+    api: Api | None
+    recorder: Recorder
+    length_s: float
+    rng: random.Random
+    args: argparse.Namespace
+    actions: list[tuple[float, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    valid: bool = True
+
+    def at(self, seconds: float) -> None:
+        """Sleep until ``seconds`` after the recording started."""
+        delay = self.recorder.connected_at + seconds - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def mark(self, label: str, wall: float | None = None) -> None:
+        self.actions.append((time.monotonic() if wall is None else wall, label))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+@dataclass
+class Case:
+    name: str
+    row: str
+    default_s: float
+    action: Callable[[Run], None]
+    min_s: float
+    library: bool = True
+    emergency: bool = False
+    postgres: bool = False
+    what: str = ""
+
+
+def do_replan(run: Run) -> None:
+    assert run.api is not None
+    for n, (lo, hi) in enumerate(((10, 30), (40, 60), (70, 90)), 1):
+        run.at(run.rng.uniform(lo, hi))
+        wall = time.monotonic()
+        reply = run.api.client.post(f"/stations/{SHORT}/timeline/rebuild", params={"hours": 2})
+        if reply.status_code != 200:
+            run.valid = False
+            run.note(f"rebuild {n}: HTTP {reply.status_code} {reply.text[:200]}")
+            continue
+        body = reply.json()
+        planned, kept, removed = body.get("planned"), body.get("kept"), body.get("removed")
+        gaps = len(body.get("gaps") or [])
+        run.mark(f"rebuild#{n}", wall)
+        run.note(f"rebuild#{n}: planned {planned}, kept {kept}, removed {removed}, gaps {gaps}")
+    run.at(run.length_s)
+
+
+def do_skip(run: Run) -> None:
+    assert run.api is not None
+    for n, (lo, hi) in enumerate(((15, 40), (55, 85)), 1):
+        run.at(run.rng.uniform(lo, hi))
+        before = run.api.current()
+        wall = time.monotonic()
+        reply = run.api.client.post(f"/stations/{SHORT}/playout/skip")
+        if reply.status_code != 200:
+            run.valid = False
+            run.note(f"skip {n}: HTTP {reply.status_code} {reply.text[:200]}")
+            continue
+        run.mark(f"skip#{n}", wall)
+        title = before.get("title") if before else None
+        position = before.get("position_ms") if before else None
+        run.note(f"skip#{n}: skipped {title!r} at {position} ms of it")
+    run.at(run.length_s)
+
+
+def do_dj(run: Run) -> None:
+    harbor = run.up.printed("harbor")  # icecast://127.0.0.1:PORT/live
+    target = harbor.replace("icecast://", f"icecast://{DJ[0]}:{DJ[1]}@", 1)
+    run.at(15)
+    seconds = run.args.dj_seconds
+    cmd = [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi"]
+    cmd += ["-i", f"sine=f={DJ_HZ:.0f}:d={seconds}:sample_rate=44100", "-ac", "2"]
+    cmd += ["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg"]
+    cmd += ["-ice_name", "Dead air DJ", "-f", "mp3", target]
+    dj = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    run.mark("dj-connect")
+    try:
+        _, err = dj.communicate(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        end_popen(dj)
+        _, err = dj.communicate()
+        run.note("the DJ's ffmpeg did not end by itself")
+    run.mark("dj-disconnect")
+    text = err.decode(errors="replace").strip()
+    run.note(f"DJ ffmpeg exit {dj.returncode}{': ' + text[-300:] if text else ''} ({harbor})")
+    if dj.returncode != 0:
+        run.valid = False
+    run.at(run.length_s)
+
+
+def do_control_plane_dead(run: Run) -> None:
+    run.at(20)
+    before = engine_pids(run.up.station.root)
+    run.up.proc.send_signal(signal.SIGKILL)
+    run.mark("SIGKILL grimnir up")
+    run.up.proc.wait(timeout=10)
+    time.sleep(3)
+    after = engine_pids(run.up.station.root)
+    run.note(f"engines before the kill {before}, 3 s after {after}")
+    if not before or not set(before) <= set(after):
+        run.valid = False
+        run.note("the engine did not outlive the control plane")
+    run.at(run.length_s)
+    run.note(f"engines at the end {engine_pids(run.up.station.root)}")
+
+
+def make_db_stopper(pg: Postgres) -> Callable[[Run], None]:
+    def do_database_down(run: Run) -> None:
+        run.at(20)
+        wall = time.monotonic()
+        pg.stop()
+        run.mark("PostgreSQL stopped (immediate)", wall)
+        run.at(run.length_s)
+        alive = run.up.proc.poll() is None
+        run.note(f"grimnir up {'still running' if alive else f'exited {run.up.proc.returncode}'}")
+
+    return do_database_down
+
+
+def do_emergency(run: Run) -> None:
+    run.mark("recording (nothing queued)", run.recorder.connected_at)
+    run.at(run.length_s)
+
+
+CASES: dict[str, Case] = {
+    c.name: c
+    for c in (
+        Case("replan", "1", 240, do_replan, 110, what="3 timeline rebuilds via the API"),
+        Case("skip", "2", 120, do_skip, 90, what="2 skips via the API"),
+        Case("dj", "3, 4", 150, do_dj, 0, what="DJ streams a tone, disconnects cleanly"),
+        Case("control-plane-dead", "5", 240, do_control_plane_dead, 60, what="SIGKILL grimnir up"),
+        Case("database-down", "6", 240, do_emergency, 60, postgres=True, what="PostgreSQL stopped"),
+        Case(
+            "emergency-file-only",
+            "7",
+            60,
+            do_emergency,
+            20,
+            library=False,
+            emergency=True,
+            what="emergency file only, nothing queued",
+        ),
+    )
+}
+
+
+# -- running a case -----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    row: str
+    what: str
+    status: str
+    recorded_s: float = 0.0
+    actions: list[tuple[float, str]] = field(default_factory=list)
+    found: list[Silence] = field(default_factory=list)
+    counted: list[Silence] = field(default_factory=list)
+    runs: list[tuple[float, float, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    folder: Path | None = None
+
+
+def relative(at: float, actions: list[tuple[float, str]]) -> str:
+    """``at`` (a recording position) against the last action before it."""
+    before = [(pos, label) for pos, label in actions if pos <= at + 0.05]
+    if not before:
+        if actions:
+            pos, label = actions[0]
+            return f"{at - pos:+.1f} s before {label}"
+        return ""
+    pos, label = before[-1]
+    return f"{at - pos:+.1f} s after {label}"
+
+
+@contextlib.contextmanager
+def case_folder(keep: bool) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="grimnir-dead-air-"))
+    try:
+        yield folder
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_case(case: Case, args: argparse.Namespace) -> Result:
+    result = Result(case.name, case.row, case.what, "ERROR")
+    length = args.minutes * 60 if args.minutes else case.default_s
+    if length < case.min_s:
+        print(f"  {case.name}: --minutes too short, recording {case.min_s:.0f} s", flush=True)
+        length = case.min_s
+    if case.postgres and (why := Postgres.available()):
+        result.status = "SKIPPED"
+        result.notes.append(f"no private PostgreSQL: {why}")
+        return result
+    rng = random.Random(f"{args.seed}-{case.name}")
+    with case_folder(args.keep) as folder:
+        result.folder = folder
+        pg: Postgres | None = None
+        up: Up | None = None
+        api: Api | None = None
+        recorder: Recorder | None = None
+        try:
+            print(f"[{case.name}] setting up in {folder}", flush=True)
+            url = None
+            action = case.action
+            if case.postgres:
+                pg = Postgres(folder / "pg")
+                url = pg.start()
+                action = make_db_stopper(pg)
+            station = make_station(
+                folder,
+                tracks=args.tracks if case.library else 0,
+                track_s=args.track_seconds,
+                emergency=case.emergency,
+                database_url=url,
+            )
+            up = Up(station)
+            up.wait_ready(args.start_timeout)
+            api = Api(up.base)
+            if case.library:
+                deadline = time.monotonic() + 90
+                run_notes: list[str] = []
+                while True:
+                    try:
+                        if api.current() is not None:
+                            break
+                    except httpx.HTTPStatusError as exc:  # 503 while the engine comes up
+                        problem = f"{exc.response.status_code} {exc.response.text[:200]}"
+                        if problem not in run_notes:
+                            run_notes.append(problem)
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("nothing went on air within 90 s:\n" + up.tail())
+                    time.sleep(0.5)
+                for problem in run_notes:
+                    result.notes.append(f"while waiting for the first item the API said {problem}")
+            else:
+                time.sleep(3)
+            engine_url = up.printed("engine")
+            print(f"[{case.name}] on air; recording {engine_url} for {length:.0f} s", flush=True)
+            recorder = Recorder(engine_url, folder / "recording.wav")
+            recorder.start()
+            run = Run(case.name, up, api, recorder, length, rng, args)
+            action(run)
+            recorder.stop()
+            result.recorded_s = recorder.seconds
+            result.actions = [(recorder.position(w), label) for w, label in run.actions]
+            result.notes += run.notes
+            if recorder.ended_at is not None:
+                dropped = recorder.position(recorder.ended_at)
+                result.notes.append(
+                    f"the listener was dropped at {dropped:.1f} s: "
+                    f"{recorder.stderr.decode(errors='replace').strip()[-300:]}"
+                )
+            result.found = silences(recorder.path, recorder.seconds)
+            settle = args.settle
+            for s in result.found:
+                start = max(s.start, settle)
+                if s.end - start > DEAD_AIR_S:
+                    result.counted.append(s)
+            result.runs = merged(on_air_runs(recorder.path, labels(station.tracks)))
+            if result.counted or recorder.ended_at is not None:
+                result.status = "FAIL"
+            elif not run.valid:
+                result.status = "INVALID"
+            else:
+                result.status = "PASS"
+        except Exception as exc:  # a case that could not run is reported, not raised
+            result.notes.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            # NOTE: each step on its own: one failing must not leave an engine running.
+            if recorder is not None:
+                with contextlib.suppress(Exception):
+                    recorder.stop()
+            if api is not None:
+                with contextlib.suppress(Exception):
+                    api.close()
+            if up is not None:
+                with contextlib.suppress(Exception):
+                    up.stop()
+                result.log = [
+                    line
+                    for line in up.lines
+                    if re.search(
+                        r"WARNING|ERROR|CRITICAL|Traceback|alarm|silence|dead air", line, re.I
+                    )
+                ]
+            for pid in engine_pids(folder):
+                end_group(pid)
+            if pg is not None:
+                pg.stop()
+        if args.keep:
+            result.notes.append(f"kept: {folder} (up.log, recording.wav)")
+    return result
+
+
+def print_report(results: list[Result], args: argparse.Namespace) -> None:
+    print()
+    print(f"Dead air (silencedetect n={SILENCE_DB}dB d={SILENCE_MIN_S}s; FAIL on > {DEAD_AIR_S} s")
+    print(f"after the first {args.settle:.0f} s of the recording, or a dropped listener)")
+    print()
+    header = f"{'case':<21} {'row':<5} {'recorded':>8} {'actions':>7} {'silences':>8} "
+    header += f"{'longest':>8}  result"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        longest = max((s.length for s in r.counted), default=0.0)
+        print(
+            f"{r.name:<21} {r.row:<5} {r.recorded_s:>7.0f}s {len(r.actions):>7} "
+            f"{len(r.counted):>8} {(f'{longest:.1f}s' if r.counted else '-'):>8}  {r.status}"
+        )
+    for r in results:
+        print()
+        print(f"== {r.name} (issue row {r.row}): {r.what}")
+        for pos, label in r.actions:
+            print(f"   action  {pos:7.1f} s  {label}")
+        if not r.found:
+            print("   no silence >= 0.3 s in the recording")
+        for s in r.found:
+            flag = (
+                "DEAD AIR"
+                if s in r.counted
+                else "ignored (start-up)"
+                if s.end <= args.settle + DEAD_AIR_S
+                else "short"
+            )
+            where = relative(s.start, r.actions)
+            print(f"   silence {s.start:7.1f} s  length {s.length:5.2f} s  {where:<32} {flag}")
+        if r.runs:
+            print(
+                "   on air: "
+                + ", ".join(f"{start:.1f}+{length:.1f}s {what}" for start, length, what in r.runs)
+            )
+        for note in r.notes:
+            print(f"   note: {note}")
+        for line in r.log[: args.log_lines]:
+            print(f"   log: {line}")
+        if len(r.log) > args.log_lines:
+            print(f"   log: … {len(r.log) - args.log_lines} more warning/error lines")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--only", action="append", choices=sorted(CASES), help="run this case (repeatable)"
+    )
+    parser.add_argument(
+        "--minutes", type=float, help="length of each recording (default: per case)"
+    )
+    parser.add_argument("--seed", default=str(int(time.time())), help="seed of the random moments")
+    parser.add_argument("--settle", type=float, default=6.0, help="seconds at the start not judged")
+    parser.add_argument("--tracks", type=int, default=6, help="library tracks (tones)")
+    parser.add_argument("--track-seconds", type=float, default=25.0, help="length of each track")
+    parser.add_argument("--dj-seconds", type=float, default=60.0, help="how long the DJ streams")
+    parser.add_argument(
+        "--start-timeout", type=float, default=240.0, help="for grimnir up to come on air"
+    )
+    parser.add_argument(
+        "--log-lines", type=int, default=15, help="warning/error log lines shown per case"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each case's folder (logs, recording)"
+    )
+    args = parser.parse_args()
+    if shutil.which(FFMPEG) is None:
+        print("ffmpeg is needed", file=sys.stderr)
+        return 2
+    names = args.only or list(CASES)
+    print(f"seed {args.seed}; cases: {', '.join(names)}", flush=True)
+    results = []
+    for name in names:
+        results.append(run_case(CASES[name], args))
+        print(f"[{name}] {results[-1].status}", flush=True)
+    print_report(results, args)
+    return 0 if all(r.status in ("PASS", "SKIPPED") for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
