@@ -37,7 +37,7 @@ from tests._chain_fixtures import (  # noqa: F401 — fixtures
     tone,
     write_wav,
 )
-from tests.executor._station import ToneLive
+from tests._live import ToneLive
 
 BLOCK_S = 0.02
 JOIN_LEAD_S = 0.2

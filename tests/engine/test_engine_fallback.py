@@ -16,13 +16,13 @@ import numpy.typing as npt
 
 from grimnir.config.station import Failover
 from grimnir.domain.fades import Timing
-from grimnir.engine.audio import BLOCK, Block, silence
+from grimnir.engine.audio import BLOCK
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import EMPTY_AIR_LOOKAHEAD_FRAMES, RETRY_FRAMES
-from grimnir.engine.sources import Source
+from tests._live import ScriptedLive
 from tests.engine._signals import run_engine
 
 RATE = 48_000
@@ -295,37 +295,9 @@ def test_an_item_due_within_the_lookahead_is_waited_for(make_media: MakeMedia) -
     ]
 
 
-class QuietDJ(Source):
+def QuietDJ() -> ScriptedLive:
     """A connected live source that sends nothing (a DJ between two phrases)."""
-
-    def read(self, frames: int) -> tuple[Block, int]:
-        return silence(frames), 0
-
-    @property
-    def finished(self) -> bool:
-        return False
-
-    @property
-    def error(self) -> str | None:
-        return None
-
-    @property
-    def underruns(self) -> int:
-        return 0
-
-    @property
-    def position_frames(self) -> int:
-        return 0
-
-    @property
-    def duration_frames(self) -> int | None:
-        return None
-
-    def start(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+    return ScriptedLive([], end_s=None)
 
 
 def test_a_routed_live_source_is_programme_even_while_it_is_quiet(make_media: MakeMedia) -> None:

@@ -5,72 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grimnir.config.station import Failover
-from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
-from grimnir.engine.sources import Source
-
-
-class ScriptedLive(Source):
-    """A DJ feed for tests: a tone during given windows of its own frames, then the end.
-
-    ``windows`` are (start_s, end_s) of audio; between them the feed is
-    connected but silent-and-missing (an underrun, as a stalled network gives);
-    at ``end_s`` it disconnects.
-    """
-
-    def __init__(self, windows: list[tuple[float, float]], end_s: float | None) -> None:
-        self._windows = [(int(a * RATE), int(b * RATE)) for a, b in windows]
-        self._end = None if end_s is None else int(end_s * RATE)
-        self._pos = 0
-        self._underruns = 0
-        self.closed = False
-
-    def read(self, frames: int) -> tuple[Block, int]:
-        out = np.zeros((2, frames), dtype=np.float32)
-        start = self._pos
-        self._pos += frames
-        real = 0
-        for a, b in self._windows:
-            if a <= start < b:
-                real = min(frames, b - start)
-                t = np.arange(start, start + real) / RATE
-                out[:, :real] = 0.3 * np.sin(2 * np.pi * 1000 * t)
-        if real < frames:
-            self._underruns += 1
-        return out, real
-
-    @property
-    def finished(self) -> bool:
-        return self.closed or (self._end is not None and self._pos >= self._end)
-
-    @property
-    def error(self) -> str | None:
-        return None
-
-    @property
-    def underruns(self) -> int:
-        return self._underruns
-
-    @property
-    def position_frames(self) -> int:
-        return self._pos
-
-    @property
-    def duration_frames(self) -> int | None:
-        return None
-
-    def start(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
+from tests._live import ScriptedLive
 
 
 def run(engine: Engine, seconds: float) -> None:

@@ -15,12 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from grimnir.bus import Event, EventBus
 from grimnir.config.station import Failover
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Timing
-from grimnir.engine.audio import RATE, Block
+from grimnir.engine.audio import RATE
 from grimnir.engine.client import InProcessEngineClient
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
-from grimnir.engine.sources import Source
 from grimnir.executor import StationExecutor
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
@@ -94,49 +93,6 @@ async def add_entry(
 
 
 # -- a live DJ for a bare engine ----------------------------------------------------
-
-
-class ToneLive(Source):
-    """A DJ feed: a 1 kHz tone for ``seconds`` of its own frames, then it disconnects."""
-
-    def __init__(self, seconds: float) -> None:
-        self._end = round(seconds * RATE)
-        self._pos = 0
-        self.closed = False
-
-    def read(self, frames: int) -> tuple[Block, int]:
-        out = np.zeros((2, frames), dtype=np.float32)
-        real = max(0, min(frames, self._end - self._pos))
-        t = np.arange(self._pos, self._pos + real) / RATE
-        out[:, :real] = 0.3 * np.sin(2 * np.pi * 1000 * t)
-        self._pos += frames
-        return out, real
-
-    @property
-    def finished(self) -> bool:
-        return self.closed or self._pos >= self._end
-
-    @property
-    def error(self) -> str | None:
-        return None
-
-    @property
-    def underruns(self) -> int:
-        return 0
-
-    @property
-    def position_frames(self) -> int:
-        return self._pos
-
-    @property
-    def duration_frames(self) -> int | None:
-        return None
-
-    def start(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
 
 
 # -- the engine -------------------------------------------------------------------

@@ -25,10 +25,10 @@ from grimnir.bus import MemoryBus
 from grimnir.domain import EndReason, EntryKind, EntryStatus, Timing
 from grimnir.executor import StationExecutor
 from grimnir.store.models import AsRun, ExecutorStateRecord, TimelineEntry
+from tests._live import ToneLive
 from tests.executor._station import (
     ORIGIN,
     Sessions,
-    ToneLive,
     VirtualStation,
     add_entry,
     add_media,
@@ -164,7 +164,7 @@ async def test_live_preempts_and_emergency_preempts_live(
     try:
         await ex.wait_ready()
         await virtual.run_until(8)
-        virtual.engine.set_live(ToneLive(6), "/live")  # a DJ for 6 s (+1 s grace)
+        virtual.engine.set_live(ToneLive(6), "/live")  # a DJ for 6 s
         await virtual.run_until(10)
         states.append(ex.state.value)
         await virtual.run_until(30)

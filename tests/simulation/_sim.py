@@ -39,12 +39,11 @@ from grimnir.bus import MemoryBus
 from grimnir.config.station import Failover
 from grimnir.demo._programming import slot_plan
 from grimnir.domain import EntryStatus, MediaState, SlotKind, Timing
-from grimnir.engine.audio import BLOCK, RATE, Block
+from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.client import InProcessEngineClient
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
-from grimnir.engine.sources import Source
 from grimnir.executor import StationExecutor
 from grimnir.planner import register_sqlite_functions
 from grimnir.planner.builder import build
@@ -60,6 +59,7 @@ from grimnir.store.models import (
     Station,
     TimelineEntry,
 )
+from tests._live import ScriptedLive
 from tests.simulation._scenario import Action, Scenario
 
 log = logging.getLogger("tests.simulation")
@@ -114,58 +114,6 @@ def write_media(folder: Path) -> None:
         write_tone(folder / "emergency.wav", 20.0, 1050.0, 0.3)
     if not (folder / "broken.mp3").exists():
         (folder / "broken.mp3").write_bytes(b"\xff\xfb\x90\x00" + bytes(range(256)) * 64)
-
-
-# -- a DJ -------------------------------------------------------------------------------
-
-
-class ScriptedLive(Source):
-    """A DJ feed in the engine's own frames: a tone for ``seconds``, with dropouts
-    (``drops``: (after s, for s) where no audio arrives), then a clean disconnect."""
-
-    def __init__(self, seconds: float, drops: list[tuple[float, float]] = ()) -> None:  # type: ignore[assignment]
-        self._end = round(seconds * RATE)
-        self._drops = [(round(a * RATE), round((a + d) * RATE)) for a, d in drops]
-        self._pos = 0
-        self.closed = False
-        self._block = np.zeros((2, BLOCK), dtype=np.float32)
-
-    def read(self, frames: int) -> tuple[Block, int]:
-        start = self._pos
-        self._pos += frames
-        if any(a <= start < b for a, b in self._drops) or start >= self._end:
-            return np.zeros((2, frames), dtype=np.float32), 0
-        real = min(frames, self._end - start)
-        t = np.arange(start, start + real) / RATE
-        out = np.zeros((2, frames), dtype=np.float32)
-        out[:, :real] = 0.3 * np.sin(2 * np.pi * 1000 * t)
-        return out, real
-
-    @property
-    def finished(self) -> bool:
-        return self.closed or self._pos >= self._end
-
-    @property
-    def error(self) -> str | None:
-        return None
-
-    @property
-    def underruns(self) -> int:
-        return 0
-
-    @property
-    def position_frames(self) -> int:
-        return self._pos
-
-    @property
-    def duration_frames(self) -> int | None:
-        return None
-
-    def start(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
 
 
 # -- the database, with an off switch ---------------------------------------------------------
@@ -381,7 +329,7 @@ class Simulation:
                 await self.executor.skip(int(p.get("fade_ms", 500)))
         elif name == "dj":
             drops = [(_s(d["after"]), _s(d["for"])) for d in p.get("drops", [])]
-            source = ScriptedLive(_s(p.get("duration", 600)), drops)
+            source = ScriptedLive.with_drops(_s(p.get("duration", 600)), drops)
             self.engine.set_live(source, str(p.get("mount", "/live")))
         elif name == "emergency":
             path = self.media / "emergency.wav"
