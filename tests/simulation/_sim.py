@@ -177,7 +177,10 @@ class Simulation:
         self.failover = Failover.model_validate(
             {key: _placed(value, media) for key, value in scenario.failover.items()}
         )
-        self.engine = Engine(self.clock, EngineOptions(failover=self.failover))
+        # NOTE: the master chain and telemetry take 50 blocks at a time (1 s): it only
+        # batches their work, mixing and events stay per block (``EngineOptions``)
+        options = EngineOptions(failover=self.failover, process_blocks=50)
+        self.engine = Engine(self.clock, options)
         self.client = InProcessEngineClient(LocalControl(self.engine, "sim"))
         self.bus = MemoryBus()
         self.executor: StationExecutor | None = None
