@@ -58,17 +58,26 @@ class IcecastServer:
         os.chmod(self.config, 0o644)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [ICECAST, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
+        # NOTE: a restart on the same port may find it briefly held (the old socket, or
+        # another test's short-lived listener on a busy machine): icecast2 then exits at
+        # once, and is started again until the deadline (a bound for waiting only).
+        self.proc = self._spawn()
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                self.proc = self._spawn()
         raise RuntimeError("icecast2 did not start")
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [ICECAST, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -295,20 +295,21 @@ def test_an_item_due_within_the_lookahead_is_waited_for(make_media: MakeMedia) -
     ]
 
 
-def QuietDJ() -> ScriptedLive:
-    """A connected live source that sends nothing (a DJ between two phrases)."""
-    return ScriptedLive([], end_s=None)
-
-
-def test_a_routed_live_source_is_programme_even_while_it_is_quiet(make_media: MakeMedia) -> None:
-    bed = tone(make_media, "bed", 2.0, 700)
+def test_a_routed_dj_whose_audio_stopped_leaves_the_air_to_fallback(make_media: MakeMedia) -> None:
+    # Nothing under the DJ (the control plane is away): when the DJ's audio stops,
+    # fallback covers at once, and the DJ takes the air back on returning.
+    bed = tone(make_media, "bed", 5.0, 700)
     events: list[EngineEvent] = []
     engine = station(events)
     engine.set_fallback([PlayItem("bed", str(bed))])
-    engine.set_live(QuietDJ(), "/live")
-    run_engine(engine, 1.0)
-    assert of(events, "fallback.started") == []  # left to the silence detector
-    engine.set_live(None)
-    run_engine(engine, 0.1)
+    engine.set_live(ScriptedLive([(0, 1), (2, 3)], end_s=None), "/live")
+    run_engine(engine, 3.5)
     engine.close()
-    assert [e.frame for e in of(events, "fallback.started")] == [RATE]
+    changes = [(e.frame, e.data["to"]) for e in of(events, "layer.changed")]
+    hold = 5 * BLOCK  # the live layer holds the air 100 ms after its last audio
+    assert changes == [
+        (0, "live"),
+        (RATE + hold - BLOCK, "fallback"),  # no silence waiting for the DJ
+        (2 * RATE, "live"),
+        (3 * RATE + hold - BLOCK, "fallback"),
+    ]

@@ -529,9 +529,9 @@ class Engine:
         if self.live is not None:
             blocks[Layer.LIVE], active[Layer.LIVE] = self._live_step(frame0)
         fallback, mixer = self.fallback, self.mixer
-        empty = air_is_empty(
-            frame0, active, self.automation, self.emergency, live=self.live is not None
-        )
+        # NOTE: a routed DJ whose audio stopped holds no air (``_live_step``): with
+        # nothing under it the air is empty, fallback covers until the DJ is back
+        empty = air_is_empty(frame0, active, self.automation, self.emergency)
         mixer.fallback_enabled = fallback.ready(frame0)
         if mixer.wants_fallback_audio or (empty and mixer.fallback_enabled):
             blocks[Layer.FALLBACK] = fallback.render(frame0, BLOCK)

@@ -81,18 +81,15 @@ def air_is_empty(
     active: Mapping[Layer, bool],
     automation: AutomationPlayer,
     emergency: AutomationPlayer,
-    *,
-    live: bool = False,
 ) -> bool:
     """True when no programme layer plays and nothing is due to start soon.
 
     ``active`` says which layers hold the air in the block starting at
-    ``frame``; "soon" is ``EMPTY_AIR_LOOKAHEAD_FRAMES`` after that block.
-    ``live`` says a live source is routed: a DJ between two phrases, or within
-    the grace time after a drop-out, is not an empty programme (a long silence
-    is the silence detector's to judge).
+    ``frame``; "soon" is ``EMPTY_AIR_LOOKAHEAD_FRAMES`` after that block. A
+    routed DJ holds the air only while its audio flows (within the grace time
+    after a drop-out it does not): with nothing under it the air is empty.
     """
-    if live or any(active.get(layer) for layer in PROGRAMME_LAYERS):
+    if any(active.get(layer) for layer in PROGRAMME_LAYERS):
         return False
     if emergency.queue:
         return False  # emergency items play at once
