@@ -69,6 +69,7 @@ demo: install
 
 ## Benchmarks print ratios against a baseline measured in the same run.
 bench: $(STAMP)
+	@bash scripts/test-peers.sh --bench
 	@set -e; found=0; for f in benchmarks/[!_]*.py; do \
 		[ -e "$$f" ] || continue; found=1; echo "== $$f"; $(BIN)/python "$$f"; done; \
 	[ $$found = 1 ] || echo "no benchmarks yet"

@@ -30,6 +30,17 @@ Cases (issue 14's rows):
 * ``emergency-file-only`` (7): a station with ``failover.emergency_audio_path``,
   no ``fallback_paths``, no library and so no timeline.
 
+And two faults of the simulation's script:
+
+* ``web-stream-dies``: a web stream show (made through the API, planned by a
+  rebuild) relays a tone from a small HTTP server here, which dies 40 s into
+  the show: the fallback rotation covers the rest of the slot.
+* ``engine-restart``: the engine process is killed with SIGKILL; the
+  supervisor in ``grimnir up`` starts a new one and the executor lines it up
+  (the cut item resumes where it was cut). The engine's own HTTP mount goes
+  with it, so the listener reconnects as players do; the case is judged on the
+  recording after the reconnect and reports how long the air was gone.
+
 Run: ``.venv/bin/python scripts/dead_air_realtime.py [--only NAME] [--minutes M]``.
 Everything listens on 127.0.0.1 on free ports; every process started is ended.
 """
@@ -56,6 +67,7 @@ import uuid
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -78,6 +90,12 @@ TRACK_HZ = 300.0
 TRACK_STEP_HZ = 100.0
 DJ_HZ = 1200.0
 EMERGENCY_HZ = 2000.0
+RELAY_HZ = 1600.0
+RELAY_LEAD_S = 150.0
+"""The web stream show starts this long after it is made: a rebuild keeps what starts
+within the next two minutes."""
+RELAY_SHOW_S = 100.0
+RELAY_DIES_S = 40.0
 LIVE_GUARD_S = 8.0
 """Arrivals this soon after connecting are the listener burst, not the live edge."""
 
@@ -278,7 +296,7 @@ def silences(path: Path, total_s: float) -> list[Silence]:
 
 def labels(track_count: int) -> dict[float, str]:
     known = {TRACK_HZ + TRACK_STEP_HZ * n: f"track{n}" for n in range(track_count)}
-    return known | {DJ_HZ: "DJ tone", EMERGENCY_HZ: "emergency file"}
+    return known | {DJ_HZ: "DJ tone", EMERGENCY_HZ: "emergency file", RELAY_HZ: "web stream"}
 
 
 def on_air_runs(
@@ -601,6 +619,8 @@ class Case:
     emergency: bool = False
     postgres: bool = False
     what: str = ""
+    settle_s: float | None = None
+    """Seconds at the start of the recording not judged (None: ``--settle``)."""
 
 
 def do_replan(run: Run) -> None:
@@ -686,6 +706,140 @@ def do_control_plane_dead(run: Run) -> None:
     run.note(f"engines at the end {engine_pids(run.up.station.root)}")
 
 
+class RelayServer:
+    """A web stream to relay: an HTTP server sending an MP3 tone at the pace it plays,
+    to every listener, until ``die`` (connections cut, the port refuses)."""
+
+    def __init__(self, hz: float) -> None:
+        import lameenc  # the project's own MP3 encoder
+
+        rate, chunk_s = 44_100, 0.1
+        t = np.arange(int(rate * chunk_s * 10)) / rate
+        pcm = (0.3 * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
+        encoder = lameenc.Encoder()
+        encoder.set_bit_rate(128)
+        encoder.set_in_sample_rate(rate)
+        encoder.set_channels(1)
+        encoder.set_quality(2)
+        # NOTE: one second of MP3 (10 Hz steps fit it whole) looped: the tone is continuous
+        self._second = bytes(encoder.encode(pcm.tobytes()))
+        self._dead = threading.Event()
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/relay.mp3"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._dead.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-name: relay\r\n\r\n"
+                )
+                data, step = self._second, len(self._second) // 10
+                started, sent = time.monotonic(), 0
+                while not self._dead.is_set():
+                    part = data[(sent % 10) * step : (sent % 10 + 1) * step]
+                    conn.sendall(part)
+                    sent += 1
+                    # a second ahead of real time at most (a server's burst on connect)
+                    ahead = started + sent * 0.1 - 1.0 - time.monotonic()
+                    if ahead > 0:
+                        self._dead.wait(ahead)
+            except OSError:
+                return
+
+    def die(self) -> None:
+        self._dead.set()
+        self._sock.close()
+
+
+def do_web_stream_dies(run: Run) -> None:
+    assert run.api is not None
+    client = run.api.client
+    server = RelayServer(RELAY_HZ)
+    try:
+        made = client.post(
+            f"/stations/{SHORT}/webstreams", json={"name": "Relay", "urls": [server.url]}
+        )
+        made.raise_for_status()
+        begins = time.monotonic() + RELAY_LEAD_S
+        start = datetime.now(UTC) + timedelta(seconds=RELAY_LEAD_S)
+        show = client.post(
+            f"/stations/{SHORT}/shows",
+            json={
+                "name": "Relayed show",
+                "dtstart": start.isoformat(),
+                "duration_ms": int(RELAY_SHOW_S * 1000),
+                "content": "webstream",
+                "webstream_id": made.json()["id"],
+            },
+        )
+        show.raise_for_status()
+        rebuilt = client.post(f"/stations/{SHORT}/timeline/rebuild", params={"hours": 2})
+        rebuilt.raise_for_status()
+        run.note(f"web stream show at {start:%H:%M:%S} UTC for {RELAY_SHOW_S:.0f} s ({server.url})")
+        run.mark("show starts", begins)
+        time.sleep(max(0.0, begins + RELAY_DIES_S - time.monotonic()))
+        server.die()
+        run.mark("the relayed server dies")
+    except httpx.HTTPStatusError as exc:
+        run.valid = False
+        run.note(f"API: {exc.response.status_code} {exc.response.text[:300]}")
+    finally:
+        server.die()
+    run.at(run.length_s)
+
+
+def do_engine_restart(run: Run) -> None:
+    root = run.up.station.root
+    run.at(25)
+    before = engine_pids(root)
+    for pid in before:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    run.mark("SIGKILL engine", killed)
+    old = run.recorder
+    deadline = killed + 90
+    after: list[int] = []
+    while time.monotonic() < deadline:
+        after = [pid for pid in engine_pids(root) if pid not in before]
+        if after and old.ended_at is not None:
+            break
+        time.sleep(0.05)
+    # NOTE: the engine's HTTP mount went with it: a player reconnects (tries every 0.2 s)
+    # and the case is judged on what it hears from then on
+    old.stop()
+    new = Recorder(old.url, old.path.with_name("recording-after.wav"))
+    while time.monotonic() < deadline:
+        new.start()
+        time.sleep(1.0)
+        if new.frames > 0 or new.ended_at is None:
+            break
+        new.stop()
+        new = Recorder(old.url, old.path.with_name("recording-after.wav"))
+        time.sleep(0.2)
+    heard = next((w for w, _ in new.arrivals), None)
+    run.recorder = new
+    run.note(
+        f"engine {before} killed; new engine {after}; the reconnected listener heard audio "
+        + (f"{heard - killed:.1f} s after the kill" if heard else "never")
+    )
+    if not after or heard is None:
+        run.valid = False
+    run.at(run.length_s - (new.connected_at - old.connected_at))
+
+
 def make_db_stopper(pg: Postgres) -> Callable[[Run], None]:
     def do_database_down(run: Run) -> None:
         run.at(20)
@@ -721,6 +875,24 @@ CASES: dict[str, Case] = {
             library=False,
             emergency=True,
             what="emergency file only, nothing queued",
+        ),
+        Case(
+            "web-stream-dies",
+            "-",
+            RELAY_LEAD_S + RELAY_SHOW_S + 40,
+            do_web_stream_dies,
+            RELAY_LEAD_S + RELAY_SHOW_S + 20,
+            what="a web stream show whose server dies 40 s in",
+        ),
+        Case(
+            "engine-restart",
+            "-",
+            120,
+            do_engine_restart,
+            60,
+            what="SIGKILL the engine",
+            emergency=True,  # what a new engine airs before the executor has lined it up
+            settle_s=0.0,  # the recording starts when the new engine serves: all of it counts
         ),
     )
 }
@@ -826,6 +998,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
             recorder.start()
             run = Run(case.name, up, api, recorder, length, rng, args)
             action(run)
+            recorder = run.recorder  # NOTE: a case may reconnect the listener
             recorder.stop()
             result.recorded_s = recorder.seconds
             result.actions = [(recorder.position(w), label) for w, label in run.actions]
@@ -837,7 +1010,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
                     f"{recorder.stderr.decode(errors='replace').strip()[-300:]}"
                 )
             result.found = silences(recorder.path, recorder.seconds)
-            settle = args.settle
+            settle = args.settle if case.settle_s is None else case.settle_s
             for s in result.found:
                 start = max(s.start, settle)
                 if s.end - start > DEAD_AIR_S:

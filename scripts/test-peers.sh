@@ -2,6 +2,7 @@
 # Make sure the peers the test suite talks to are installed and running:
 #   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng, stress (Debian packages)
 #   services: PostgreSQL :5432, MariaDB :3306, Redis :6379, NATS (JetStream) :4222
+#   with --bench also: liquidsoap (make bench)
 # Installs what is missing with apt-get (as root, or through sudo) and starts
 # what is installed but stopped. Set GRIMNIR_SKIP_PEERS=1 to skip it all.
 set -uo pipefail
@@ -90,6 +91,11 @@ need_program icecast2 icecast2
 need_program srt-live-transmit srt-tools
 need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo)
 need_program stress stress  # CPU load beside the suite: no test may depend on wall-clock speed
+
+if [ "${1:-}" = "--bench" ]; then
+    # The side-by-side benchmark (benchmarks/vs_liquidsoap.py) runs Debian's Liquidsoap.
+    need_program liquidsoap liquidsoap
+fi
 
 need_service PostgreSQL 5432 postgresql pg_ctlcluster \
     'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | tail -n 1) main start'

@@ -15,14 +15,16 @@ import numpy as np
 import numpy.typing as npt
 
 from grimnir.config.station import Failover
-from grimnir.domain.fades import Timing
+from grimnir.domain.fades import CuePoints, Timing
+from grimnir.domain.units import Millis
 from grimnir.engine.audio import BLOCK
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import EMPTY_AIR_LOOKAHEAD_FRAMES, RETRY_FRAMES
-from tests._live import ScriptedLive
+from grimnir.engine.sources import Source, TimedSource
+from tests._live import ScriptedLive, ScriptedRelay
 from tests.engine._signals import run_engine
 
 RATE = 48_000
@@ -313,3 +315,48 @@ def test_a_routed_dj_whose_audio_stopped_leaves_the_air_to_fallback(make_media: 
         (2 * RATE, "live"),
         (3 * RATE + hold - BLOCK, "fallback"),
     ]
+
+
+class _RelayEngine(Engine):
+    """An engine whose ``http://relay.test/`` URLs are scripted relays (what the
+    remote server sends: audio in ``relay_windows``, nothing between)."""
+
+    relay_windows: tuple[tuple[float, float], ...] = ()
+
+    def _make_source(self, item: PlayItem) -> Source:
+        if not item.path.startswith("http://relay.test/"):
+            return super()._make_source(item)
+        frames = round(int(item.cue.cue_out or 0) * RATE / 1000)
+        return TimedSource(ScriptedRelay(list(self.relay_windows)), frames)
+
+
+def test_a_relay_that_stops_delivering_leaves_the_air_to_fallback_until_it_flows(
+    make_media: MakeMedia,
+) -> None:
+    # A web stream entry (4 s slot) whose remote server goes quiet from 1 s to 2 s:
+    # the slot runs on, the air goes to fallback 100 ms into the stall and comes back
+    # on the frame the stream delivers again; after the slot, fallback again.
+    bed = tone(make_media, "bed", 5.0, 700)
+    events: list[EngineEvent] = []
+    engine = _RelayEngine(
+        VirtualClock(), EngineOptions(failover=Failover(layer_fade_ms=FADE_MS)), events.append
+    )
+    engine.relay_windows = ((0, 1), (2, 4))
+    engine.set_fallback([PlayItem("bed", str(bed))])
+    engine.play(PlayItem("relay", "http://relay.test/live", cue=CuePoints(cue_out=Millis(4000))))
+    audio = run_engine(engine, 4.5)
+    engine.close()
+    hold = 5 * BLOCK
+    assert [(e.frame, e.data["to"]) for e in of(events, "layer.changed")] == [
+        (0, "automation"),
+        (RATE + hold - BLOCK, "fallback"),
+        (2 * RATE, "automation"),
+        (4 * RATE, "fallback"),
+    ]
+    assert [(e.type, e.frame) for e in of(events, "item.ended", item_id="relay")] == [
+        ("item.ended", 4 * RATE)
+    ]
+    levels = block_rms_db(audio)
+    quiet = np.flatnonzero(levels < -50)
+    # only the hold: the stall's first 80 ms (the fallback's first block is audible)
+    assert quiet.tolist() == list(range(RATE // BLOCK, RATE // BLOCK + 4))

@@ -67,6 +67,11 @@ def asrun_disagrees(outcome: Outcome) -> list[str]:
         covered[a:b] = True
         edges[max(0, a - pad) : a + pad] = True
         edges[max(0, b - pad) : b + pad] = True
+    # NOTE: where the scenario asks for silence (the engine process was dead) a row
+    # may go on: the item is resumed where it was cut and keeps its one row
+    for since, until in outcome.scenario.allowed_silence:
+        first, last = (_block(ORIGIN + timedelta(seconds=s)) for s in (since, until))
+        edges[first:last] = True
     audible = outcome.peaks >= SILENT_PEAK
     problems = []
     for what, wrong in (

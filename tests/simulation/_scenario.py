@@ -12,6 +12,8 @@ A scenario is YAML (``scenarios/*.yaml``)::
       - {at: "00:12:33.4", do: skip}
       - {every: 17m, from: 5m, do: skip, jitter: 3m}
       - {at: 1h, do: dj, duration: 10m, drops: [{after: 2m, for: 2s}]}
+    relays:                      # web stream shows: what the remote server sends
+      - {at: 20m, for: 30m, drops: [{after: 5m, for: 2m}], dies_after: 20m}
     checks:
       max_silence: 0.5s
 
@@ -78,6 +80,27 @@ class Action:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """A web stream show: ``length`` seconds from ``at``; the remote server sends audio
+    but for its drops (after, for) and stops for good ``dies_after`` in (None: never)."""
+
+    at: float
+    length: float
+    drops: tuple[tuple[float, float], ...] = ()
+    dies_after: float | None = None
+
+    def windows(self) -> list[tuple[float, float]]:
+        """(from, to) seconds of the stream's own time with audio."""
+        end = self.length if self.dies_after is None else min(self.length, self.dies_after)
+        out, at = [], 0.0
+        for after, length in sorted(self.drops):
+            out.append((at, min(after, end)))
+            at = after + length
+        out.append((at, end))
+        return [(a, b) for a, b in out if b > a]
+
+
 @dataclass(slots=True)
 class Scenario:
     name: str
@@ -96,6 +119,7 @@ class Scenario:
     """Windows (seconds) where silence is what the scenario asks for."""
     hard_exempt: list[tuple[float, float]] = field(default_factory=list)
     """Windows (seconds) whose hard entries cannot air (nobody could send them)."""
+    relays: list[Relay] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -109,7 +133,7 @@ def load(path: Path) -> Scenario:
         raise ValueError(f"{path.name}: a scenario is a mapping")
     known = {
         "name", "hours", "seed", "failover", "executor", "replan_every", "plan_hours",
-        "soak", "events", "checks", "control_plane",
+        "soak", "events", "checks", "control_plane", "relays",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -125,6 +149,22 @@ def load(path: Path) -> Scenario:
         soak=bool(data.get("soak", False)),
         control_plane=bool(data.get("control_plane", True)),
     )
+    for n, raw in enumerate(data.get("relays") or []):
+        try:
+            scenario.relays.append(
+                Relay(
+                    at=seconds(raw["at"]),
+                    length=seconds(raw["for"]),
+                    drops=tuple(
+                        (seconds(d["after"]), seconds(d["for"])) for d in raw.get("drops") or []
+                    ),
+                    dies_after=None if "dies_after" not in raw else seconds(raw["dies_after"]),
+                )
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(
+                f"{path.name}: relay {n}: give at, for, and optionally drops and dies_after"
+            ) from exc
     rng = random.Random(scenario.seed)
     for n, raw in enumerate(data.get("events") or []):
         scenario.actions.extend(_expand(path.name, n, dict(raw), scenario.duration_s, rng))

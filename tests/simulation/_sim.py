@@ -23,7 +23,7 @@ import contextlib
 import logging
 import uuid
 import wave
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,12 +38,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from grimnir.bus import MemoryBus
 from grimnir.config.station import Failover
 from grimnir.demo._programming import slot_plan
-from grimnir.domain import EntryStatus, MediaState, SlotKind, Timing
+from grimnir.domain import EngineError, EntryStatus, MediaState, SlotKind, Timing
+from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.client import InProcessEngineClient
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
+from grimnir.engine.sources import Source, TimedSource
+from grimnir.engine.voice import PlayItem
 from grimnir.executor import StationExecutor
 from grimnir.planner import register_sqlite_functions
 from grimnir.planner.builder import build
@@ -55,12 +58,15 @@ from grimnir.store.models import (
     MediaItem,
     Playlist,
     PlaylistItem,
+    Show,
+    ShowContent,
     SmartBlock,
     Station,
     TimelineEntry,
+    Webstream,
 )
-from tests._live import ScriptedLive
-from tests.simulation._scenario import Action, Scenario
+from tests._live import ScriptedLive, ScriptedRelay
+from tests.simulation._scenario import Action, Relay, Scenario
 
 log = logging.getLogger("tests.simulation")
 
@@ -132,6 +138,87 @@ class Switchable:
         return self.inner()
 
 
+# -- the engine process and the executor's link to it -------------------------------------------
+
+
+def relay_url(n: int) -> str:
+    return f"http://relay{n}.sim.invalid/live"
+
+
+class SimEngine(Engine):
+    """The real engine; only the relayed web streams come from the scenario (what the
+    remote servers send, on the virtual clock) instead of the network."""
+
+    def __init__(
+        self, clock: VirtualClock, options: EngineOptions, relays: Mapping[str, Relay]
+    ) -> None:
+        super().__init__(clock, options)
+        self.relays = relays
+
+    def _make_source(self, item: PlayItem) -> Source:
+        relay = self.relays.get(item.path)
+        if relay is None:
+            return super()._make_source(item)
+        feed = ScriptedRelay(relay.windows())
+        if item.cue.cue_out is None:
+            return feed
+        length = int(item.cue.cue_out) - int(item.cue.cue_in)
+        return TimedSource(feed, int(millis_to_frames(Millis(length))))
+
+
+class EngineLink(InProcessEngineClient):
+    """The executor's link to the engine process: while the process is dead every call
+    fails and open event streams break (``EngineError``, as over gRPC); once a new
+    process is ``attach``-ed the link reaches it."""
+
+    def __init__(self, control: LocalControl) -> None:
+        super().__init__(control)
+        self.down = False
+        self._gone = asyncio.Event()
+
+    def kill(self) -> None:
+        self.down = True
+        self._gone.set()
+
+    def attach(self, control: LocalControl) -> None:
+        super().__init__(control)
+        self.down = False
+        self._gone = asyncio.Event()
+
+    async def _run(self, call: Callable[[], Any]) -> Any:
+        if self.down:
+            raise EngineError("engine unreachable: the process is not running")
+        return await super()._run(call)
+
+    async def _stream(
+        self, wanted: Callable[[str], bool], *, greet: bool = True, since_frame: int | None = None
+    ) -> AsyncGenerator[Any, None]:
+        if self.down:
+            raise EngineError("engine unreachable: the process is not running")
+        gone = self._gone
+        inner = super()._stream(wanted, greet=greet, since_frame=since_frame)
+        async with contextlib.aclosing(inner):
+            while True:
+                get = asyncio.ensure_future(anext(inner))
+                lost = asyncio.ensure_future(gone.wait())
+                try:
+                    await asyncio.wait({get, lost}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    # NOTE: the inner stream must be idle before it is closed
+                    lost.cancel()
+                    if not get.done():
+                        get.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                            await get
+                if get.cancelled():
+                    raise EngineError("engine unreachable: the event stream broke")
+                try:
+                    record = get.result()
+                except StopAsyncIteration:
+                    return
+                yield record
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -151,18 +238,17 @@ class Outcome:
 
     def silences(self) -> list[tuple[float, float]]:
         """(start s, length s) of every silent stretch longer than the scenario allows,
-        outside the windows where it asks for silence."""
+        counting none of the windows where it asks for silence (a stretch that runs on
+        past such a window counts from the window's end)."""
         silent = self.peaks < SILENT_PEAK
+        for a, b in self.scenario.allowed_silence:
+            silent[_block_at(a) : _block_at(b)] = False
         edges = np.flatnonzero(np.diff(np.concatenate(([0], silent.astype(np.int8), [0]))))
         found: list[tuple[float, float]] = []
         for start, end in zip(edges[::2], edges[1::2], strict=True):
             length = (end - start) * BLOCK_S
-            at = start * BLOCK_S
-            if length <= self.scenario.max_silence:
-                continue
-            if any(a <= at and at + length <= b for a, b in self.scenario.allowed_silence):
-                continue
-            found.append((round(at, 3), round(length, 3)))
+            if length > self.scenario.max_silence:
+                found.append((round(start * BLOCK_S, 3), round(length, 3)))
         return found
 
 
@@ -179,9 +265,12 @@ class Simulation:
         )
         # NOTE: the master chain and telemetry take 50 blocks at a time (1 s): it only
         # batches their work, mixing and events stay per block (``EngineOptions``)
-        options = EngineOptions(failover=self.failover, process_blocks=50)
-        self.engine = Engine(self.clock, options)
-        self.client = InProcessEngineClient(LocalControl(self.engine, "sim"))
+        self.options = EngineOptions(failover=self.failover, process_blocks=50)
+        self.relays = {relay_url(n): relay for n, relay in enumerate(scenario.relays)}
+        self.engine = SimEngine(self.clock, self.options, self.relays)
+        self.client = EngineLink(LocalControl(self.engine, "sim"))
+        self.engine_back_at: float | None = None
+        """Station time (s) the killed engine process is back (None: it runs)."""
         self.bus = MemoryBus()
         self.executor: StationExecutor | None = None
         self.station_id = uuid.uuid4()
@@ -260,6 +349,23 @@ class Simulation:
             await session.flush()
             for pos, item in enumerate(ids):
                 session.add(PlaylistItem(playlist_id=playlist.id, position=pos, media_id=item.id))
+            for n, relay in enumerate(self.scenario.relays):
+                stream = Webstream(
+                    station_id=self.station_id, name=f"Relay {n}", urls=[relay_url(n)]
+                )
+                session.add(stream)
+                await session.flush()
+                session.add(
+                    Show(
+                        station_id=self.station_id,
+                        name=f"Relayed show {n}",
+                        rrule="FREQ=DAILY;COUNT=1",
+                        dtstart=ORIGIN + timedelta(seconds=relay.at),
+                        duration_ms=round(relay.length * 1000),
+                        content=ShowContent.WEBSTREAM,
+                        webstream_id=stream.id,
+                    )
+                )
             clock = Clock(station_id=self.station_id, name="default")
             session.add(clock)
             await session.flush()
@@ -356,9 +462,35 @@ class Simulation:
         elif name == "database_up":
             assert self.sessions is not None
             self.sessions.down = False
+        elif name == "restart_engine":
+            # NOTE: the process dies now; the supervisor has a new one up ``down`` later
+            # (``run`` renders nothing meanwhile, then calls ``engine_back``)
+            self.engine.close()
+            self.client.kill()
+            self.engine_back_at = action.at + _s(p.get("down", 2))
+            await self._executor_sees(engine_up=False)
         else:
             raise ValueError(f"action {name!r} is not simulated yet")
         await self.settle()
+
+    async def engine_back(self, at: float) -> None:
+        """A new engine process, its clock starting at ``at`` s of station time; the
+        executor finds it the way it finds any engine (reconnects, lines up)."""
+        self.engine_back_at = None
+        self.clock = VirtualClock(ORIGIN + timedelta(seconds=at))
+        self.engine = SimEngine(self.clock, self.options, self.relays)
+        self.client.attach(LocalControl(self.engine, "sim"))
+        await self._executor_sees(engine_up=True)
+        await self.settle()
+
+    async def _executor_sees(self, *, engine_up: bool) -> None:
+        """Wait (real time: it retries on a timer) until the executor knows the engine
+        is gone or back; the station clock stands still meanwhile."""
+        if self.executor is None:
+            return
+        async with asyncio.timeout(60):
+            while self.executor.engine_up is not engine_up:
+                await asyncio.sleep(0.005)
 
     async def _break_next(self) -> None:
         """The next planned music entry's file stops decoding (a disk error, a bad upload)."""
@@ -399,15 +531,22 @@ class Simulation:
             next_replan = scenario.replan_every
             poll_s = float(self.executor.poll_s if self.executor else 1.0)
             poll_blocks = max(1, round(poll_s / BLOCK_S))
-            clock, engine = self.clock, self.engine
             n = 0
             while n < total:
                 t = n * BLOCK_S
                 while actions and actions[0].at <= t:
                     await self.act(actions.pop(0))
+                if self.engine_back_at is not None:
+                    # the engine process is dead: no audio until the new one is up
+                    n = min(total, _block_at(self.engine_back_at))
+                    if n >= total:
+                        break
+                    await self.engine_back(n * BLOCK_S)
+                    continue
                 if t >= next_replan:
                     await self.replan()
                     next_replan += scenario.replan_every
+                clock, engine = self.clock, self.engine
                 # NOTE: many blocks at once up to the next poll, action or replan; the
                 # engine stops early after a block that raised an event (the executor
                 # reacts on the next block, as on air)

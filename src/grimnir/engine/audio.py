@@ -22,6 +22,10 @@ RATE: Final = SAMPLE_RATE
 NCH: Final = CHANNELS
 BLOCK: Final = int(BLOCK_FRAMES)
 SILENCE_FLOOR_DB: Final = -150.0
+HOLD_FRAMES: Final = 5 * BLOCK
+"""A source fed from outside (a DJ, a relayed stream) holds the air this long after its
+audio last arrived (100 ms: network jitter); then what plays underneath or the
+fallback is heard, until its audio flows again."""
 
 
 def silence(frames: int = BLOCK) -> Block:

@@ -108,6 +108,12 @@ class AutomationPlayer:
         return bool(self.voices)
 
     @property
+    def holds_air(self) -> bool:
+        """True while a voice plays whose audio flows: a relay that stalled (or whose
+        URLs all failed) keeps its slot but not the air (``Voice.holds_air``)."""
+        return any(voice.holds_air for voice in self.voices)
+
+    @property
     def current(self) -> Voice | None:
         """The newest voice that is not leaving (what now-playing shows)."""
         for voice in reversed(self.voices):
@@ -192,6 +198,8 @@ class AutomationPlayer:
                 segue = _earliest_segue(leading)
                 found.append(frame0 if segue is None else segue)
         for voice in self.voices:
+            if voice.source.stalls:
+                found.append(frame0)  # NOTE: it may run dry (or flow again) in any block
             if voice.start >= frame0:
                 found.append(voice.start)
             if voice.stop_at is not None:

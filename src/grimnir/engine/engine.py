@@ -23,7 +23,7 @@ from grimnir.config.station import Failover
 from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import BLOCK, RATE, Block, BlockBuffer
+from grimnir.engine.audio import BLOCK, HOLD_FRAMES, RATE, Block, BlockBuffer
 from grimnir.engine.automation import DECLICK_MS, AutomationPlayer, PlayItem
 from grimnir.engine.clock import Clock, VirtualClock
 from grimnir.engine.dsp import DspChain, build_chain
@@ -37,7 +37,7 @@ from grimnir.engine.sources import AnalysisRequest, FileSource, Source
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
-LIVE_HOLD_FRAMES = 5 * BLOCK
+LIVE_HOLD_FRAMES = HOLD_FRAMES
 """A live source holds the air this long after its audio last arrived (100 ms: network
 jitter), then automation takes it back while the DJ has ``live_grace_sec`` to return."""
 
@@ -446,7 +446,7 @@ class Engine:
             horizon = player.next_event_frame(frame0)
             if horizon is not None:
                 limit = min(limit, (horizon - frame0) // BLOCK)
-            active[layer] = player.active
+            active[layer] = player.holds_air
         mixer = self.mixer
         if limit <= 0 or not mixer.steady(active):
             return 0
@@ -475,7 +475,7 @@ class Engine:
             rendered = player.render(frame0, n, self._layer_out[layer].view(n))
             if rendered is not None:
                 blocks[layer] = rendered
-                active[layer] = player.active
+                active[layer] = player.holds_air
         last = frame0 + n - BLOCK
         empty = air_is_empty(last, active, self.automation, self.emergency)
         before = self.mixer.on_air
@@ -525,7 +525,7 @@ class Engine:
             rendered = player.render(frame0, BLOCK, self._layer_out[layer].view(BLOCK))
             if rendered is not None:
                 blocks[layer] = rendered
-                active[layer] = player.active
+                active[layer] = player.holds_air
         if self.live is not None:
             blocks[Layer.LIVE], active[Layer.LIVE] = self._live_step(frame0)
         fallback, mixer = self.fallback, self.mixer

@@ -87,7 +87,8 @@ def air_is_empty(
     ``active`` says which layers hold the air in the block starting at
     ``frame``; "soon" is ``EMPTY_AIR_LOOKAHEAD_FRAMES`` after that block. A
     routed DJ holds the air only while its audio flows (within the grace time
-    after a drop-out it does not): with nothing under it the air is empty.
+    after a drop-out it does not): with nothing under it the air is empty. So is
+    it while a relayed stream on automation delivers nothing (``Voice.holds_air``).
     """
     if any(active.get(layer) for layer in PROGRAMME_LAYERS):
         return False
@@ -99,7 +100,7 @@ def air_is_empty(
     first = queue[0]  # the queue is in start order
     if first.start_at is None:
         return False  # it starts as soon as nothing plays
-    if first.timing is not Timing.HARD and automation.voices:
+    if first.timing is not Timing.HARD and automation.holds_air:
         return False  # a soft item follows the item fading out at once
     # NOTE: an idle layer waits for a soft item's time (``AutomationPlayer``), as for
     # a hard one: the air is empty until then.

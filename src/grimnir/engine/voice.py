@@ -16,7 +16,7 @@ import numpy as np
 from grimnir.domain.catalog import EndReason
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import BLOCK, Block, BlockBuffer
+from grimnir.engine.audio import BLOCK, HOLD_FRAMES, Block, BlockBuffer
 from grimnir.engine.fades import Ramp
 from grimnir.engine.sources import Source
 
@@ -137,6 +137,12 @@ class Voice:
         self.fade_out = Ramp(frame, length, curve, False)
         self.stop_at = frame + length
         self.end_reason = reason
+
+    @property
+    def holds_air(self) -> bool:
+        """False while a source fed from outside has delivered nothing for
+        ``HOLD_FRAMES``: what plays underneath, or the fallback, covers until it flows."""
+        return self.source.dry_frames < HOLD_FRAMES
 
     # -- audio ------------------------------------------------------------------
 

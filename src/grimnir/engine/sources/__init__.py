@@ -1,7 +1,7 @@
 """Where the engine's audio comes from: files, and the interface every source implements."""
 
 from grimnir.engine.sources._analysis import AnalysisRequest, AnalysisResult, Analyzer
-from grimnir.engine.sources._base import FrameBuffer, Source
+from grimnir.engine.sources._base import FrameBuffer, Source, dry_after
 from grimnir.engine.sources._decode import DecodedStream
 from grimnir.engine.sources._file import FileSource
 from grimnir.engine.sources._live import PushSource
@@ -28,4 +28,5 @@ __all__ = [
     "TimedSource",
     "WebStreamChain",
     "WebStreamSource",
+    "dry_after",
 ]

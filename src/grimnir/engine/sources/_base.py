@@ -27,6 +27,12 @@ class Source(abc.ABC):
     raise; problems show up as ``error``, ``underruns`` and zeros instead.
     """
 
+    @property
+    def stalls(self) -> bool:
+        """True for audio fed from outside as it arrives (relays, contribution feeds):
+        it may run dry at any block (``dry_frames``), so the engine looks at it every block."""
+        return False
+
     @abc.abstractmethod
     def read(self, frames: int) -> tuple[Block, int]:
         """A new block of exactly ``frames`` frames and how many are real audio.
@@ -59,6 +65,16 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def duration_frames(self) -> int | None:
         """Playable length between the cue points, when known."""
+
+    @property
+    def dry_frames(self) -> int:
+        """Frames since the source last delivered real audio; 0 while it flows.
+
+        Only sources that ``stalls`` run dry before their end: a relay whose
+        network stalled, or whose URLs all failed. Such a source holds the air
+        only while its audio flows (``grimnir.engine.audio.HOLD_FRAMES``).
+        """
+        return 0
 
     @property
     def buffered_frames(self) -> int:
@@ -114,6 +130,14 @@ class Source(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def dry_after(dry: int, got: int, frames: int) -> int:
+    """``dry_frames`` after a read of ``frames`` frames that delivered ``got`` of them.
+
+    Real audio comes first in a block, so a short read ends dry.
+    """
+    return dry + frames if got <= 0 else frames - got
 
 
 class FrameBuffer:

@@ -24,7 +24,7 @@ from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import RATE, Block, silence
 from grimnir.engine.outputs import DropOldestQueue
-from grimnir.engine.sources._base import FrameBuffer, Source
+from grimnir.engine.sources._base import FrameBuffer, Source, dry_after
 
 _FORMATS = {
     "audio/mpeg": "mp3",
@@ -191,6 +191,7 @@ class LiveSource(Source):
         self._underruns = 0
         self._position = 0
         self.dropped_frames = 0
+        self._dry = 0
         self._started_at = time.monotonic()
         self._last_audio_at: float | None = None
         self._title: str | None = None
@@ -209,19 +210,33 @@ class LiveSource(Source):
     def read(self, frames: int) -> tuple[Block, int]:
         """The next ``frames`` frames, never waiting; zeros where no audio has arrived."""
         out = silence(frames)
+        got = self._take(out)
+        self._dry = dry_after(self._dry, got, frames)
+        return out, got
+
+    def _take(self, out: Block) -> int:
+        frames = int(out.shape[1])
         buffer = self._buffer
         if self._closed:
-            return out, 0
+            return 0
         if not self._primed:
             if buffer.frames < max(1, self._prebuffer) and not buffer.done:
-                return out, 0
+                return 0
             self._primed = True
         got = buffer.take(out, wait=False)
         self._position += got
         if got < frames and not buffer.done:
             self._underruns += 1
             self._primed = False
-        return out, got
+        return got
+
+    @property
+    def stalls(self) -> bool:
+        return True
+
+    @property
+    def dry_frames(self) -> int:
+        return self._dry
 
     @property
     def finished(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grimnir.engine.audio import Block
-from grimnir.engine.sources._base import Source
+from grimnir.engine.sources._base import Source, dry_after
 
 
 class TimedSource(Source):
@@ -19,10 +19,12 @@ class TimedSource(Source):
         self.inner = inner
         self.frames = max(0, frames)
         self._pos = 0
+        self._dry = 0
 
     def read(self, frames: int) -> tuple[Block, int]:
         want = min(frames, self.frames - self._pos)
-        block, _ = self.inner.read(frames)
+        block, got = self.inner.read(frames)
+        self._dry = dry_after(self._dry, got, frames)
         if want < frames:
             block[:, want:] = 0.0
         self._pos += max(want, 0)
@@ -31,7 +33,7 @@ class TimedSource(Source):
     def read_into(self, out: Block) -> int:
         frames = int(out.shape[1])
         want = max(0, min(frames, self.frames - self._pos))
-        self.inner.read_into(out)
+        self._dry = dry_after(self._dry, self.inner.read_into(out), frames)
         if want < frames:
             out[:, want:] = 0.0
         self._pos += want
@@ -44,6 +46,15 @@ class TimedSource(Source):
     @property
     def error(self) -> str | None:
         return self.inner.error
+
+    @property
+    def stalls(self) -> bool:
+        return self.inner.stalls
+
+    @property
+    def dry_frames(self) -> int:
+        """The inner source's silence: the slot's time runs on, its audio does not."""
+        return self._dry
 
     @property
     def underruns(self) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import Block, silence
-from grimnir.engine.sources._base import Source
+from grimnir.engine.sources._base import Source, dry_after
 from grimnir.engine.sources._webstream import WebStreamSource
 
 EventCallback = Callable[[str, dict[str, Any]], None]
@@ -139,6 +139,7 @@ class WebStreamChain(Source):
         self._retired: deque[WebStreamSource] = deque()
         self._underruns = 0
         self._position = 0
+        self._dry = 0
         # monitor side
         self._on_air: WebStreamSource | None = None
         self._on_air_index: int | None = None
@@ -165,6 +166,11 @@ class WebStreamChain(Source):
 
     def read(self, frames: int) -> tuple[Block, int]:
         """The next ``frames`` frames of whichever URL is on air; never waits."""
+        out, got = self._read(frames)
+        self._dry = dry_after(self._dry, got, frames)
+        return out, got
+
+    def _read(self, frames: int) -> tuple[Block, int]:
         if self._closed:
             return silence(frames), 0
         if self._handover is not None:
@@ -202,6 +208,15 @@ class WebStreamChain(Source):
     def error(self) -> str | None:
         """Why nothing plays, while no URL works; None while one does."""
         return self._error
+
+    @property
+    def stalls(self) -> bool:
+        return True
+
+    @property
+    def dry_frames(self) -> int:
+        """Frames since any URL of the chain delivered audio (a stall, or none works)."""
+        return self._dry
 
     @property
     def underruns(self) -> int:
