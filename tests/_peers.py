@@ -61,17 +61,21 @@ class IcecastServer:
         # NOTE: a restart on the same port may find it briefly held (the old socket, or
         # another test's short-lived listener on a busy machine): icecast2 then exits at
         # once, and is started again until the deadline (a bound for waiting only).
+        # NOTE: up means icecast2 answers its status page: a bare TCP connect may reach
+        # whoever else holds the port while our icecast2 has already exited.
         self.proc = self._spawn()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
             if self.proc.poll() is not None:
                 time.sleep(0.2)
                 self.proc = self._spawn()
+                continue
+            try:
+                self.status()
+                if self.proc.poll() is None:
+                    return
+            except OSError:
+                time.sleep(0.05)
         raise RuntimeError("icecast2 did not start")
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -143,15 +147,21 @@ class Senders:
 
     def start(self, mount: str, freq_hz: float) -> None:
         target = f"icecast://source:{PASSWORD}@127.0.0.1:{self.server.port}/{mount}"
-        self.procs[mount] = subprocess.Popen(
-            [
-                *(FFMPEG, "-v", "error", "-nostdin", "-re", "-f", "lavfi"),
-                *("-i", tone_filter(freq_hz), "-c:a", "libmp3lame", "-b:a", "128k"),
-                *("-f", "mp3", "-content_type", "audio/mpeg", target),
-            ],
-            stdin=subprocess.DEVNULL,
-        )
-        assert wait_for(lambda: self._listed(mount), 10), f"/{mount} did not come up"
+        command = [
+            *(FFMPEG, "-v", "error", "-nostdin", "-re", "-f", "lavfi"),
+            *("-i", tone_filter(freq_hz), "-c:a", "libmp3lame", "-b:a", "128k"),
+            *("-f", "mp3", "-content_type", "audio/mpeg", target),
+        ]
+        self.procs[mount] = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+        def listed() -> bool:
+            # NOTE: a sender refused (icecast2 still busy with a mount just left) tries again
+            if self.procs[mount].poll() is not None:
+                time.sleep(0.2)
+                self.procs[mount] = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+            return self._listed(mount)
+
+        assert wait_for(listed, 10), f"/{mount} did not come up"
 
     def kill(self, mount: str) -> None:
         proc = self.procs.pop(mount)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from grimnir.executor._timeline import parse_uuid
@@ -32,9 +33,29 @@ async def save_state(ex: StationExecutor, now: datetime) -> None:
     if seen is not None and seen[0] == key and (now - seen[1]).total_seconds() < EVERY_S:
         return
     _last[ex.station_key] = (key, now)
+    entry = parse_uuid(ex.current)
     try:
         async with ex.sessions() as session, session.begin():
-            entry = parse_uuid(ex.current)
+            # NOTE: one statement for the usual case (the row is there); the current
+            # entry only if the planner has not rebuilt it away under us
+            table = cast(Table, ExecutorStateRecord.__table__)
+            current = (
+                None
+                if entry is None
+                else select(TimelineEntry.id).where(TimelineEntry.id == entry).scalar_subquery()
+            )
+            saved = await session.execute(
+                update(table)
+                .where(table.c.station_id == ex.station_uuid)
+                .values(
+                    state=ex.state,
+                    current_entry_id=current,
+                    position_ms=ex.position_ms(now),
+                    updated_at=now,
+                )
+            )
+            if getattr(saved, "rowcount", 0):
+                return
             if entry is not None and await session.get(TimelineEntry, entry) is None:
                 entry = None  # the planner rebuilt the timeline under us
             row = await session.get(ExecutorStateRecord, ex.station_uuid)

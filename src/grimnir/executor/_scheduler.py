@@ -11,6 +11,8 @@ out, leaves no silence.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,21 +37,50 @@ JOIN_LEAD = timedelta(milliseconds=200)
 async def timeline_pass(ex: StationExecutor) -> int:
     """One look at the timeline: skip what was missed, send what is due, open live windows."""
     now = ex.clock()
-    await tl.skip_missed(ex.sessions, ex.station_uuid, now)
+    until = now + timedelta(seconds=ex.preload_s)
+    # NOTE: one light read per poll; the UPDATE that skips missed entries and the full
+    # rows (paths, cue points, text) only when there is something to skip or to send
+    pending = await tl.pending_rows(ex.sessions, ex.station_uuid, until, at_least=AHEAD_ENTRIES)
+    if tl.missed(pending, now):
+        await tl.skip_missed(ex.sessions, ex.station_uuid, now)
+        pending = await tl.pending_rows(ex.sessions, ex.station_uuid, until, at_least=AHEAD_ENTRIES)
     await save_state(ex, now)
     if not ex.engine_up:
         return 0
     await ex.keep_rotation(now)
     if ex.held:
         return 0
-    until = now + timedelta(seconds=ex.preload_s)
-    entries = await tl.load_pending(ex.sessions, ex.station_uuid, until, at_least=AHEAD_ENTRIES)
-    await take_back_removed(ex, entries)
+    await take_back_removed(ex, pending)
+    # NOTE: what the loop below passes over (on air, already in the engine, over) needs
+    # no more than ``pending`` says; live entries are read whole for their windows
+    wanted = [
+        row.id
+        for row in pending
+        if row.kind is EntryKind.LIVE
+        or (
+            row.status is not EntryStatus.ON_AIR
+            and row.item_id not in ex.in_engine
+            and row.ends_at > now
+        )
+    ]
+    entries = await tl.load_in_order(ex.sessions, wanted)
     windows = [e for e in entries if e.kind is EntryKind.LIVE]
     await live_windows(ex, windows, now)
     # NOTE: under a DJ or an alert automation plays on, unheard: the moment they stop,
     # the timeline is on air where it is due (no rejoin, no silence).
-    sent = 0
+    queued: list[uuid.UUID] = []
+    try:
+        await _send(ex, entries, now, queued)
+    finally:
+        # NOTE: one write for everything sent in this pass (after a rebuild: the hour)
+        await tl.set_status(ex.sessions, queued, EntryStatus.QUEUED)
+    return len(queued)
+
+
+async def _send(
+    ex: StationExecutor, entries: list[tl.Planned], now: datetime, queued: list[uuid.UUID]
+) -> None:
+    """Send the entries the engine does not have yet; ``queued`` gets the ids sent."""
     for entry in entries:
         if (
             entry.kind is EntryKind.LIVE
@@ -73,14 +104,14 @@ async def timeline_pass(ex: StationExecutor) -> int:
             continue
         await ex.client.play(request)
         ex.in_engine.add(entry.item_id)
-        await tl.set_status(ex.sessions, [entry.id], EntryStatus.QUEUED)
+        queued.append(entry.id)
         if ex.state is ExecutorState.IDLE:
             ex.set_state(ExecutorState.PRELOADING)
-        sent += 1
-    return sent
 
 
-async def take_back_removed(ex: StationExecutor, entries: list[tl.Planned]) -> None:
+async def take_back_removed(
+    ex: StationExecutor, entries: Sequence[tl.Pending | tl.Planned]
+) -> None:
     """Take out of the engine's queue the timeline entries a rebuild removed (or moved
     out of what the engine should hold): they are no longer pending."""
     pending = {entry.item_id for entry in entries}

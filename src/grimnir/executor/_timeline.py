@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from grimnir.domain import CuePoints, EntryKind, EntryStatus, Millis, Timing
@@ -86,6 +86,57 @@ async def load_pending(
     return [_planned(entry, path, album, urls) for entry, path, album, urls in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Where a pending entry stands: what the scheduler looks at on every poll. The
+    rest of the row (``Planned``) is loaded only for the entries it acts on."""
+
+    id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    kind: EntryKind
+    status: EntryStatus
+
+    @property
+    def item_id(self) -> str:
+        return str(self.id)
+
+
+async def pending_rows(
+    sessions: Sessions, station: uuid.UUID, until: datetime, *, at_least: int = 0
+) -> list[Pending]:
+    """What ``load_pending`` would return, as ``Pending`` (no joins, no ORM objects:
+    cheap enough for every poll)."""
+    query = (
+        select(
+            TimelineEntry.id,
+            TimelineEntry.starts_at,
+            TimelineEntry.ends_at,
+            TimelineEntry.kind,
+            TimelineEntry.status,
+        )
+        .where(TimelineEntry.station_id == station, TimelineEntry.status.in_(PENDING))
+        .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query.where(TimelineEntry.starts_at <= until))).all()
+        if len(rows) < at_least:
+            rows = (await session.execute(query.limit(at_least))).all()
+    return [Pending(*row) for row in rows]
+
+
+def missed(rows: Iterable[Pending], now: datetime) -> bool:
+    """Whether ``skip_missed`` has anything to do (``rows`` from ``pending_rows`` with an
+    ``until`` at or after ``now``: they hold every planned entry whose slot is over)."""
+    return any(row.status is EntryStatus.PLANNED and row.ends_at <= now for row in rows)
+
+
+async def load_in_order(sessions: Sessions, ids: Sequence[uuid.UUID]) -> list[Planned]:
+    """The entries with ``ids`` in the order of ``ids`` (those that are gone left out)."""
+    found = {entry.id: entry for entry in await load_entries(sessions, ids)}
+    return [found[i] for i in ids if i in found]
+
+
 async def load_entries(sessions: Sessions, ids: Iterable[uuid.UUID]) -> list[Planned]:
     """The entries with ``ids`` (whatever their status)."""
     wanted = list(ids)
@@ -140,10 +191,11 @@ async def set_status(
     wanted = list(ids)
     if not wanted:
         return
+    table = cast(Table, TimelineEntry.__table__)  # NOTE: Core: no ORM objects in step
     async with sessions() as session, session.begin():
         await session.execute(
-            update(TimelineEntry)
-            .where(TimelineEntry.id.in_(wanted), TimelineEntry.status.in_(only_from))
+            update(table)
+            .where(table.c.id.in_(wanted), table.c.status.in_(only_from))
             .values(status=status)
         )
 

@@ -33,7 +33,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -379,14 +378,5 @@ async def _write(
     if not entries:
         return
     first = await allocate_timeline_seq(session, station_id, len(entries))
-    rows: list[dict[str, Any]] = []
-    for seq, entry in enumerate(entries, start=first):
-        row = entry.to_row(station_id, seq)
-        rows.append(
-            {
-                c.key: getattr(row, c.key)
-                for c in TimelineEntry.__mapper__.column_attrs
-                if getattr(row, c.key) is not None
-            }
-        )
+    rows = [entry.to_values(station_id, seq) for seq, entry in enumerate(entries, start=first)]
     await session.execute(insert(TimelineEntry), rows)

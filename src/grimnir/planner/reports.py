@@ -99,6 +99,17 @@ class PlannedEntry:
         values["meta"] = dict(self.meta)
         return TimelineEntry(station_id=station_id, seq=seq, status=self.status, **values)
 
+    def to_values(self, station_id: uuid.UUID, seq: int) -> dict[str, Any]:
+        """The attributes ``to_row`` sets (a new id, no None) as a dict for a bulk
+        INSERT, without an ORM object per entry; unset columns take their defaults."""
+        values: dict[str, Any] = {"id": uuid.uuid4(), "station_id": station_id, "seq": seq}
+        for name in ("status", *_IDENTITY):
+            value = getattr(self, name)
+            if value is not None:
+                values[name] = value
+        values["meta"] = dict(self.meta)
+        return values
+
     def same_as(self, other: PlannedEntry) -> bool:
         """Equal in every planned field (ids, seq and status aside)."""
         return all(getattr(self, n) == getattr(other, n) for n in _IDENTITY)

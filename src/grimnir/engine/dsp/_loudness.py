@@ -12,10 +12,11 @@ from collections import deque
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pyebur128
 
 from grimnir.engine.audio import RATE, Block, db_to_gain
-from grimnir.engine.dsp._base import DspNode, GainRamp
+from grimnir.engine.dsp._base import F32, DspNode, GainRamp
 from grimnir.engine.dsp._dynamics import LimiterNode
 
 _STEP_FRAMES: Final = RATE // 10
@@ -53,6 +54,7 @@ class KWeightedLevel:
     """
 
     def __init__(self) -> None:
+        self._interleaved: npt.NDArray[np.float32] = np.zeros(0, dtype=F32)
         self.reset()
 
     def reset(self) -> None:
@@ -60,8 +62,15 @@ class KWeightedLevel:
 
     def add(self, block: Block) -> None:
         """Feed one block."""
-        half = block[:, ::_DECIMATE]
-        self._state.add_frames(half.T.reshape(-1), half.shape[1])
+        frames = -(-block.shape[1] // _DECIMATE)  # as many as block[:, ::_DECIMATE] has
+        if self._interleaved.size != 2 * frames:
+            self._interleaved = np.empty(2 * frames, dtype=F32)
+        # NOTE: one strided copy per channel into a kept buffer: a third of the cost of
+        # interleaving through a transposed reshape, which also allocates every call.
+        interleaved = self._interleaved
+        interleaved[0::2] = block[0, ::_DECIMATE]
+        interleaved[1::2] = block[1, ::_DECIMATE]
+        self._state.add_frames(interleaved, frames)
 
     def energy(self, frames: int) -> float:
         """Energy (BS.1770: K-weighted mean squares of both channels added) of the
