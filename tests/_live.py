@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from grimnir.engine.audio import RATE, Block
-from grimnir.engine.sources import Source, dry_after
+from grimnir.engine.sources import Source, Stalling
 
 
 class ScriptedLive(Source):
@@ -81,24 +81,15 @@ class ToneLive(ScriptedLive):
         super().__init__([(0, seconds)], end_s=seconds)
 
 
-class ScriptedRelay(ScriptedLive):
+class ScriptedRelay(Stalling, ScriptedLive):
     """A relayed web stream for tests: a tone during ``windows`` of its own frames,
     nothing between (a stalled network, or no URL that works) and it never ends by
     itself, as a web stream chain keeps retrying."""
 
     def __init__(self, windows: list[tuple[float, float]]) -> None:
         super().__init__(windows, end_s=None)
-        self._dry = 0
 
     def read(self, frames: int) -> tuple[Block, int]:
         out, real = super().read(frames)
-        self._dry = dry_after(self._dry, real, frames)
+        self._count_dry(real, frames)
         return out, real
-
-    @property
-    def stalls(self) -> bool:
-        return True
-
-    @property
-    def dry_frames(self) -> int:
-        return self._dry

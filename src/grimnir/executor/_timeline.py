@@ -80,10 +80,17 @@ async def load_pending(
         .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
     )
     async with sessions() as session:
-        rows = (await session.execute(query.where(TimelineEntry.starts_at <= until))).all()
-        if len(rows) < at_least:
-            rows = (await session.execute(query.limit(at_least))).all()
+        rows = await _up_to(session, query, until, at_least)
     return [_planned(entry, path, album, urls) for entry, path, album, urls in rows]
+
+
+async def _up_to(session: AsyncSession, query: Any, until: datetime, at_least: int) -> Any:
+    """The rows of ``query`` (in air order) that start by ``until``; its first
+    ``at_least`` when that is fewer."""
+    rows = (await session.execute(query.where(TimelineEntry.starts_at <= until))).all()
+    if len(rows) < at_least:
+        rows = (await session.execute(query.limit(at_least))).all()
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +126,7 @@ async def pending_rows(
         .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
     )
     async with sessions() as session:
-        rows = (await session.execute(query.where(TimelineEntry.starts_at <= until))).all()
-        if len(rows) < at_least:
-            rows = (await session.execute(query.limit(at_least))).all()
+        rows = await _up_to(session, query, until, at_least)
     return [Pending(*row) for row in rows]
 
 

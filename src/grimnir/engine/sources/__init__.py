@@ -1,7 +1,7 @@
 """Where the engine's audio comes from: files, and the interface every source implements."""
 
 from grimnir.engine.sources._analysis import AnalysisRequest, AnalysisResult, Analyzer
-from grimnir.engine.sources._base import FrameBuffer, Source, dry_after
+from grimnir.engine.sources._base import FrameBuffer, Source, Stalling
 from grimnir.engine.sources._decode import DecodedStream
 from grimnir.engine.sources._file import FileSource
 from grimnir.engine.sources._live import PushSource
@@ -24,9 +24,9 @@ __all__ = [
     "RtpSource",
     "Source",
     "SrtSource",
+    "Stalling",
     "StreamHealth",
     "TimedSource",
     "WebStreamChain",
     "WebStreamSource",
-    "dry_after",
 ]

@@ -132,12 +132,25 @@ class Source(abc.ABC):
         self.close()
 
 
-def dry_after(dry: int, got: int, frames: int) -> int:
-    """``dry_frames`` after a read of ``frames`` frames that delivered ``got`` of them.
+class Stalling:
+    """For a ``Source`` fed from outside as its audio arrives (listed before ``Source``
+    in the bases): ``stalls`` is True and ``dry_frames`` counts from ``_count_dry``,
+    which the source calls after every read."""
 
-    Real audio comes first in a block, so a short read ends dry.
-    """
-    return dry + frames if got <= 0 else frames - got
+    _dry: int = 0
+
+    @property
+    def stalls(self) -> bool:
+        return True
+
+    @property
+    def dry_frames(self) -> int:
+        return self._dry
+
+    def _count_dry(self, got: int, frames: int) -> None:
+        """After a read of ``frames`` frames that delivered ``got`` of them (real audio
+        comes first in a block, so a short read ends dry)."""
+        self._dry = self._dry + frames if got <= 0 else frames - got
 
 
 class FrameBuffer:

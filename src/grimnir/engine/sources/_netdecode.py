@@ -24,7 +24,7 @@ from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import RATE, Block, silence
 from grimnir.engine.outputs import DropOldestQueue
-from grimnir.engine.sources._base import FrameBuffer, Source, dry_after
+from grimnir.engine.sources._base import FrameBuffer, Source, Stalling
 
 _FORMATS = {
     "audio/mpeg": "mp3",
@@ -163,7 +163,7 @@ def decode_audio(container: Any, stopping: threading.Event) -> Iterator[Block]:
                 yield np.concatenate((data, data)) if mono else data
 
 
-class LiveSource(Source):
+class LiveSource(Stalling, Source):
     """A source fed by a worker thread at the sender's pace, read without waiting.
 
     ``read`` delivers nothing until ``prebuffer_ms`` of audio is decoded, then
@@ -191,7 +191,6 @@ class LiveSource(Source):
         self._underruns = 0
         self._position = 0
         self.dropped_frames = 0
-        self._dry = 0
         self._started_at = time.monotonic()
         self._last_audio_at: float | None = None
         self._title: str | None = None
@@ -211,7 +210,7 @@ class LiveSource(Source):
         """The next ``frames`` frames, never waiting; zeros where no audio has arrived."""
         out = silence(frames)
         got = self._take(out)
-        self._dry = dry_after(self._dry, got, frames)
+        self._count_dry(got, frames)
         return out, got
 
     def _take(self, out: Block) -> int:
@@ -229,14 +228,6 @@ class LiveSource(Source):
             self._underruns += 1
             self._primed = False
         return got
-
-    @property
-    def stalls(self) -> bool:
-        return True
-
-    @property
-    def dry_frames(self) -> int:
-        return self._dry
 
     @property
     def finished(self) -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from grimnir.engine.audio import Block
-from grimnir.engine.sources._base import Source, dry_after
+from grimnir.engine.sources._base import Source, Stalling
 
 
-class TimedSource(Source):
+class TimedSource(Stalling, Source):
     """Plays ``inner`` for exactly ``frames`` engine frames, then finishes.
 
     A relayed stream has no length of its own; the timeline gives it one.
@@ -19,12 +19,11 @@ class TimedSource(Source):
         self.inner = inner
         self.frames = max(0, frames)
         self._pos = 0
-        self._dry = 0
 
     def read(self, frames: int) -> tuple[Block, int]:
         want = min(frames, self.frames - self._pos)
         block, got = self.inner.read(frames)
-        self._dry = dry_after(self._dry, got, frames)
+        self._count_dry(got, frames)
         if want < frames:
             block[:, want:] = 0.0
         self._pos += max(want, 0)
@@ -33,7 +32,7 @@ class TimedSource(Source):
     def read_into(self, out: Block) -> int:
         frames = int(out.shape[1])
         want = max(0, min(frames, self.frames - self._pos))
-        self._dry = dry_after(self._dry, self.inner.read_into(out), frames)
+        self._count_dry(self.inner.read_into(out), frames)
         if want < frames:
             out[:, want:] = 0.0
         self._pos += want
@@ -49,12 +48,8 @@ class TimedSource(Source):
 
     @property
     def stalls(self) -> bool:
+        """As the inner source: the slot's time runs on, its audio may not."""
         return self.inner.stalls
-
-    @property
-    def dry_frames(self) -> int:
-        """The inner source's silence: the slot's time runs on, its audio does not."""
-        return self._dry
 
     @property
     def underruns(self) -> int:

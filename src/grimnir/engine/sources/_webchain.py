@@ -22,7 +22,7 @@ import numpy as np
 from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import Block, silence
-from grimnir.engine.sources._base import Source, dry_after
+from grimnir.engine.sources._base import Source, Stalling
 from grimnir.engine.sources._webstream import WebStreamSource
 
 EventCallback = Callable[[str, dict[str, Any]], None]
@@ -77,7 +77,7 @@ class _Preflight:
         self.done.set()
 
 
-class WebStreamChain(Source):
+class WebStreamChain(Stalling, Source):
     """A failover chain of web stream URLs (primary first), played as one source.
 
     ``grace_s`` is how long the URL on air may stall before the chain fails
@@ -139,7 +139,6 @@ class WebStreamChain(Source):
         self._retired: deque[WebStreamSource] = deque()
         self._underruns = 0
         self._position = 0
-        self._dry = 0
         # monitor side
         self._on_air: WebStreamSource | None = None
         self._on_air_index: int | None = None
@@ -167,7 +166,7 @@ class WebStreamChain(Source):
     def read(self, frames: int) -> tuple[Block, int]:
         """The next ``frames`` frames of whichever URL is on air; never waits."""
         out, got = self._read(frames)
-        self._dry = dry_after(self._dry, got, frames)
+        self._count_dry(got, frames)  # a stall on air, or no URL works
         return out, got
 
     def _read(self, frames: int) -> tuple[Block, int]:
@@ -208,15 +207,6 @@ class WebStreamChain(Source):
     def error(self) -> str | None:
         """Why nothing plays, while no URL works; None while one does."""
         return self._error
-
-    @property
-    def stalls(self) -> bool:
-        return True
-
-    @property
-    def dry_frames(self) -> int:
-        """Frames since any URL of the chain delivered audio (a stall, or none works)."""
-        return self._dry
 
     @property
     def underruns(self) -> int:
