@@ -23,8 +23,7 @@ from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import EMPTY_AIR_LOOKAHEAD_FRAMES, RETRY_FRAMES
-from grimnir.engine.sources import Source, TimedSource
-from tests._live import ScriptedLive, ScriptedRelay
+from tests._live import RelayEngine, ScriptedLive
 from tests.engine._signals import run_engine
 
 RATE = 48_000
@@ -317,19 +316,6 @@ def test_a_routed_dj_whose_audio_stopped_leaves_the_air_to_fallback(make_media: 
     ]
 
 
-class _RelayEngine(Engine):
-    """An engine whose ``http://relay.test/`` URLs are scripted relays (what the
-    remote server sends: audio in ``relay_windows``, nothing between)."""
-
-    relay_windows: tuple[tuple[float, float], ...] = ()
-
-    def _make_source(self, item: PlayItem) -> Source:
-        if not item.path.startswith("http://relay.test/"):
-            return super()._make_source(item)
-        frames = round(int(item.cue.cue_out or 0) * RATE / 1000)
-        return TimedSource(ScriptedRelay(list(self.relay_windows)), frames)
-
-
 def test_a_relay_that_stops_delivering_leaves_the_air_to_fallback_until_it_flows(
     make_media: MakeMedia,
 ) -> None:
@@ -338,7 +324,7 @@ def test_a_relay_that_stops_delivering_leaves_the_air_to_fallback_until_it_flows
     # on the frame the stream delivers again; after the slot, fallback again.
     bed = tone(make_media, "bed", 5.0, 700)
     events: list[EngineEvent] = []
-    engine = _RelayEngine(
+    engine = RelayEngine(
         VirtualClock(), EngineOptions(failover=Failover(layer_fade_ms=FADE_MS)), events.append
     )
     engine.relay_windows = ((0, 1), (2, 4))

@@ -18,17 +18,19 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from grimnir.config.station import load_station_config
+from grimnir.config.station import Failover, load_station_config
+from grimnir.domain import CuePoints, Millis
 from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import EngineError
 from grimnir.domain.fades import FadeCurve, Timing
-from grimnir.engine.audio import BLOCK
+from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import RealtimeClock, VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions, seconds_to_frames
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.sources import FileSource
 from grimnir.engine.voice import Voice
+from tests._live import RelayEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
@@ -46,13 +48,18 @@ class Run:
     """Sizes of the stretches mixed in one call."""
 
 
-def watch_quiet(engine: Engine, events: list[EngineEvent]) -> list[int]:
-    """The sizes of the stretches ``engine`` mixes in one call, each checked to hold no event."""
+def watch_quiet(
+    engine: Engine, events: list[EngineEvent], on_air: list[str | None] | None = None
+) -> list[int]:
+    """The sizes of the stretches ``engine`` mixes in one call, each checked to hold no
+    event (and in ``on_air``, the layer on air in each)."""
     sizes: list[int] = []
     mix_quiet = engine._mix_quiet
 
     def counted(frame0: int, count: int) -> npt.NDArray[np.float32]:
         sizes.append(count)
+        if on_air is not None:
+            on_air.append(None if engine.mixer.on_air is None else engine.mixer.on_air.value)
         before = len(events)
         master = mix_quiet(frame0, count)
         # A stretch mixed in one call holds no event (``until_event`` relies on it).
@@ -303,3 +310,72 @@ def test_several_blocks_need_a_virtual_clock() -> None:
             engine.advance(0)
     finally:
         engine.close()
+
+
+def render_relay(make_media: MakeMedia, span: int | None) -> tuple[Run, list[int], int]:
+    """A relayed stream (a 20 s slot) that stalls 0.5 s, then 3 s, then dies, over a
+    fallback bed. Also: its underruns in each telemetry record (one a second), and
+    how many blocks were mixed in stretches with fallback on the air."""
+    bed = make_media("bed", seconds=7.0, freq_hz=330, rate=48_000)
+    after = make_media("after", seconds=4.0, signal="noise", seed=5, rate=48_000)
+    events: list[EngineEvent] = []
+    engine = RelayEngine(
+        VirtualClock(),
+        EngineOptions(failover=Failover(layer_fade_ms=300)),
+        on_event=events.append,
+    )
+    engine.relay_windows = ((0, 4.0), (4.5, 8.0), (11.0, 15.0))
+    on_air: list[str | None] = []
+    quiet_sizes = watch_quiet(engine, events, on_air)
+    engine.set_fallback([PlayItem("bed", str(bed))])
+    engine.play(PlayItem("relay", "http://relay.test/live", cue=CuePoints(cue_out=Millis(20_000))))
+    engine.play(PlayItem("after", str(after)))
+    total = round(25.0 * 48_000 / BLOCK)
+    parts = []
+    try:
+        engine.clock.wait()
+        while engine.clock.block < total:
+            count = 1 if span is None else min(span, total - engine.clock.block)
+            parts.append(engine.step(count))
+            engine.clock.wait()
+    finally:
+        engine.close()
+    underruns = [
+        int(e.data["current"]["underruns"])
+        for e in events
+        if e.type == "telemetry" and e.data.get("current", {}).get("item_id") == "relay"
+    ]
+    on_fallback = sum(
+        n for n, layer in zip(quiet_sizes, on_air, strict=True) if layer == "fallback"
+    )
+    return Run(np.concatenate(parts, axis=1), events, {}, quiet_sizes), underruns, on_fallback
+
+
+def test_spans_match_blocks_through_a_stalling_relay(make_media: MakeMedia) -> None:
+    """A source that stalls is looked at every block unless it knows how long it goes
+    on as it is (``steady_frames``, as a scripted relay does): then the stretches of
+    a flowing stream, and of a dead one under the fallback, mix in one call each."""
+    reference, underruns, _ = render_relay(make_media, None)
+    changes = [(e.frame, e.data["to"]) for e in reference.events if e.type == "layer.changed"]
+    assert [to for _, to in changes] == [
+        "automation",
+        "fallback",  # 100 ms into the first stall
+        "automation",
+        "fallback",  # the second
+        "automation",
+        "fallback",  # dead for good, to the end of its slot
+        "automation",  # the next item, which waited for the slot (no start time)
+        "fallback",  # after it, nothing
+    ]
+    assert underruns[-1] > 0
+    for span in (9, 64):
+        spans, span_underruns, on_fallback = render_relay(make_media, span)
+        np.testing.assert_array_equal(spans.master, reference.master)
+        assert [(e.type, e.frame, e.data.get("item_id")) for e in spans.events] == [
+            (e.type, e.frame, e.data.get("item_id")) for e in reference.events
+        ]
+        assert span_underruns == underruns
+        # the 20 s slot mixed in stretches too (block by block, at most 5 s of 25 would be)
+        assert sum(spans.quiet) > 0.5 * reference.master.shape[1] / BLOCK, spans.quiet
+        # fallback covering the dead stream (3 s, 5 s, then 1 s after the next item)
+        assert on_fallback > 0.6 * 9 * RATE / BLOCK, on_fallback

@@ -199,7 +199,8 @@ class AutomationPlayer:
                 found.append(frame0 if segue is None else segue)
         for voice in self.voices:
             if voice.source.stalls:
-                found.append(frame0)  # NOTE: it may run dry (or flow again) in any block
+                # NOTE: it may run dry (or flow again) in any block, unless it knows better
+                found.append(frame0 + voice.source.steady_frames)
             if voice.start >= frame0:
                 found.append(voice.start)
             if voice.stop_at is not None:

@@ -447,7 +447,17 @@ class Engine:
             if horizon is not None:
                 limit = min(limit, (horizon - frame0) // BLOCK)
             active[layer] = player.holds_air
-        mixer = self.mixer
+        mixer, fallback = self.mixer, self.fallback
+        if mixer.fallback_on:
+            # Fallback covers an empty air: it plays on until a programme layer holds
+            # the air again (the horizons above) or its own item changes.
+            if limit <= 0 or not mixer.steady(active, fallback=True):
+                return 0
+            fallback.settle(frame0 + limit * BLOCK)
+            limit = min(limit, (fallback.next_event_frame(frame0) - frame0) // BLOCK)
+            for index in range(limit):
+                mixer.fallback_enabled = fallback.ready(frame0 + index * BLOCK)
+            return max(0, limit)
         if limit <= 0 or not mixer.steady(active):
             return 0
         to_dead_air = mixer.silence.blocks_to_dead_air()
@@ -476,6 +486,8 @@ class Engine:
             if rendered is not None:
                 blocks[layer] = rendered
                 active[layer] = player.holds_air
+        if self.mixer.fallback_on:  # NOTE: steady on fallback (``_quiet_blocks``)
+            blocks[Layer.FALLBACK] = self.fallback.render(frame0, n)
         last = frame0 + n - BLOCK
         empty = air_is_empty(last, active, self.automation, self.emergency)
         before = self.mixer.on_air

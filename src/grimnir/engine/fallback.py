@@ -99,7 +99,9 @@ def air_is_empty(
         return True
     first = queue[0]  # the queue is in start order
     if first.start_at is None:
-        return False  # it starts as soon as nothing plays
+        # It starts as soon as nothing plays; a relay that stalled keeps its slot (and
+        # the item waits) without holding the air.
+        return bool(automation.voices)
     if first.timing is not Timing.HARD and automation.holds_air:
         return False  # a soft item follows the item fading out at once
     # NOTE: an idle layer waits for a soft item's time (``AutomationPlayer``), as for
@@ -252,6 +254,19 @@ class FallbackPlayer:
             if part is not None:
                 out[:, at - frame0 :] += part
         return out
+
+    def settle(self, until: int) -> None:
+        """Offline: as ``AutomationPlayer.settle``, for the item fallback plays."""
+        self._player.settle(until)
+
+    def next_event_frame(self, frame0: int) -> int:
+        """Where, from ``frame0`` on, fallback may start, end or queue an item (offline
+        spans): ``frame0`` unless one item plays with the next one queued."""
+        player = self._player
+        if len(player.voices) != 1 or not player.queue or self._armed is not None:
+            return frame0
+        horizon = player.next_event_frame(frame0)
+        return frame0 if horizon is None else horizon
 
     @property
     def active(self) -> bool:

@@ -280,16 +280,25 @@ class LayerMixer:
             changes.append("silence.cleared")
         return out, changes
 
-    def steady(self, active: dict[Layer, bool]) -> bool:
-        """Whether mixing changes nothing while ``active`` holds and fallback stays off.
+    def steady(self, active: dict[Layer, bool], *, fallback: bool = False) -> bool:
+        """Whether mixing changes nothing while ``active`` holds and fallback stays as it is.
 
         Steady: fallback is off and silent, every layer gain sits at its target
         (no layer fade runs), the layer on air stays and nothing ducks. Blocks
         that also cannot reach dead air (``silence.blocks_to_dead_air``) or an
         empty air with fallback ready may then mix in one call (``frames``),
         with the very samples and counts they get block by block.
+
+        With ``fallback``: the same, with fallback on the air because the air was
+        empty (not by ear: the programme's level decides when that ends); it stays
+        until a programme layer is ``active`` again.
         """
-        if self.fallback_on or self.wants_fallback_audio:
+        if fallback:
+            if not self.fallback_on or self._fallback_by_ear:
+                return False
+            if any(active.get(layer) for layer in PROGRAMME_LAYERS):
+                return False
+        elif self.fallback_on or self.wants_fallback_audio:
             return False
         target = self.targets(active)
         if any(self.gains[layer] != target[layer] for layer in Layer):

@@ -8,7 +8,7 @@ from ``media_items.path``, stream URLs from ``webstreams.urls``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -77,19 +77,41 @@ async def load_pending(
         .outerjoin(MediaItem, MediaItem.id == TimelineEntry.media_id)
         .outerjoin(Webstream, Webstream.id == TimelineEntry.webstream_id)
         .where(TimelineEntry.station_id == station, TimelineEntry.status.in_(PENDING))
-        .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
     )
     async with sessions() as session:
-        rows = await _up_to(session, query, until, at_least)
+        rows = await _up_to(session, query, until, at_least, key=lambda row: _air_order(row[0]))
     return [_planned(entry, path, album, urls) for entry, path, album, urls in rows]
 
 
-async def _up_to(session: AsyncSession, query: Any, until: datetime, at_least: int) -> Any:
-    """The rows of ``query`` (in air order) that start by ``until``; its first
-    ``at_least`` when that is fewer."""
-    rows = (await session.execute(query.where(TimelineEntry.starts_at <= until))).all()
+def _air_order(row: Any) -> tuple[datetime, int]:
+    return (row.starts_at, row.seq)
+
+
+async def _up_to(
+    session: AsyncSession,
+    query: Any,
+    until: datetime,
+    at_least: int,
+    *,
+    key: Callable[[Any], tuple[datetime, int]] = _air_order,
+) -> list[Any]:
+    """The rows of ``query`` (pending entries of one station) that start by ``until``,
+    in air order; then more, in air order, up to ``at_least`` in all.
+
+    The first read has no ORDER BY on purpose: the database then reads only the
+    station's pending entries (index on station, status, start) however long the
+    as-run history behind them grows, and they are sorted here. The second reads
+    forward from ``until`` in start order and stops after what it needs."""
+    result = await session.execute(query.where(TimelineEntry.starts_at <= until))
+    rows: list[Any] = sorted(result.all(), key=key)
     if len(rows) < at_least:
-        rows = (await session.execute(query.limit(at_least))).all()
+        rows += (
+            await session.execute(
+                query.where(TimelineEntry.starts_at > until)
+                .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+                .limit(at_least - len(rows))
+            )
+        ).all()
     return rows
 
 
@@ -103,6 +125,7 @@ class Pending:
     ends_at: datetime
     kind: EntryKind
     status: EntryStatus
+    seq: int
 
     @property
     def item_id(self) -> str:
@@ -114,17 +137,14 @@ async def pending_rows(
 ) -> list[Pending]:
     """What ``load_pending`` would return, as ``Pending`` (no joins, no ORM objects:
     cheap enough for every poll)."""
-    query = (
-        select(
-            TimelineEntry.id,
-            TimelineEntry.starts_at,
-            TimelineEntry.ends_at,
-            TimelineEntry.kind,
-            TimelineEntry.status,
-        )
-        .where(TimelineEntry.station_id == station, TimelineEntry.status.in_(PENDING))
-        .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-    )
+    query = select(
+        TimelineEntry.id,
+        TimelineEntry.starts_at,
+        TimelineEntry.ends_at,
+        TimelineEntry.kind,
+        TimelineEntry.status,
+        TimelineEntry.seq,
+    ).where(TimelineEntry.station_id == station, TimelineEntry.status.in_(PENDING))
     async with sessions() as session:
         rows = await _up_to(session, query, until, at_least)
     return [Pending(*row) for row in rows]

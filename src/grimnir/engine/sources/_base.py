@@ -17,7 +17,7 @@ from typing import Self
 
 import numpy as np
 
-from grimnir.engine.audio import Block
+from grimnir.engine.audio import HOLD_FRAMES, Block
 
 
 class Source(abc.ABC):
@@ -73,6 +73,17 @@ class Source(abc.ABC):
         Only sources that ``stalls`` run dry before their end: a relay whose
         network stalled, or whose URLs all failed. Such a source holds the air
         only while its audio flows (``grimnir.engine.audio.HOLD_FRAMES``).
+        """
+        return 0
+
+    @property
+    def steady_frames(self) -> int:
+        """For sources that ``stalls``: frames ahead through which it is known to go
+        on as it is, holding the air or not (0: it may change in the next block).
+
+        An offline render mixes that many frames at once instead of looking at
+        the source every block. A source on a network cannot know; a scripted
+        one (tests, simulations) can.
         """
         return 0
 
@@ -151,6 +162,17 @@ class Stalling:
         """After a read of ``frames`` frames that delivered ``got`` of them (real audio
         comes first in a block, so a short read ends dry)."""
         self._dry = self._dry + frames if got <= 0 else frames - got
+
+    def _steady(self, flowing: bool, frames: int) -> int:
+        """``steady_frames`` for a source that knows its next ``frames`` frames are all
+        real audio (``flowing``) or all missing: how long it holds the air, or does
+        not, without a change (0 when it changes within them)."""
+        if frames <= 0:
+            return 0
+        holds = self._dry < HOLD_FRAMES
+        if flowing:
+            return frames if holds else 0  # NOTE: a dry source takes the air back at once
+        return 0 if holds else frames  # NOTE: it lets go HOLD_FRAMES into the dry spell
 
 
 class FrameBuffer:

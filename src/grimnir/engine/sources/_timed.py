@@ -52,6 +52,10 @@ class TimedSource(Stalling, Source):
         return self.inner.stalls
 
     @property
+    def steady_frames(self) -> int:
+        return self.inner.steady_frames
+
+    @property
     def underruns(self) -> int:
         return self.inner.underruns
 

@@ -54,6 +54,9 @@ class TimelineEntry(UuidPk, Base):
     __table_args__ = (
         UniqueConstraint("station_id", "seq"),
         Index(None, "station_id", "starts_at"),
+        # What the executor reads on every poll: a station's pending entries, found
+        # without walking the aired ones behind them (see executor/_timeline._up_to).
+        Index(None, "station_id", "status", "starts_at"),
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
         CheckConstraint("cue_in_ms >= 0", name="cue_in_nonneg"),
         CheckConstraint("fade_in_ms >= 0 AND fade_out_ms >= 0", name="fades_nonneg"),
