@@ -9,13 +9,29 @@ from grimnir.engine.automation import PlayItem
 from grimnir.engine.engine import Engine
 from grimnir.engine.sources import Source, Stalling, TimedSource
 
+_PERIOD = RATE // 1000
+"""The feeds' 1 kHz tone repeats every 48 frames: reads copy from one table."""
+_TONE = np.zeros(0, dtype=np.float32)
 
-class ScriptedLive(Source):
+
+def _tone(frames: int) -> np.ndarray:
+    """At least ``frames`` frames of the tone from phase 0."""
+    global _TONE
+    if _TONE.size < frames:
+        period = 0.3 * np.sin(2 * np.pi * np.arange(_PERIOD) / _PERIOD)
+        # NOTE: one period repeated: the same samples whatever phase a read starts at
+        _TONE = np.tile(period.astype(np.float32), -(-max(frames, 2 * _TONE.size, RATE) // _PERIOD))
+    return _TONE
+
+
+class ScriptedLive(Stalling, Source):
     """A DJ feed for tests: a tone during given windows of its own frames, then the end.
 
     ``windows`` are (start_s, end_s) of audio; between them the feed is
     connected but silent-and-missing (an underrun, as a stalled network gives);
-    at ``end_s`` it disconnects.
+    at ``end_s`` it disconnects. Fed from outside, it ``stalls`` as the harbor's
+    sources do, and knows its script (``steady_frames``), so offline renders mix
+    its steady stretches in one call.
     """
 
     def __init__(self, windows: list[tuple[float, float]], end_s: float | None) -> None:
@@ -33,12 +49,25 @@ class ScriptedLive(Source):
         for a, b in self._windows:
             if a <= start < b:
                 real = min(frames, b - start)
-                t = np.arange(start, start + real) / RATE
-                out[:, :real] = 0.3 * np.sin(2 * np.pi * 1000 * t)
+                phase = start % _PERIOD
+                out[:, :real] = _tone(phase + real)[phase : phase + real]
         if real < frames:
             # one per block short of audio, however many blocks one read spans
             self._underruns += -(-(frames - real) // BLOCK)
+        self._count_dry(real, frames)
         return out, real
+
+    @property
+    def steady_frames(self) -> int:
+        """Audio to the end of this window, or none until the next (a read delivers
+        only from a window it starts in)."""
+        pos = self._pos
+        for a, b in self._windows:
+            if a <= pos < b:
+                return self._steady(True, b - pos)
+            if pos < a:
+                return self._steady(False, a - pos)
+        return self._steady(False, 1 << 40)  # nothing more
 
     @property
     def finished(self) -> bool:
@@ -84,30 +113,13 @@ class ToneLive(ScriptedLive):
         super().__init__([(0, seconds)], end_s=seconds)
 
 
-class ScriptedRelay(Stalling, ScriptedLive):
+class ScriptedRelay(ScriptedLive):
     """A relayed web stream for tests: a tone during ``windows`` of its own frames,
     nothing between (a stalled network, or no URL that works) and it never ends by
     itself, as a web stream chain keeps retrying."""
 
     def __init__(self, windows: list[tuple[float, float]]) -> None:
         super().__init__(windows, end_s=None)
-
-    def read(self, frames: int) -> tuple[Block, int]:
-        out, real = super().read(frames)
-        self._count_dry(real, frames)
-        return out, real
-
-    @property
-    def steady_frames(self) -> int:
-        """It knows its script: audio to the end of this window, or none until the next
-        (a read delivers only from a window it starts in)."""
-        pos = self._pos
-        for a, b in self._windows:
-            if a <= pos < b:
-                return self._steady(True, b - pos)
-            if pos < a:
-                return self._steady(False, a - pos)
-        return self._steady(False, 1 << 40)  # dead for good
 
 
 class RelayEngine(Engine):

@@ -30,7 +30,7 @@ from grimnir.engine.engine import Engine, EngineOptions, seconds_to_frames
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.sources import FileSource
 from grimnir.engine.voice import Voice
-from tests._live import RelayEngine
+from tests._live import RelayEngine, ScriptedLive
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
@@ -379,3 +379,51 @@ def test_spans_match_blocks_through_a_stalling_relay(make_media: MakeMedia) -> N
         assert sum(spans.quiet) > 0.5 * reference.master.shape[1] / BLOCK, spans.quiet
         # fallback covering the dead stream (3 s, 5 s, then 1 s after the next item)
         assert on_fallback > 0.6 * 9 * RATE / BLOCK, on_fallback
+
+
+def render_dj(make_media: MakeMedia, span: int | None) -> tuple[Run, int]:
+    """A DJ over automation: routed 0.5 s in, a 0.3 s dropout, a 2 s one (within the
+    grace), then gone at 16 s; automation underneath all along. Also: how many blocks
+    were mixed in stretches with the DJ on the air."""
+    music = make_media("under", seconds=30.0, signal="noise", seed=7, rate=44_100)
+    events: list[EngineEvent] = []
+    engine = Engine(
+        VirtualClock(),
+        EngineOptions(failover=Failover(layer_fade_ms=300, live_grace_sec=3)),
+        on_event=events.append,
+    )
+    on_air: list[str | None] = []
+    quiet_sizes = watch_quiet(engine, events, on_air)
+    engine.play(PlayItem("under", str(music)))
+    total = round(24.0 * 48_000 / BLOCK)
+    parts = []
+    try:
+        engine.clock.wait()
+        while engine.clock.block < total:
+            if engine.clock.block == round(0.5 * 48_000 / BLOCK):
+                engine.set_live(ScriptedLive.with_drops(16.0, [(4.0, 0.3), (9.0, 2.0)]), "/live")
+            count = 1 if span is None else min(span, total - engine.clock.block)
+            if span is not None and engine.clock.block < round(0.5 * 48_000 / BLOCK):
+                count = min(count, round(0.5 * 48_000 / BLOCK) - engine.clock.block)
+            parts.append(engine.step(count))
+            engine.clock.wait()
+    finally:
+        engine.close()
+    on_live = sum(n for n, layer in zip(quiet_sizes, on_air, strict=True) if layer == "live")
+    return Run(np.concatenate(parts, axis=1), events, {}, quiet_sizes), on_live
+
+
+def test_spans_match_blocks_while_a_dj_is_on_air(make_media: MakeMedia) -> None:
+    """A DJ's feed that knows its script (``steady_frames``) is mixed in stretches
+    while it flows; dropouts and the hand-back go block by block, on the same frames."""
+    reference, _ = render_dj(make_media, None)
+    kinds = [e.type for e in reference.events if e.type != "telemetry"]
+    assert kinds.count("layer.changed") >= 6, kinds  # on, two dropouts and back, off
+    assert "live.ended" in kinds
+    for span in (9, 64):
+        spans, on_live = render_dj(make_media, span)
+        np.testing.assert_array_equal(spans.master, reference.master)
+        assert [(e.type, e.frame, e.data.get("item_id")) for e in spans.events] == [
+            (e.type, e.frame, e.data.get("item_id")) for e in reference.events
+        ]
+        assert on_live > 0.6 * 13 * RATE / BLOCK, on_live

@@ -432,10 +432,16 @@ class Engine:
         fallback, mixer, telemetry): a block counts only if each of them would
         do nothing in it but play on.
         """
-        if self.live is not None:
-            return 0
         limit = min(limit, max(1, -(-(self.telemetry.next_frame - frame0) // BLOCK)))
         active: dict[Layer, bool] = {}
+        live = self.live
+        if live is not None:
+            # A DJ whose audio flowed in the last block whole and is known to go on
+            # flowing (``steady_frames``: scripted feeds) holds the air as it is.
+            if self._live_heard != frame0 or live.finished or live.dry_frames:
+                return 0
+            limit = min(limit, live.steady_frames // BLOCK)
+            active[Layer.LIVE] = True
         for layer, player in (
             (Layer.AUTOMATION, self.automation),
             (Layer.EMERGENCY, self.emergency),
@@ -486,6 +492,10 @@ class Engine:
             if rendered is not None:
                 blocks[layer] = rendered
                 active[layer] = player.holds_air
+        if self.live is not None:  # NOTE: flowing throughout (``_quiet_blocks``)
+            blocks[Layer.LIVE], real = self.live.read(n)
+            self._live_heard = frame0 + real
+            active[Layer.LIVE] = True
         if self.mixer.fallback_on:  # NOTE: steady on fallback (``_quiet_blocks``)
             blocks[Layer.FALLBACK] = self.fallback.render(frame0, n)
         last = frame0 + n - BLOCK
