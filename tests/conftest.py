@@ -11,6 +11,48 @@ import pytest
 from tests._peers import IcecastServer, Senders, icecast_server
 from tests._require import require_peer
 
+# -- spreading the run over pytest-xdist workers -----------------------------------------
+
+SPREAD = {"tests/simulation/test_scenarios.py": 60.0, "tests/api/test_api_schemathesis.py": 100.0}
+"""Files whose tests each take minutes: handed to workers one test at a time, longest
+first (rough seconds per test: a scenario's station hours x 60, or the figure here),
+then the end-to-end files, so no worker is left with a long file at the end of the run."""
+
+
+def _weight(item: pytest.Item) -> float:
+    file = item.nodeid.split("::", 1)[0]
+    if file not in SPREAD:
+        # the end-to-end files (tests/test_*.py: whole stations in processes) next
+        return 1.0 if file.count("/") == 1 else 0.0
+    callspec = getattr(item, "callspec", None)
+    path = None if callspec is None else callspec.params.get("path")
+    if isinstance(path, Path):
+        from tests.simulation._scenario import load
+
+        return load(path).duration_s / 3600 * SPREAD[file]
+    return SPREAD[file]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: -_weight(item))  # NOTE: stable: the rest keep their order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadfile`` as usual (a file's tests share a worker and its module
+    fixtures), except the files in ``SPREAD``, and in collection order (longest first)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class Spread(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return nodeid if file in SPREAD else file
+
+    config.option.loadscopereorder = False
+    return Spread(config, log)
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """``@peer("ffmpeg", …)``: each program must be there (skip locally, fail in CI)."""
