@@ -49,6 +49,7 @@ from grimnir.engine.client.supervisor import (
     SupervisorEvent,
 )
 from grimnir.executor.station import StationExecutor
+from grimnir.faults import FailureRun
 from grimnir.planner.builder import build
 from grimnir.store.db import session_factory
 from grimnir.store.repos import list_stations
@@ -57,6 +58,9 @@ log = logging.getLogger("grimnir.up")
 
 PLAN_HOURS = 48.0
 REPLAN_EVERY_S = 600.0
+PLAN_RETRY_S = 5.0
+"""A failed plan is tried again after this, then twice as long each time, up to
+``replan_every_s``."""
 __all__ = ["WILDCARD_HOSTS", "ApiServer", "ControlPlane", "StationSlot", "UpOptions", "url_host"]
 
 
@@ -286,12 +290,22 @@ class ControlPlane:
         )
 
     async def _plan_forever(self, slot: StationSlot) -> None:
+        # NOTE: a failed plan (the database away, say) is tried again soon, backing off
+        # to the normal interval; the engine plays on from what it holds meanwhile
+        faults = FailureRun(log, f"planning {slot.station.short_name} (the engine plays on)")
+        every = self.options.replan_every_s
+        retry = PLAN_RETRY_S
         while True:
             try:
                 await self.plan_once(slot)
-            except Exception:  # a planning failure must not stop the station
-                log.exception("planning %s failed; the engine plays on", slot.station.short_name)
-            await asyncio.sleep(self.options.replan_every_s)
+                faults.succeeded()
+                retry = PLAN_RETRY_S
+                wait = every
+            except Exception as exc:  # a planning failure must not stop the station
+                faults.failed(exc)
+                wait = min(retry, every)
+                retry *= 2
+            await asyncio.sleep(wait)
 
     async def stop(self) -> None:
         """Stop in reverse order: the API first, so no request meets a closed executor."""

@@ -420,7 +420,7 @@ def test_a_file_that_breaks_mid_stream_keeps_what_was_decoded_and_ends_with_an_e
     class Breaking(DecodedStream):
         def chunks(self) -> Iterator[Block]:
             for i, chunk in enumerate(super().chunks()):
-                if i == 5:
+                if i == 2:
                     raise OSError(5, "Input/output error")
                 yield chunk
 

@@ -254,9 +254,10 @@ async def test_a_hard_item_that_aired_is_not_played_again_when_its_slot_resumes(
 async def test_queued_entries_beyond_the_lock_are_replanned(
     sessions: Sessions, station_id: uuid.UUID
 ) -> None:
-    """The executor holds an hour in the engine (queued): a rebuild replaces the queued
-    entries from ``LOCK`` on like planned ones (the executor takes them back), and
-    keeps those about to air."""
+    """The executor holds an hour in the engine (queued): a rebuild replans the queued
+    entries from ``LOCK`` on like planned ones. What it plans again unchanged keeps its
+    row (same id, still queued: the executor takes nothing back and sends nothing
+    again); what changed gets new rows, and the executor takes the old ones back."""
     rows = await setup(sessions, station_id)
     await make_clock(sessions, station_id, rows)
     await build(sessions, station_id, T0, 3, now=T0)
@@ -268,8 +269,23 @@ async def test_queued_entries_beyond_the_lock_are_replanned(
     report = await build(sessions, station_id, now, 3, now=now)
     after = {e.id: e for e in await timeline(sessions, station_id)}
     for entry in queued:
+        assert after[entry.id].status == EntryStatus.QUEUED
+        assert after[entry.id].same_as(entry)
+    assert report.unchanged >= sum(1 for e in queued if e.starts_at >= now + LOCK)
+    assert report.gaps == []
+
+    # a queued track is withdrawn: its entry (and what the new draw changed) is replaced
+    victim = next(e for e in queued if e.starts_at >= now + LOCK and e.media_id is not None)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(MediaItem).where(MediaItem.id == victim.media_id).values(state=MediaState.FAILED)
+        )
+    report = await build(sessions, station_id, now, 3, now=now)
+    after = {e.id: e for e in await timeline(sessions, station_id)}
+    assert victim.id not in after
+    assert all(e.media_id != victim.media_id for e in after.values() if e.starts_at >= now + LOCK)
+    for entry in queued:
         if entry.starts_at < now + LOCK:
             assert entry.id in after  # about to air: kept
-        else:
-            assert entry.id not in after  # replanned (same times, new rows)
+    assert report.unchanged < len(report.entries)
     assert report.gaps == []

@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException
 
 from grimnir.domain.errors import (
@@ -22,8 +24,13 @@ from grimnir.domain.errors import (
     NotFoundError,
     PlannerError,
 )
+from grimnir.faults import FailureRun
+from grimnir.store import is_unreachable
 
 log = logging.getLogger("grimnir.api")
+
+DB_RETRY_AFTER_S = 5
+"""What a 503 for an unreachable database asks clients to wait (``Retry-After``)."""
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -139,6 +146,20 @@ def install(app: FastAPI) -> None:
             log.error("%s %s failed: %s", request.method, request.url.path, exc)
         return problem_response(status, str(exc))
 
+    outage = FailureRun(log, "the database")
+
+    async def on_database(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unreachable(exc):
+            return await on_unexpected(request, exc)
+        # NOTE: an outage, not a bug: 503 with a time to come back, one log line per
+        # outage (``FailureRun``), never a traceback per request
+        outage.failed(exc)
+        return problem_response(
+            503,
+            "the database is unreachable; what is on air plays on. Try again shortly",
+            headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         return problem_response(
@@ -149,6 +170,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(GrimnirError, on_domain)
+    # NOTE: registered by class so they are answered here; the catch-all ``Exception``
+    # handler answers too, but Starlette then raises the error again to the server
+    for database_error in (DBAPIError, SATimeoutError, ConnectionError):
+        app.add_exception_handler(database_error, on_database)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -466,10 +466,13 @@ class Engine:
             return max(0, limit)
         if limit <= 0 or not mixer.steady(active):
             return 0
+        if not fallback.ready(frame0) and fallback.unready_through(frame0 + (limit - 1) * BLOCK):
+            mixer.fallback_enabled = False  # nothing to fall back on in any of these blocks
+            return limit
         to_dead_air = mixer.silence.blocks_to_dead_air()
         for index in range(limit):
             frame = frame0 + index * BLOCK
-            ready = self.fallback.ready(frame)
+            ready = fallback.ready(frame)
             if ready and (
                 index + 1 >= to_dead_air
                 or air_is_empty(frame, active, self.automation, self.emergency)

@@ -176,6 +176,14 @@ class FallbackPlayer:
         self._load(frame)
         return any(tier.items and frame >= tier.retry_at for tier in self._tiers.values())
 
+    def unready_through(self, frame: int) -> bool:
+        """Whether ``ready`` stays False up to ``frame`` (no tier has items, and no look
+        at the station's paths falls before then)."""
+        if any(tier.items for tier in self._tiers.values()) or self._loaded_at is None:
+            return False
+        nothing_to_find = not self._paths and self._emergency is None
+        return nothing_to_find or frame - self._loaded_at < RETRY_FRAMES
+
     def arm(self, frame: int) -> None:
         """Start decoding the item fallback would play first (realtime: so it starts on time).
 

@@ -91,6 +91,7 @@ from grimnir.executor.asrun import AsRunLog
 from grimnir.executor.priority import PriorityService
 from grimnir.executor.recovery import engine_origin, is_new_engine, resync
 from grimnir.executor.rotation import fingerprint, rotation
+from grimnir.faults import FailureRun
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.types import utcnow
 
@@ -206,6 +207,10 @@ class StationExecutor:
         """Fingerprint of the library behind the rotation the engine holds (None: none)."""
         self._rotation_checked: datetime | None = None
         self._failures = 0
+        # NOTE: retried failures are logged as runs (start, reminders, end), not per try
+        self._pass_faults = FailureRun(log, f"station {self.station_key}: timeline pass")
+        self._follow_faults = FailureRun(log, f"station {self.station_key}: engine event")
+        self._publish_faults = FailureRun(log, f"station {self.station_key}: publishing")
         self._trying: EngineEventRecord | None = None
         self._handled: tuple[int, int] | None = None
         """(frame, how many events at that frame) of the last engine event dealt with."""
@@ -365,10 +370,11 @@ class StationExecutor:
                 async with self._lock:
                     self._polled_at = self.clock()
                     await timeline_pass(self)
+                self._pass_faults.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("station %s: timeline pass failed; retrying", self.station_key)
+            except Exception as exc:
+                self._pass_faults.failed(exc)
             finally:
                 self._passing = False
                 self._passed.set()
@@ -452,7 +458,7 @@ class StationExecutor:
                 )
                 warned = warned or due
             except Exception as exc:
-                log.exception("station %s: following the engine failed", self.station_key)
+                self._follow_faults.failed(exc)
                 self._poisoned(exc)
             if self.engine_up:
                 self.engine_up = False
@@ -466,6 +472,7 @@ class StationExecutor:
         await self._on_event(record)
         self._trying = None
         self._failures = 0
+        self._follow_faults.succeeded()
         if record.type != TELEMETRY:
             self._mark(record)
 
@@ -694,8 +701,9 @@ class StationExecutor:
     async def _publish(self, kind: str, at: datetime, data: dict[str, Any]) -> None:
         try:
             await self.bus.publish(Event(kind, self.station_key, at, data))
-        except Exception:
-            log.exception("station %s: could not publish %s", self.station_key, kind)
+            self._publish_faults.succeeded()
+        except Exception as exc:
+            self._publish_faults.failed(exc)
 
     def position_ms(self, now: datetime) -> int:
         """How far into the current item the station is (0 when nothing plays)."""

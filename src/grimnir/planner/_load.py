@@ -58,6 +58,8 @@ class Context:
     playlist_state: PlaylistState = field(default_factory=PlaylistState)
     entries: list[PlannedEntry] = field(default_factory=list)
     """Stored entries from ``HISTORY_SPAN`` before the window on, in time order."""
+    since: datetime | None = None
+    """Where ``entries`` begin (``HISTORY_SPAN`` before the window)."""
     later_planned: int = 0
     """Planned entries after the window (a rebuild drops them too)."""
     aired: list[tuple[Play, uuid.UUID | None]] = field(default_factory=list)
@@ -115,6 +117,7 @@ async def load_context(
         library = await TrackLibrary.load(session, station_id)
     ctx = Context(station_id=station_id, tz=zone(station.timezone), library=library)
     since = start - HISTORY_SPAN
+    ctx.since = since
 
     for block in await session.scalars(
         select(SmartBlock).where(SmartBlock.station_id == station_id)

@@ -34,7 +34,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import EntryStatus, PlannerError
@@ -101,7 +101,7 @@ async def build(
         load_ms = (time.perf_counter() - began) * 1000
         result = plan(ctx, shows, start, end, now=now, lock=lock, rebroadcasts=rebroadcasts)
         if write:
-            await _write(session, station_id, result.new, now + lock)
+            await _write(session, station_id, result, now + lock, since=ctx.since or start)
             result.report.written = True
     result.report.load_ms = load_ms
     result.report.elapsed_ms = (time.perf_counter() - began) * 1000
@@ -365,18 +365,53 @@ async def _rebroadcasts(
 
 
 async def _write(
-    session: AsyncSession, station_id: uuid.UUID, entries: list[PlannedEntry], lock_at: datetime
+    session: AsyncSession,
+    station_id: uuid.UUID,
+    result: Plan,
+    lock_at: datetime,
+    *,
+    since: datetime,
 ) -> None:
-    """Replace the station's replanable entries with ``entries`` (caller's transaction)."""
+    """Replace the station's replanable entries with the plan's (caller's transaction).
+
+    A stored entry the new plan has again, unchanged in every planned field, stays as
+    it is (same row, id and status): what the executor already queued in the engine is
+    not taken back and sent again after every rebuild, only what really changed.
+    """
+    # NOTE: rows not loaded into the plan (before its history, after its end) go as before
     await session.execute(
         delete(TimelineEntry).where(
             TimelineEntry.station_id == station_id,
             TimelineEntry.status.in_(REPLANNABLE),
             TimelineEntry.starts_at >= lock_at,
+            or_(TimelineEntry.ends_at <= since, TimelineEntry.starts_at >= result.report.end),
         )
     )
-    if not entries:
+    stored: dict[datetime, list[PlannedEntry]] = {}
+    for entry in result.replaced:
+        stored.setdefault(entry.starts_at, []).append(entry)
+    fresh: list[PlannedEntry] = []
+    for entry in result.new:
+        same = next((s for s in stored.get(entry.starts_at, ()) if s.same_as(entry)), None)
+        if same is None:
+            fresh.append(entry)
+        else:
+            stored[entry.starts_at].remove(same)
+    gone = [e.id for entries in stored.values() for e in entries if e.id is not None]
+    for at in range(0, len(gone), _CHUNK):
+        await session.execute(
+            delete(TimelineEntry).where(
+                TimelineEntry.id.in_(gone[at : at + _CHUNK]),
+                TimelineEntry.status.in_(REPLANNABLE),
+            )
+        )
+    result.report.unchanged = len(result.new) - len(fresh)
+    if not fresh:
         return
-    first = await allocate_timeline_seq(session, station_id, len(entries))
-    rows = [entry.to_values(station_id, seq) for seq, entry in enumerate(entries, start=first)]
+    first = await allocate_timeline_seq(session, station_id, len(fresh))
+    rows = [entry.to_values(station_id, seq) for seq, entry in enumerate(fresh, start=first)]
     await session.execute(insert(TimelineEntry), rows)
+
+
+_CHUNK = 500
+"""Ids per DELETE … IN (…): well under every driver's bound-parameter limit."""

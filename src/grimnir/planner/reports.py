@@ -212,6 +212,8 @@ class BuildReport:
     entries: list[PlannedEntry] = field(default_factory=list)
     kept: int = 0
     removed: int = 0
+    unchanged: int = 0
+    """Planned entries already stored exactly so: their rows stay (written builds)."""
     conflicts: list[str] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     underfilled: list[UnderFill] = field(default_factory=list)
@@ -244,6 +246,7 @@ class BuildReport:
             "planned": len(self.entries),
             "kept": self.kept,
             "removed": self.removed,
+            "unchanged": self.unchanged,
             "conflicts": self.conflicts,
             "gaps": [
                 {"start": g.start.isoformat(), "end": g.end.isoformat(), "reason": g.reason}

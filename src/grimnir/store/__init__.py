@@ -5,7 +5,7 @@ Every timestamp is stored in UTC and read back as an aware datetime.
 """
 
 from grimnir.store.db import async_url, create_engine, mask_url, session_factory
-from grimnir.store.errors import describe_integrity_error
+from grimnir.store.errors import describe_integrity_error, is_unreachable
 from grimnir.store.migrate import current_revision, downgrade, head_revision, upgrade
 from grimnir.store.repos import (
     allocate_timeline_seq,
@@ -36,6 +36,7 @@ __all__ = [
     "get_station",
     "get_user",
     "head_revision",
+    "is_unreachable",
     "list_stations",
     "list_users",
     "mask_url",

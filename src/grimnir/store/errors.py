@@ -1,12 +1,16 @@
-"""Turning the database's constraint errors into messages a user can act on."""
+"""Turning the database's errors into messages a user can act on, and telling an
+unreachable database (retry) from a statement that failed (a bug, bad data)."""
 
 from __future__ import annotations
 
+import errno
 import re
+import socket
 from functools import cache
 
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
 from grimnir.domain import ConflictError
@@ -56,3 +60,46 @@ def describe_integrity_error(error: IntegrityError) -> str:
 def conflict(error: IntegrityError, what: str) -> ConflictError:
     """A ``ConflictError`` for ``error`` raised while storing ``what``."""
     return ConflictError(f"cannot store {what}: {describe_integrity_error(error)}")
+
+
+_UNREACHABLE = re.compile(
+    r"connect|gone away|lost|closed|shut ?down|terminat|timeout|timed out|locked|busy"
+    r"|unable to open|disk i/o|recovery mode|too many (clients|connections)|starting up",
+    re.IGNORECASE,
+)
+"""What the three databases say when they cannot be used now, as opposed to a statement
+that is wrong (SQLite and MariaDB raise OperationalError for "no such table" too)."""
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (down, restarting, the
+    network gone, a pool timeout), not that a statement is wrong: worth retrying as is."""
+    if isinstance(error, SATimeoutError | InterfaceError) or _network_down(error):
+        return True  # NOTE: asyncpg's refused connection arrives as a bare OSError
+    if isinstance(error, DBAPIError):
+        return (
+            error.connection_invalidated
+            or _network_down(error.orig)
+            or (isinstance(error, OperationalError) and bool(_UNREACHABLE.search(str(error.orig))))
+        )
+    return False
+
+
+_NETWORK_ERRNOS = frozenset(
+    (
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    )
+)
+
+
+def _network_down(error: BaseException | None) -> bool:
+    """A socket error on the way to the server (not a file error: a full disk is no outage)."""
+    if isinstance(error, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    return isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS

@@ -104,6 +104,9 @@ class ReportOut(BaseModel):
     planned: int
     kept: int
     removed: int
+    unchanged: int = Field(
+        0, description="Planned entries already stored exactly so: kept as they are."
+    )
     conflicts: list[str]
     gaps: list[GapOut]
     underfilled: list[UnderFillOut]

@@ -38,11 +38,14 @@ the start and discard, unless the cue is further in than ``_MAX_DISCARD_S``."""
 _MAX_DISCARD_S = 900
 _MAX_BAD_PACKETS = 100
 """Corrupt packets in a row we skip (as ffmpeg does) before giving up."""
-_BATCH_SAMPLES = 8192
+_BATCH_SAMPLES = 32768
 """Decoded audio goes to the resampler in runs of at least this many samples.
 FFmpeg's resampler (a filter graph under PyAV) costs mostly per call: fed
 MP3's 1152-sample frames one by one it takes about three times the CPU of the
-resampling itself. It gives the same samples however its input is cut."""
+resampling itself (21 µs per 20 ms of 44.1 kHz stereo; 11 µs in runs of 8192,
+8 µs in runs of 32768). It gives the same samples however its input is cut."""
+_FIRST_BATCH_SAMPLES = 8192
+"""The first run after a start or a seek is shorter: audio is there sooner."""
 
 
 class DecodedStream:
@@ -75,6 +78,7 @@ class DecodedStream:
         self._out_pos = 0  # 48 kHz position of the next resampled frame
         self._resampler: av.AudioResampler | None = None
         self._fifo = av.AudioFifo()  # decoded input waiting for the resampler
+        self._batch = _FIRST_BATCH_SAMPLES
         self._key: tuple[str, str, int] | None = None
         self._mono = False
         self._done = False
@@ -158,14 +162,17 @@ class DecodedStream:
         if self._resampler is None:
             return
         fifo = self._fifo
-        if not fifo.samples and frame.samples >= _BATCH_SAMPLES:
+        batch = self._batch
+        if not fifo.samples and frame.samples >= batch:
+            self._batch = _BATCH_SAMPLES
             yield from self._emit_all(self._resampler.resample(frame))  # big enough alone
             return
         # NOTE: the FIFO checks timestamps against its own count from 0, where a
         # stream's need not start; positions are tracked here instead.
         frame.pts = None
         fifo.write(frame)
-        if fifo.samples >= _BATCH_SAMPLES:
+        if fifo.samples >= batch:
+            self._batch = _BATCH_SAMPLES
             yield from self._emit_all(self._resampler.resample(fifo.read()))
 
     def _drain(self) -> Iterator[Block]:
@@ -206,6 +213,7 @@ class DecodedStream:
         layout = "mono" if self._mono else "stereo"
         self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=RATE)
         self._fifo = av.AudioFifo()  # a FIFO keeps the format of its first frame
+        self._batch = _FIRST_BATCH_SAMPLES
 
     def _emit_all(self, frames: list[av.AudioFrame]) -> Iterator[Block]:
         for out in frames:
