@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import random
 import re
@@ -75,6 +74,9 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests._pgcluster import PrivatePostgres  # noqa: E402 — the repository's own test helper
+
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 SHORT = "deadair"
 MOUNT = "/deadair.mp3"
@@ -349,75 +351,6 @@ def merged(
 
 
 # -- a station under grimnir up -------------------------------------------------------------
-
-
-class Postgres:
-    """A private PostgreSQL cluster in ``folder`` on a free port (trust auth, loopback)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.running = False
-        self._as_postgres: list[str] = []
-
-    @staticmethod
-    def available() -> str:
-        """Empty when a private cluster can be made here; else why not."""
-        for tool in ("initdb", "pg_ctl", "postgres"):
-            if shutil.which(tool) is None:
-                return f"no {tool} on PATH"
-        if os.geteuid() == 0:
-            try:
-                import pwd
-
-                pwd.getpwnam("postgres")
-            except KeyError:
-                return "running as root and there is no postgres user to run the server"
-            if shutil.which("runuser") is None:
-                return "running as root and there is no runuser"
-        if importlib.util.find_spec("asyncpg") is None:
-            return "asyncpg is not installed in the venv"
-        return ""
-
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self._as_postgres, *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def start(self) -> str:
-        """The database URL."""
-        if os.geteuid() == 0:
-            import pwd
-
-            user = pwd.getpwnam("postgres")
-            self.folder.parent.chmod(0o755)
-            self.folder.mkdir()
-            os.chown(self.folder, user.pw_uid, user.pw_gid)
-            self._as_postgres = ["runuser", "-u", "postgres", "--"]
-        else:
-            self.folder.mkdir()
-        data = self.folder / "data"
-        init = self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-        if init.returncode != 0:
-            raise RuntimeError(f"initdb failed: {init.stderr.strip()}")
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        started = self._run(
-            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"
-        )
-        if started.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()}")
-        self.running = True
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        if self.running:
-            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
-            self.running = False
 
 
 @dataclass
@@ -840,7 +773,7 @@ def do_engine_restart(run: Run) -> None:
     run.at(run.length_s - (new.connected_at - old.connected_at))
 
 
-def make_db_stopper(pg: Postgres) -> Callable[[Run], None]:
+def make_db_stopper(pg: PrivatePostgres) -> Callable[[Run], None]:
     def do_database_down(run: Run) -> None:
         run.at(20)
         wall = time.monotonic()
@@ -945,14 +878,14 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
     if length < case.min_s:
         print(f"  {case.name}: --minutes too short, recording {case.min_s:.0f} s", flush=True)
         length = case.min_s
-    if case.postgres and (why := Postgres.available()):
+    if case.postgres and (why := PrivatePostgres.unavailable()):
         result.status = "SKIPPED"
         result.notes.append(f"no private PostgreSQL: {why}")
         return result
     rng = random.Random(f"{args.seed}-{case.name}")
     with case_folder(args.keep) as folder:
         result.folder = folder
-        pg: Postgres | None = None
+        pg: PrivatePostgres | None = None
         up: Up | None = None
         api: Api | None = None
         recorder: Recorder | None = None
@@ -961,7 +894,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
             url = None
             action = case.action
             if case.postgres:
-                pg = Postgres(folder / "pg")
+                pg = PrivatePostgres()
                 url = pg.start()
                 action = make_db_stopper(pg)
             station = make_station(
@@ -1045,7 +978,7 @@ def run_case(case: Case, args: argparse.Namespace) -> Result:
             for pid in engine_pids(folder):
                 end_group(pid)
             if pg is not None:
-                pg.stop()
+                pg.remove()
         if args.keep:
             result.notes.append(f"kept: {folder} (up.log, recording.wav)")
     return result

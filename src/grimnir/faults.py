@@ -19,7 +19,9 @@ from grimnir.bus import BusError
 from grimnir.store import is_unreachable
 
 REMIND_S: Final = 60.0
-"""While a run lasts, a reminder this often (with how many tries failed)."""
+"""While a run lasts, a reminder (with how many tries failed) this long after it began,
+then after twice as long each time (1, 3, 7, 15 … minutes in), at most hourly."""
+REMIND_MAX_S: Final = 3600.0
 
 
 def is_outage(error: BaseException) -> bool:
@@ -46,6 +48,7 @@ class FailureRun:
         """When the current run began (None: the task works)."""
         self.failures = 0
         self._reminded = 0.0
+        self._gap = remind_s
         self._kind = ""
 
     @property
@@ -69,9 +72,9 @@ class FailureRun:
                 exc_info=None if outage else error,
             )
             if self.since is None:
-                self.since, self.failures = now, 0
+                self.since, self.failures, self._gap = now, 0, self._remind_s
             self._reminded, self._kind = now, kind
-        elif now - self._reminded >= self._remind_s:
+        elif now - self._reminded >= self._gap:
             self._log.warning(
                 "%s still failing after %.0f s (%d tries): %s",
                 self.what,
@@ -80,6 +83,7 @@ class FailureRun:
                 kind,
             )
             self._reminded = now
+            self._gap = min(self._gap * 2, REMIND_MAX_S)
         self.failures += 1
 
     def succeeded(self) -> None:

@@ -153,7 +153,7 @@ async def test_a_killed_engine_is_restarted_after_the_first_backoff_and_serves_a
     assert supervisor.states()[STATION].status is EngineStatus.STOPPED
 
 
-async def test_a_crash_loop_raises_the_alarm_and_stops_restarting() -> None:
+async def test_a_crash_loop_raises_the_alarm_and_slows_the_restarts_down() -> None:
     spec = EngineSpec("kxyz", [sys.executable, "-c", "import sys; sys.exit(3)"], _free_address())
     watch = Alarms()
     events, alarm, on_event = watch.events, watch.raised, watch
@@ -168,7 +168,7 @@ async def test_a_crash_loop_raises_the_alarm_and_stops_restarting() -> None:
         assert state.starts == 6  # the first start and 5 restarts
         assert state.restarts_in_window == 5
         assert "exited with code 3" in state.message
-        assert "restarts have stopped" in state.message
+        assert "now tried every 60 s" in state.message
     kinds = [event.type for event in events]
     assert kinds.count("engine.exited") == 6
     assert kinds.count("engine.restarting") == 5
@@ -176,6 +176,46 @@ async def test_a_crash_loop_raises_the_alarm_and_stops_restarting() -> None:
     delays = [event.data["delay_s"] for event in events if event.type == "engine.restarting"]
     assert delays == [0.05, 0.1, 0.2, 0.2, 0.2]  # doubling, capped
     assert sup.states()["kxyz"].status is EngineStatus.FAILED  # stays failed after stop
+
+
+async def test_after_a_crash_loop_the_engine_is_tried_again_and_comes_back_by_itself(
+    tmp_path: Path,
+) -> None:
+    """The supervisor never gives a station up: an engine that crashed ten times (a full
+    disk, a device away) is tried again at the slow pace, serves, and the alarm clears."""
+    count = tmp_path / "starts"
+    real = _engine_spec()
+    flaky = (
+        "import os, sys\n"
+        f"path = {str(count)!r}\n"
+        "n = int(open(path).read()) if os.path.exists(path) else 0\n"
+        "open(path, 'w').write(str(n + 1))\n"
+        "if n < 10:\n"
+        "    sys.exit(3)\n"
+        f"os.execv(sys.executable, {list(real.argv)!r})\n"
+    )
+    spec = EngineSpec(STATION, [sys.executable, "-c", flaky], real.grpc_address, marker="flaky")
+    watch = Alarms()
+    policy = SupervisorPolicy(
+        backoff_initial_s=0.05, backoff_max_s=0.1, crash_loop_retry_s=0.3, backoff_reset_s=1.0
+    )
+    async with _supervising(EngineSupervisor([spec], policy=policy, on_event=watch)) as sup:
+        async with asyncio.timeout(60):
+            while "engine.recovered" not in [e.type for e in watch.events]:
+                await asyncio.sleep(0.05)
+        state = sup.states()[STATION]
+        assert state.status is EngineStatus.RUNNING
+        assert state.starts == 11
+        client = GrpcEngineClient(real.grpc_address, STATION, 2.0)
+        try:
+            await _wait_answering(client, 10)
+        finally:
+            await client.close()
+    kinds = [event.type for event in watch.events]
+    assert kinds.count("engine.alarm") == 1  # raised once, not per slow retry
+    assert kinds.count("engine.exited") == 10
+    assert kinds.index("engine.alarm") < kinds.index("engine.started")
+    assert kinds.index("engine.started") < kinds.index("engine.recovered")
 
 
 async def test_stop_kills_an_engine_that_ignores_sigterm() -> None:

@@ -92,4 +92,15 @@ def report(outcome: Outcome) -> dict[str, list[str]]:
         "silence": silences,
         "hard": hard_entries_late(outcome),
         "asrun": asrun_disagrees(outcome),
+        "log": too_much_log(outcome),
     }
+
+
+def too_much_log(outcome: Outcome) -> list[str]:
+    """More warnings and errors than the scenario allows (a line per retry, say)."""
+    most = outcome.scenario.max_log_lines
+    lines = outcome.log_lines
+    if most is None or len(lines) <= most:
+        return []
+    shown = "; ".join(lines[:5])
+    return [f"{len(lines)} warnings and errors logged, at most {most}: {shown} …"]

@@ -14,8 +14,10 @@ A scenario is YAML (``scenarios/*.yaml``)::
       - {at: 1h, do: dj, duration: 10m, drops: [{after: 2m, for: 2s}]}
     relays:                      # web stream shows: what the remote server sends
       - {at: 20m, for: 30m, drops: [{after: 5m, for: 2m}], dies_after: 20m}
+    database: sqlite             # or postgres: a private server, really stopped
     checks:
       max_silence: 0.5s
+      max_log_lines: 20          # warnings and errors logged in the whole run
 
 Times are seconds, ``1h2m3.5s`` or ``HH:MM:SS.fff``, counted from the start.
 """
@@ -120,6 +122,10 @@ class Scenario:
     hard_exempt: list[tuple[float, float]] = field(default_factory=list)
     """Windows (seconds) whose hard entries cannot air (nobody could send them)."""
     relays: list[Relay] = field(default_factory=list)
+    database: str = "sqlite"
+    """``postgres``: a private PostgreSQL server, really stopped by ``database_down``."""
+    max_log_lines: int | None = None
+    """Warnings and errors the control plane may log in the whole run (None: any)."""
 
     @property
     def duration_s(self) -> float:
@@ -133,7 +139,7 @@ def load(path: Path) -> Scenario:
         raise ValueError(f"{path.name}: a scenario is a mapping")
     known = {
         "name", "hours", "seed", "failover", "executor", "replan_every", "plan_hours",
-        "soak", "events", "checks", "control_plane", "relays",
+        "soak", "events", "checks", "control_plane", "relays", "database",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -148,7 +154,10 @@ def load(path: Path) -> Scenario:
         plan_hours=float(data.get("plan_hours", 12)),
         soak=bool(data.get("soak", False)),
         control_plane=bool(data.get("control_plane", True)),
+        database=str(data.get("database", "sqlite")),
     )
+    if scenario.database not in ("sqlite", "postgres"):
+        raise ValueError(f"{path.name}: database must be sqlite or postgres")
     for n, raw in enumerate(data.get("relays") or []):
         try:
             scenario.relays.append(
@@ -174,6 +183,8 @@ def load(path: Path) -> Scenario:
     scenario.allowed_silence = [
         (seconds(w["from"]), seconds(w["to"])) for w in checks.get("allowed_silence") or []
     ]
+    if checks.get("max_log_lines") is not None:
+        scenario.max_log_lines = int(checks["max_log_lines"])
     scenario.hard_exempt = [
         (seconds(w["from"]), seconds(w["to"])) for w in checks.get("hard_exempt") or []
     ]

@@ -66,6 +66,7 @@ from grimnir.store.models import (
     Webstream,
 )
 from tests._live import ScriptedLive, ScriptedRelay
+from tests._pgcluster import PrivatePostgres
 from tests.simulation._scenario import Action, Relay, Scenario
 
 log = logging.getLogger("tests.simulation")
@@ -126,16 +127,29 @@ def write_media(folder: Path) -> None:
 
 
 class Switchable:
-    """A session factory that fails like a dead server while ``down``."""
+    """A session factory that fails like a dead server while ``down`` (unless the server
+    really is down: ``real``, a private PostgreSQL stopped by the simulation)."""
 
-    def __init__(self, inner: Sessions) -> None:
+    def __init__(self, inner: Sessions, *, real: bool = False) -> None:
         self.inner = inner
         self.down = False
+        self.real = real
 
     def __call__(self) -> AsyncSession:
-        if self.down:
+        if self.down and not self.real:
             raise OperationalError("connect", {}, ConnectionRefusedError("database is down"))
         return self.inner()
+
+
+class LogLines(logging.Handler):
+    """Counts the warnings and errors the station logs (``max_log_lines``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}"[:300])
 
 
 # -- the engine process and the executor's link to it -------------------------------------------
@@ -232,6 +246,8 @@ class Outcome:
     hard: list[TimelineEntry]
     """Hard entries whose planned start fell inside the run."""
     notes: list[str] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+    """Warnings and errors the station logged."""
 
     def time_of(self, block: int) -> float:
         return block * BLOCK_S
@@ -271,10 +287,14 @@ class Simulation:
         self.client = EngineLink(LocalControl(self.engine, "sim"))
         self.engine_back_at: float | None = None
         """Station time (s) the killed engine process is back (None: it runs)."""
+        self.repairs: list[tuple[float, uuid.UUID, str]] = []
+        """(station time s, media id, its good path): broken files put right again."""
         self.bus = MemoryBus()
         self.executor: StationExecutor | None = None
         self.station_id = uuid.uuid4()
         self.sessions: Switchable | None = None
+        self.cluster: PrivatePostgres | None = None
+        """The private PostgreSQL server (``database: postgres``)."""
         self.planning = True
         self.notes: list[str] = []
 
@@ -285,15 +305,21 @@ class Simulation:
 
     @contextlib.asynccontextmanager
     async def database(self) -> AsyncIterator[Switchable]:
-        engine = create_engine(self.url)
+        url = self.url
+        if self.scenario.database == "postgres":
+            self.cluster = PrivatePostgres()
+            url = await asyncio.to_thread(self.cluster.start)
+        engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", register_sqlite_functions)
         try:
             await upgrade(engine)
-            self.sessions = Switchable(session_factory(engine))
+            self.sessions = Switchable(session_factory(engine), real=self.cluster is not None)
             yield self.sessions
         finally:
             await engine.dispose()
+            if self.cluster is not None:
+                await asyncio.to_thread(self.cluster.remove)
 
     async def programme(self, sessions: Sessions) -> None:
         """The library rows and the clock (what an engineer sets up once)."""
@@ -418,11 +444,19 @@ class Simulation:
         if self.sessions is None or self.sessions.down or not self.planning:
             return
         now = self.now()
-        report = await build(
-            self.sessions.inner, self.station_id, now, self.scenario.plan_hours, now=now
-        )
+        try:
+            report = await build(
+                self.sessions.inner, self.station_id, now, self.scenario.plan_hours, now=now
+            )
+        except Exception as exc:  # as ``grimnir up``: the engine plays on, planning retries
+            self.notes.append(f"{now:%H:%M:%S} planning failed: {exc}")
+            return
         if report.gaps:
-            self.notes.append(f"{now:%H:%M:%S} planner reports {len(report.gaps)} gap(s)")
+            first = report.gaps[0]
+            self.notes.append(
+                f"{now:%H:%M:%S.%f} planner reports {len(report.gaps)} gap(s), the first "
+                f"{first.start:%H:%M:%S.%f}–{first.end:%H:%M:%S.%f}: {first.reason}"
+            )
 
     async def settle(self) -> None:
         async with asyncio.timeout(120):
@@ -451,7 +485,7 @@ class Simulation:
                     PlayRequest(item_id=f"emergency-{uuid.uuid4().hex[:8]}", path=str(path))
                 )
         elif name == "break_next":
-            await self._break_next()
+            await self._break_next(action.at + _s(p.get("for", 1800)))
         elif name == "kill_control_plane":
             await self.stop_control_plane()
         elif name == "restart_control_plane":
@@ -459,8 +493,12 @@ class Simulation:
         elif name == "database_down":
             assert self.sessions is not None
             self.sessions.down = True
+            if self.cluster is not None:
+                await asyncio.to_thread(self.cluster.stop)
         elif name == "database_up":
             assert self.sessions is not None
+            if self.cluster is not None:
+                await asyncio.to_thread(self.cluster.start)
             self.sessions.down = False
         elif name == "restart_engine":
             # NOTE: the process dies now; the supervisor has a new one up ``down`` later
@@ -492,8 +530,9 @@ class Simulation:
             while self.executor.engine_up is not engine_up:
                 await asyncio.sleep(0.005)
 
-    async def _break_next(self) -> None:
-        """The next planned music entry's file stops decoding (a disk error, a bad upload)."""
+    async def _break_next(self, until: float) -> None:
+        """The next planned music entry's file stops decoding (a disk error, a bad upload)
+        until ``until`` s of station time, when it is put right (``repair``)."""
         assert self.sessions is not None
         async with self.sessions.inner() as session, session.begin():
             entry = await session.scalar(
@@ -507,15 +546,36 @@ class Simulation:
                 .order_by(TimelineEntry.starts_at)
                 .limit(1)
             )
-            if entry is None:
+            if entry is None or entry.media_id is None:
                 return
-            await session.execute(
-                update(MediaItem)
-                .where(MediaItem.id == entry.media_id)
-                .values(path=str(self.media / "broken.mp3"))
-            )
+            media = await session.get(MediaItem, entry.media_id)
+            if media is None or media.path == str(self.media / "broken.mp3"):
+                return  # already broken: its repair stands
+            self.repairs.append((until, media.id, media.path))
+            self.repairs.sort(key=lambda r: r[0])
+            media.path = str(self.media / "broken.mp3")
+
+    async def repair(self, t: float) -> None:
+        """Put right the files whose time has come (the database must be up)."""
+        if self.sessions is None or self.sessions.down:
+            return
+        while self.repairs and self.repairs[0][0] <= t:
+            _, media_id, path = self.repairs.pop(0)
+            async with self.sessions.inner() as session, session.begin():
+                await session.execute(
+                    update(MediaItem).where(MediaItem.id == media_id).values(path=path)
+                )
 
     async def run(self, progress: Callable[[float], None] | None = None) -> Outcome:
+        logged = LogLines()
+        station_log = logging.getLogger("grimnir")
+        station_log.addHandler(logged)
+        try:
+            return await self._run(progress, logged)
+        finally:
+            station_log.removeHandler(logged)
+
+    async def _run(self, progress: Callable[[float], None] | None, logged: LogLines) -> Outcome:
         scenario = self.scenario
         total = round(scenario.duration_s / BLOCK_S)
         peaks = np.zeros(total, dtype=np.float32)
@@ -536,6 +596,7 @@ class Simulation:
                 t = n * BLOCK_S
                 while actions and actions[0].at <= t:
                     await self.act(actions.pop(0))
+                await self.repair(t)
                 if self.engine_back_at is not None:
                     # the engine process is dead: no audio until the new one is up
                     n = min(total, _block_at(self.engine_back_at))
@@ -584,7 +645,7 @@ class Simulation:
                     )
                 )
         self.engine.close()
-        return Outcome(scenario, peaks, asrun, hard, self.notes)
+        return Outcome(scenario, peaks, asrun, hard, self.notes, logged.lines)
 
 
 def _block_at(seconds: float) -> int:

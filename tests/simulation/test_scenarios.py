@@ -35,4 +35,4 @@ async def test_scenario(path: Path, media: Path, tmp_path: Path) -> None:
     sim = Simulation(scenario, f"sqlite+aiosqlite:///{tmp_path / 'sim.db'}", media)
     outcome = await sim.run()
     found = report(outcome)
-    assert found == {"silence": [], "hard": [], "asrun": []}, (found, outcome.notes)
+    assert found == {"silence": [], "hard": [], "asrun": [], "log": []}, (found, outcome.notes)

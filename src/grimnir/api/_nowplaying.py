@@ -207,6 +207,10 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
         for m in mounts
     ]
     executor = ctx.on_air.executor(station.id)
+    if executor is not None and not executor.engine_up:
+        # NOTE: the engine is down (crashed, restarting): nothing is on air, whatever
+        # the as-run log's last open row says
+        current = None
     is_live = current is not None and current.layer == "live"
     if executor is not None and executor.live_on_air:
         is_live = True
@@ -221,5 +225,5 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
         listen_urls=ctx.on_air.listen_urls(station.id),
         is_live=is_live,
         streamer=(current.artist or current.title) if is_live and current is not None else "",
-        is_online=executor is not None or current is not None,
+        is_online=executor.engine_up if executor is not None else current is not None,
     )

@@ -207,10 +207,15 @@ class StationExecutor:
         """Fingerprint of the library behind the rotation the engine holds (None: none)."""
         self._rotation_checked: datetime | None = None
         self._failures = 0
+
         # NOTE: retried failures are logged as runs (start, reminders, end), not per try
-        self._pass_faults = FailureRun(log, f"station {self.station_key}: timeline pass")
-        self._follow_faults = FailureRun(log, f"station {self.station_key}: engine event")
-        self._publish_faults = FailureRun(log, f"station {self.station_key}: publishing")
+        def seconds() -> float:
+            return self.clock().timestamp()
+
+        key = self.station_key
+        self._pass_faults = FailureRun(log, f"station {key}: timeline pass", clock=seconds)
+        self._follow_faults = FailureRun(log, f"station {key}: engine event", clock=seconds)
+        self._publish_faults = FailureRun(log, f"station {key}: publishing", clock=seconds)
         self._trying: EngineEventRecord | None = None
         self._handled: tuple[int, int] | None = None
         """(frame, how many events at that frame) of the last engine event dealt with."""

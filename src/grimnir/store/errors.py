@@ -80,6 +80,7 @@ def is_unreachable(error: BaseException) -> bool:
         return (
             error.connection_invalidated
             or _network_down(error.orig)
+            or _unavailable_state(getattr(error.orig, "sqlstate", None))
             or (isinstance(error, OperationalError) and bool(_UNREACHABLE.search(str(error.orig))))
         )
     return False
@@ -103,3 +104,11 @@ def _network_down(error: BaseException | None) -> bool:
     if isinstance(error, ConnectionError | TimeoutError | socket.gaierror):
         return True
     return isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
+
+
+def _unavailable_state(sqlstate: object) -> bool:
+    """PostgreSQL's SQLSTATEs for "not now": connection exceptions (08…), the server
+    shutting down, crashed or starting up (57P01–57P03), too many connections (53300)."""
+    if not isinstance(sqlstate, str):
+        return False
+    return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03", "53300")

@@ -5,8 +5,12 @@ contract on ``grpc_address``. The supervisor asks ``GetStatus`` every
 ``check_every_s``; an engine that exits, or fails ``unhealthy_after`` checks
 in a row, is killed and started again after a backoff (0.2 s, doubling, at
 most 10 s). A crash loop must not hammer the machine: after
-``max_restarts`` restarts within ``window_s`` it stops restarting that
-engine, marks it ``failed`` and raises ``engine.alarm`` — a human must act.
+``max_restarts`` restarts within ``window_s`` the engine is marked
+``failed``, ``engine.alarm`` is raised (a human should look), and it is tried
+again only every ``crash_loop_retry_s``: the supervisor never gives a station
+up (a disk that filled, a device that came back: it returns on air by itself).
+Once an engine runs healthy again for ``backoff_reset_s`` after an alarm,
+``engine.recovered`` says so.
 An engine that exits with ``EXIT_CONFIG`` (an address it must listen on is
 taken) cannot do better on a second try: that is reported at once, with the
 engine's own one-line reason, and not restarted.
@@ -77,6 +81,8 @@ class SupervisorPolicy:
     """Running healthy this long resets the backoff to its initial value."""
     max_restarts: int = 5
     window_s: float = 300.0
+    crash_loop_retry_s: float = 60.0
+    """After the alarm, how often a failed engine is tried again."""
     stop_timeout_s: float = 5.0
     """Grace after SIGTERM before SIGKILL."""
 
@@ -105,7 +111,8 @@ class EngineState:
 @dataclass(frozen=True, slots=True)
 class SupervisorEvent:
     """``engine.started``, ``engine.exited``, ``engine.unhealthy``, ``engine.restarting``,
-    ``engine.alarm`` (restarts stopped: a human must act) or ``engine.stopped``."""
+    ``engine.alarm`` (a crash loop: restarts slowed down, a human should look),
+    ``engine.recovered`` (healthy again after an alarm) or ``engine.stopped``."""
 
     type: str
     station_id: str
@@ -127,6 +134,8 @@ class _Slot:
         """An engine found running at start (left by a control plane that died)."""
         self.config_error: str | None = None
         """Why the engine cannot run as configured (it exited with ``EXIT_CONFIG``)."""
+        self.alarmed = False
+        """A crash-loop alarm was raised and the engine has not run healthy since."""
 
 
 class EngineSupervisor:
@@ -217,12 +226,18 @@ class EngineSupervisor:
                 slot.status = EngineStatus.FAILED
                 slot.message = (
                     f"{why}; restarted {len(slot.restarts)} times within "
-                    f"{policy.window_s:.0f} s, so restarts have stopped: check the engine's "
-                    "log, fix the cause and start it again"
+                    f"{policy.window_s:.0f} s, so it is now tried every "
+                    f"{policy.crash_loop_retry_s:.0f} s: check the engine's log"
                 )
-                log.error("engine of station %s: %s", slot.spec.station_id, slot.message)
-                self._emit("engine.alarm", slot, reason=why, restarts=len(slot.restarts))
-                return
+                if not slot.alarmed:
+                    slot.alarmed = True
+                    log.error("engine of station %s: %s", slot.spec.station_id, slot.message)
+                    self._emit("engine.alarm", slot, reason=why, restarts=len(slot.restarts))
+                else:
+                    log.warning("engine of station %s: %s", slot.spec.station_id, slot.message)
+                await asyncio.sleep(policy.crash_loop_retry_s)
+                slot.restarts.append(time.monotonic())
+                continue
             slot.status = EngineStatus.BACKOFF
             slot.message = f"{why}; restarting in {delay:.1f} s"
             log.warning("engine of station %s: %s", slot.spec.station_id, slot.message)
@@ -328,6 +343,17 @@ class EngineSupervisor:
                         slot.status = EngineStatus.RUNNING
                         slot.healthy_since = time.monotonic()
                         self._emit("engine.started", slot, pid=process.pid)
+                    elif (
+                        slot.alarmed
+                        and slot.healthy_since is not None
+                        and time.monotonic() - slot.healthy_since >= self.policy.backoff_reset_s
+                    ):
+                        slot.alarmed = False
+                        log.warning(
+                            "engine of station %s: running healthy again after the alarm",
+                            slot.spec.station_id,
+                        )
+                        self._emit("engine.recovered", slot, pid=process.pid)
                 elif not isinstance(error, GrimnirError):
                     raise error
                 elif slot.status is EngineStatus.STARTING:
