@@ -11,14 +11,21 @@ the grace and timeout rules once the source is on the live layer.
 
 Who may connect is an ``Authenticator``: static ``--harbor-user`` accounts, and
 under a control plane :class:`ApiHarborAuth`, which asks the API (DJ accounts,
-one-time live tokens). It runs on a worker thread of the server, never on the
-server's loop, so listeners keep flowing while a DJ is checked.
+one-time live tokens). It runs on one of the server's login workers, never on
+the server's loop, so listeners keep flowing while a DJ is checked; the server
+runs a few checks at once and refuses a login whose check overruns
+(``server._admission``), and ``ApiHarborAuth``'s HTTP call has its own timeout.
+
+A connected DJ whose bytes stop decoding (no audio for ``NO_AUDIO_S`` while
+bytes keep coming) is dropped by the server (``_HarborSink.problem``), so the
+mount is free again and the live session ends as for any disconnect.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -41,6 +48,11 @@ TitleCallback = Callable[[str, str], None]
 SECRET_HEADER: Final = "X-Grimnir-Harbor-Secret"  # noqa: S105 — a header name
 """Carries the station's shared secret (the API derives it from its key)."""
 AUTH_TIMEOUT_S: Final = 3.0
+NO_AUDIO_S: Final = 2.0
+"""A DJ whose bytes decode to no audio for this long is dropped."""
+NO_AUDIO_MIN_BYTES: Final = 8 * 1024
+"""…once at least this much arrived meanwhile: more than a frame or an Ogg page of any
+streaming encoder, so a pause in the network is the rate check's business, not this."""
 
 
 class ApiHarborAuth:
@@ -147,10 +159,10 @@ class HarborGate:
             "live.connected",
             {"mount": conn.path, "user": conn.user, "content_type": conn.content_type},
         )
+        # NOTE: decode from the first byte, on air or not, so bad data is noticed at once.
+        source.start()
         if take_air:
             self.engine.set_live(source, conn.path)
-        else:
-            source.start()  # decode (and so detect problems) while waiting for the air
         return _HarborSink(self, conn, source)
 
     def _ended(self, conn: HarborConnection, source: PushSource, reason: str) -> None:
@@ -209,15 +221,50 @@ class HarborGate:
 
 
 class _HarborSink:
-    """What the server feeds one DJ connection into."""
+    """What the server feeds one DJ connection into (all calls on the server thread)."""
 
     def __init__(self, gate: HarborGate, conn: HarborConnection, source: PushSource) -> None:
         self._gate = gate
         self._conn = conn
         self._source = source
+        self._heard: float | None = None
+        """The source's ``last_audio_at`` when we last looked."""
+        self._undecoded_since: float | None = None
+        """When the first byte arrived after the audio last decoded (None: none since)."""
+        self._undecoded_bytes = 0
 
     def feed(self, data: bytes) -> None:
         self._source.feed(data)
+        self._catch_up()
+        if self._undecoded_since is None:
+            self._undecoded_since = time.monotonic()
+        self._undecoded_bytes += len(data)
+
+    def problem(self) -> str | None:
+        source = self._source
+        if source.error is not None:
+            return source.error
+        if not source.connected:
+            return None  # closed by the engine (routed off air): not ours to judge
+        self._catch_up()
+        since = self._undecoded_since
+        if (
+            since is not None
+            and self._undecoded_bytes >= NO_AUDIO_MIN_BYTES
+            and time.monotonic() - since >= NO_AUDIO_S
+        ):
+            return (
+                f"no decodable audio for {time.monotonic() - since:.1f} s "
+                f"in {self._undecoded_bytes} bytes received"
+            )
+        return None
+
+    def _catch_up(self) -> None:
+        heard = self._source.last_audio_at
+        if heard != self._heard:
+            self._heard = heard
+            self._undecoded_since = None
+            self._undecoded_bytes = 0
 
     def end(self, reason: str) -> None:
         self._gate._ended(self._conn, self._source, reason)

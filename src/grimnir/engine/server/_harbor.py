@@ -4,9 +4,12 @@
 end or ``Transfer-Encoding: chunked``) and legacy ``SOURCE /mount HTTP/1.0``
 with HTTP Basic auth. Credentials, and what to do with the audio, belong to a
 ``HarborHandler`` the station supplies; this module only speaks the protocol:
-one source per mount ("Mountpoint in use"), every received byte handed to the
-handler's sink, ``end`` called exactly once however the source goes, and
-``/admin/metadata`` updates passed on.
+credentials first (a bad login always gets 401, only an authenticated source
+hears "Mountpoint in use"), one source per mount, every received byte handed
+to the handler's sink, ``end`` called exactly once however the source goes,
+and ``/admin/metadata`` updates passed on. A source that sends too little, or
+whose sink says its data does not decode, is dropped (``_watch``); logins
+are admitted to their credential check by a ``LoginGate`` (``_admission``).
 """
 
 from __future__ import annotations
@@ -16,16 +19,23 @@ import codecs
 import hashlib
 import hmac
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
+from grimnir.engine.server._admission import LoginGate
 from grimnir.engine.server._http import HttpError, Request
 from grimnir.engine.server._transport import Transport
+from grimnir.engine.server._watch import SourceRules, watch_source
 
 log = logging.getLogger(__name__)
 
 READ_BYTES = 64 * 1024
+BUSY_LOGIN_KEEP_S: Final = 300.0
+"""A login refused only because the mount was busy is accepted again for this long
+without asking the handler (a one-time live token is spent on the first ask)."""
+_BUSY_LOGINS_MAX = 64
 REALM = 'Basic realm="Grimnir harbor"'
 _METADATA_OK = (
     '<?xml version="1.0"?>\n<iceresponse><message>Metadata update successful</message>'
@@ -59,13 +69,20 @@ class HarborSink(Protocol):
 
     def metadata(self, title: str) -> None: ...
 
+    def problem(self) -> str | None:
+        """Why the source should be dropped now (its data stopped decoding), or None.
+
+        Asked about twice a second while the source is connected; must be cheap.
+        """
+
 
 class HarborHandler(Protocol):
     """The station's side of a harbor mount: who may connect, and a sink per connection.
 
     ``authenticate`` runs on a worker thread (it may ask the control plane over
-    HTTP), so listeners and the connected source keep flowing meanwhile;
-    ``remote`` is the client's address without the port.
+    HTTP), so listeners and the connected source keep flowing meanwhile; one
+    that takes longer than ``LOGIN_DEADLINE_S`` refuses the login. ``remote``
+    is the client's address without the port.
     """
 
     def authenticate(self, path: str, user: str, password: str, remote: str) -> bool: ...
@@ -102,18 +119,32 @@ class _Source:
 class Harbor:
     """A harbor mount: its handler and the source connected now, if any."""
 
-    def __init__(self, path: str, handler: HarborHandler, timeout_s: float) -> None:
+    def __init__(
+        self,
+        path: str,
+        handler: HarborHandler,
+        timeout_s: float,
+        *,
+        logins: LoginGate | None = None,
+        rules: SourceRules | None = None,
+    ) -> None:
         self.path = path
         self.handler = handler
         self.timeout_s = timeout_s
+        self.logins = logins or LoginGate()
+        self.rules = rules or SourceRules()
         self.source: _Source | None = None
         self.connections = 0
         self.refused = 0
+        self.dropped = 0
+        self._busy_logins: dict[bytes, float] = {}
+        """Credential digests refused only for a busy mount → until when they pass."""
 
     def stats(self) -> dict[str, Any]:
         src = self.source
         info: dict[str, Any] = {"connected": src is not None, "connections": self.connections}
         info["refused"] = self.refused
+        info["dropped"] = self.dropped
         if src is not None:
             c = src.conn
             info |= {
@@ -126,22 +157,39 @@ class Harbor:
             }
         return info
 
-    async def authorize(self, request: Request, remote: str) -> str:
-        """The authenticated user; ``HttpError(401)`` otherwise. The handler is asked
-        on a worker thread so the server's loop never waits for it."""
+    async def authorize(self, request: Request, remote: str, *, source: bool = False) -> str:
+        """The authenticated user; ``HttpError(401)`` otherwise (``429``/``503`` when
+        too many logins wait). The handler is asked on a login worker so the
+        server's loop never waits for it. ``source``: a source connecting, for
+        which a login refused earlier only for a busy mount passes again."""
         creds = request.basic_auth()
         ok = False
         if creds is not None:
-            try:
-                ok = bool(
-                    await asyncio.to_thread(self.handler.authenticate, self.path, *creds, remote)
+            user, password = creds
+            if source and self._busy_login_passes(_credential(user, password)):
+                return user
+            with self.logins.pending(remote):
+                ok = await self.logins.check(
+                    f"{user!r} on {self.path} from {remote}",
+                    lambda: self.handler.authenticate(self.path, user, password, remote),
                 )
-            except Exception:
-                log.exception("harbor authentication for %s failed", self.path)
         if not ok or creds is None:
             self.refused += 1
             raise HttpError(401, "Authentication required", {"WWW-Authenticate": REALM})
         return creds[0]
+
+    def _busy_login_passes(self, credential: bytes) -> bool:
+        until = self._busy_logins.pop(credential, None)
+        return until is not None and until > time.monotonic()
+
+    def _remember_busy_login(self, credential: bytes) -> None:
+        now = time.monotonic()
+        logins = self._busy_logins
+        for key in [key for key, until in logins.items() if until <= now]:
+            del logins[key]
+        if len(logins) >= _BUSY_LOGINS_MAX:
+            del logins[next(iter(logins))]  # the oldest
+        logins[credential] = now + BUSY_LOGIN_KEEP_S
 
     async def authorize_metadata(self, request: Request, remote: str) -> None:
         """Metadata updates come with the source's own credentials: those are
@@ -161,11 +209,15 @@ class Harbor:
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         """Take a source from its request head to its end; refusals raise ``HttpError``."""
-        # NOTE: a busy mount is refused before the credentials are checked, so a
-        # one-time live token is not spent on a connection that cannot go on air.
-        self._check_free()
-        user = await self.authorize(request, peer_host(writer))
-        self._check_free()  # another source may have connected while we asked
+        # NOTE: credentials first, so only an authenticated source learns the mount is
+        # busy; a login refused for that alone passes again without spending a one-time
+        # live token twice (``BUSY_LOGIN_KEEP_S``).
+        user = await self.authorize(request, peer_host(writer), source=True)
+        creds = request.basic_auth()
+        credential = b"" if creds is None else _credential(*creds)
+        if self.source is not None:
+            self._remember_busy_login(credential)
+            self._check_free()
         peer = writer.get_extra_info("peername")
         conn = HarborConnection(
             path=self.path,
@@ -182,12 +234,11 @@ class Harbor:
             log.exception("harbor handler refused %s", self.path)
             raise HttpError(503, f"Source refused: {exc}") from exc
         source = _Source(conn, sink, writer.transport)
-        creds = request.basic_auth()
-        if creds is not None:
-            source.credential = _credential(*creds)
+        source.credential = credential
         self.source = source
         self.connections += 1
         reason = "server closed"
+        watch = asyncio.create_task(self._watch(source))
         try:
             if request.method == "SOURCE":
                 writer.write(b"HTTP/1.0 200 OK\r\n\r\n")
@@ -206,10 +257,27 @@ class Harbor:
             source.reason = source.reason or "server closed"
             raise
         finally:
+            watch.cancel()
             if self.source is source:
                 self.source = None
             source.end(reason)
             writer.transport.abort()
+
+    async def _watch(self, source: _Source) -> None:
+        """Drop ``source`` once it sends too little or its data stops decoding."""
+        conn = source.conn
+        reason = await watch_source(lambda: conn.bytes_received, source.sink.problem, self.rules)
+        if source.ended:
+            return
+        self.dropped += 1
+        log.warning(
+            "harbor %s: dropping the source %r from %s: %s",
+            self.path,
+            conn.user,
+            conn.remote,
+            reason,
+        )
+        source.kick(reason)
 
     def _check_free(self) -> None:
         if self.source is not None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from grimnir.domain.errors import AddressError, EngineError
 from grimnir.engine.outputs import StreamInfo
+from grimnir.engine.server._admission import LoginGate
 from grimnir.engine.server._harbor import Harbor, HarborHandler, peer_host, update_metadata
 from grimnir.engine.server._http import (
     HEADER_TIMEOUT_S,
@@ -52,7 +53,9 @@ class StreamServer:
     with ``benchmarks/listeners.py`` (128 kbit/s in 20 ms chunks), 100 ms
     batches cost ~6 % of a core per 1,000 listeners, fanning out every
     chunk (``batch_s=0``) ~30 %. ``source_timeout_s`` disconnects a harbor
-    source that sends nothing (Icecast's ``source-timeout``).
+    source that sends nothing (Icecast's ``source-timeout``); one that sends
+    too little or undecodable data goes too (``_watch``). Harbor logins share
+    one ``LoginGate``: a few at a time per client address, on a pool of their own.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class StreamServer:
         self.source_timeout_s = source_timeout_s
         self._mounts: dict[str, ListenerMount] = {}
         self._harbors: dict[str, Harbor] = {}
+        self._logins = LoginGate()
         self._static: list[StaticDir] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -129,6 +133,7 @@ class StreamServer:
         for mount in self._mounts.values():
             mount.stop()
         self._stop_loop()
+        self._logins.close()
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         asyncio.set_event_loop(loop)
@@ -224,7 +229,7 @@ class StreamServer:
             raise EngineError(f"harbor mount {path} is already configured")
         if not path.startswith("/") or path.startswith(_RESERVED):
             raise EngineError(f"harbor mount {path!r} must start with / and not be {_RESERVED}")
-        self._harbors[path] = Harbor(path, handler, self.source_timeout_s)
+        self._harbors[path] = Harbor(path, handler, self.source_timeout_s, logins=self._logins)
 
     def _check_path(self, path: str) -> None:
         if not path.startswith("/") or path == "/" or path.startswith(_RESERVED):
