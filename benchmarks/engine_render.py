@@ -16,7 +16,8 @@ per hour of audio for:
   MP3 encoder alone, in the same 200 ms chunks. Goal: (b) ≤ 1.1 × (c).
 
 Prints × realtime and µs per 20 ms block for each, and the ratios.
-``--minutes N`` sets the audio length (default 20).
+``--minutes N`` sets the audio length (default 20); each figure is the least CPU
+of ``--repeat`` (3) interleaved runs, as other work on the machine only adds.
 """
 
 from __future__ import annotations
@@ -176,18 +177,35 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--tracks", type=int, default=12)
     parser.add_argument("--track-seconds", type=float, default=200.0)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each measurement (the least CPU counts)"
+    )
     args = parser.parse_args()
     seconds = args.minutes * 60
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print(f"generating {args.tracks} tracks of {args.track_seconds:.0f} s …", flush=True)
         paths = corpus(folder, args.tracks, args.track_seconds)
-        decode_cpu = decode_alone(paths, seconds)
-        blocks_cpu = decode_and_mix(paths, seconds, spans=False)
-        spans_cpu = decode_and_mix(paths, seconds, spans=True)
-        chain_cpu = full_chain(paths, seconds, folder / "render.mp3")
-        floor_cpu = encode_floor(playlist_pcm(paths, seconds, RENDER_PROCESS_BLOCKS * BLOCK))
-    print(f"audio: {seconds / 60:.1f} min, {CROSSFADE_S:.0f} s crossfades, 44.1 kHz MP3 sources")
+        pcm = playlist_pcm(paths, seconds, RENDER_PROCESS_BLOCKS * BLOCK)
+        # NOTE: each measurement ``--repeat`` times, interleaved, keeping the least CPU:
+        # other work on the machine only ever adds, and hits each of them alike
+        runs: dict[str, list[float]] = {}
+        for _ in range(args.repeat):
+            for name, measure in (
+                ("decode", lambda: decode_alone(paths, seconds)),
+                ("blocks", lambda: decode_and_mix(paths, seconds, spans=False)),
+                ("spans", lambda: decode_and_mix(paths, seconds, spans=True)),
+                ("chain", lambda: full_chain(paths, seconds, folder / "render.mp3")),
+                ("floor", lambda: encode_floor(pcm)),
+            ):
+                runs.setdefault(name, []).append(measure())
+        decode_cpu, blocks_cpu, spans_cpu, chain_cpu, floor_cpu = (
+            min(runs[name]) for name in ("decode", "blocks", "spans", "chain", "floor")
+        )
+    print(
+        f"audio: {seconds / 60:.1f} min, {CROSSFADE_S:.0f} s crossfades, 44.1 kHz MP3 sources; "
+        f"least CPU of {args.repeat} interleaved runs each"
+    )
     print(line("decode alone (PyAV + resample)", decode_cpu, seconds))
     print(line("(a) decode + mix, block by block", blocks_cpu, seconds))
     print(line("(a) decode + mix, spans", spans_cpu, seconds, "(goal ≥ 300×)"))
