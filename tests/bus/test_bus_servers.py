@@ -17,7 +17,16 @@ import nats
 import pytest
 from redis.asyncio import Redis
 
-from grimnir.bus import NOW_PLAYING, BusError, Event, EventBus, NatsBus, RedisBus, Subscription
+from grimnir.bus import (
+    BUS_GAP,
+    NOW_PLAYING,
+    BusError,
+    Event,
+    EventBus,
+    NatsBus,
+    RedisBus,
+    Subscription,
+)
 from tests._require import skip_or_fail
 from tests.bus._bus_helpers import (
     NATS_URL,
@@ -34,20 +43,29 @@ def ev(n: int, marker: str = "") -> Event:
     return Event(NOW_PLAYING, "st-a", datetime.now(UTC), {"n": n, "marker": marker})
 
 
-async def first_after_outage(bus: EventBus, sub: Subscription, timeout: float = 20) -> Event:
-    """Publish numbered events until ``sub`` gets one: proof that delivery resumed."""
+async def first_after_outage(
+    bus: EventBus, sub: Subscription, timeout: float = 20, gaps: list[Event] | None = None
+) -> Event:
+    """Publish numbered events until ``sub`` gets one: proof that delivery resumed
+    (``bus.gap`` notices on the way are kept in ``gaps``)."""
     n = 0
     async with asyncio.timeout(timeout):
         while True:
             await bus.publish(ev(n, "retry"))
             n += 1
             try:
-                return await sub.get(timeout=0.2)
+                event = await sub.get(timeout=0.2)
             except TimeoutError:
                 continue
+            if event.type != BUS_GAP:
+                return event
+            if gaps is not None:
+                gaps.append(event)
 
 
-async def resumes_in_order(bus: EventBus, sub: Subscription) -> list[int]:
+async def resumes_in_order(
+    bus: EventBus, sub: Subscription, gaps: list[Event] | None = None
+) -> list[int]:
     """After an outage, five new events arrive once each and in order."""
     for i in range(5):
         await bus.publish(ev(i, "after"))
@@ -55,8 +73,10 @@ async def resumes_in_order(bus: EventBus, sub: Subscription) -> list[int]:
     async with asyncio.timeout(10):
         while len(got) < 5:
             event = await anext(sub)
-            if event.data["marker"] == "after":
+            if event.data.get("marker") == "after":
                 got.append(event.data["n"])
+            elif event.type == BUS_GAP and gaps is not None:
+                gaps.append(event)
     return got
 
 
@@ -208,8 +228,11 @@ async def test_subscription_resumes_after_a_server_restart(
             await bus.publish(ev(-1))
             assert [e.data["n"] for e in await collect(sub, 1)] == [-1]
             await asyncio.to_thread(server.restart)
-            await first_after_outage(bus, sub)
-            assert await resumes_in_order(bus, sub) == [0, 1, 2, 3, 4]
+            gaps: list[Event] = []
+            await first_after_outage(bus, sub, gaps=gaps)
+            assert await resumes_in_order(bus, sub, gaps) == [0, 1, 2, 3, 4]
+            # the subscriber was told it may have missed events meanwhile
+            assert [gap.type for gap in gaps] == [BUS_GAP]
     assert "lost its connection" in caplog.text
     assert "reconnected" in caplog.text
 

@@ -16,6 +16,7 @@ import pytest
 from grimnir.domain.errors import LibraryError
 from grimnir.library import AnalysisOptions, MediaAnalysis, analyze_file
 from grimnir.library._envelope import markers, waveform_pairs
+from grimnir.library._errors import NoAudioError
 from tests.library._audio import FORMATS, Known, MakeAudio, loudness, music
 
 OPTS = AnalysisOptions()
@@ -160,26 +161,58 @@ def _png() -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("kind", "reason"),
+    ("kind", "reason", "no_audio"),
     [
-        ("empty", r"^empty file$"),
-        ("text", r"^not an audio file, or its header is corrupt or truncated \(FFmpeg: Invalid"),
-        ("image", r"^not an audio file \(FFmpeg found no audio stream\)$"),
-        ("header", r"its header is corrupt or truncated \(FFmpeg: Invalid data"),
-        ("fmt_chunk", r"^not an audio file, or its header is corrupt"),
-        ("truncated", r"^truncated or damaged: the header promises 20.0 s but only 8.0 s"),
-        # FFmpeg either reports the bad packets or resyncs past them without a word
+        ("empty", r"^empty file$", True),
+        (
+            "text",
+            r"^not an audio file, or its header is corrupt or truncated \(FFmpeg: Invalid",
+            True,
+        ),
+        ("image", r"^not an audio file \(FFmpeg found no audio stream\)$", True),
+        ("header", r"its header is corrupt or truncated \(FFmpeg: Invalid data", True),
+        ("fmt_chunk", r"^not an audio file, or its header is corrupt", True),
+        # FFmpeg either reports the bad packets or resyncs past them without a
+        # word (the skipped data then rides along in oversized packets)
         (
             "corrupt_middle",
-            r"^(the file is corrupt: \d+ of \d+ audio packets|truncated or damaged)",
+            r"^the file is corrupt: (\d+ of \d+ audio packets|\d+ KB of its \d+ KB)",
+            False,
         ),
-        ("silent", r"^no audio above -50 dBFS: the file is silent$"),
+        ("silent", r"^no audio above -50 dBFS: the file is silent$", False),
     ],
 )
-def test_bad_input_reasons(tmp_path: Path, make_audio: MakeAudio, kind: str, reason: str) -> None:
+def test_bad_input_reasons(
+    tmp_path: Path, make_audio: MakeAudio, kind: str, reason: str, no_audio: bool
+) -> None:
     path = _bad(tmp_path, make_audio, kind)
-    with pytest.raises(LibraryError, match=reason):
+    with pytest.raises(LibraryError, match=reason) as raised:
         analyze_file(str(path), OPTS)
+    # ingest refuses a file with no audio outright; other failures keep a failed item
+    assert isinstance(raised.value, NoAudioError) is no_audio
+
+
+def test_truncated_plays_what_decodes(tmp_path: Path, make_audio: MakeAudio) -> None:
+    result = analyze_file(str(_bad(tmp_path, make_audio, "truncated")), OPTS)
+    assert abs(result.duration_ms - 8000) <= 100
+    assert result.loudness_lufs is not None
+    assert len(result.waveform) == 2 * math.ceil(result.duration_ms / 100)
+    (warning,) = result.warnings
+    assert warning.startswith("truncated: the header promises 20.0 s but only 8.0 s")
+    assert "it plays those 8.0 s" in warning
+
+
+def test_cut_to_a_sliver_or_all_garbage_has_no_audio(tmp_path: Path, make_audio: MakeAudio) -> None:
+    whole = make_audio("s.mp3", music(20.0)).read_bytes()
+    sliver = tmp_path / "sliver.mp3"
+    sliver.write_bytes(whole[:3000])  # a tag, the LAME header and a few frames
+    with pytest.raises(NoAudioError, match=r"^truncated: .* ms of audio decode, too little"):
+        analyze_file(str(sliver), OPTS)
+    at = whole.index(b"Info") + 600  # past the first real frame's header
+    garbage = tmp_path / "garbage.mp3"
+    garbage.write_bytes(whole[:at] + np.random.default_rng(9).bytes(200_000))
+    with pytest.raises(NoAudioError):
+        analyze_file(str(garbage), OPTS)
 
 
 def test_too_long_is_refused_while_decoding(make_audio: MakeAudio) -> None:

@@ -51,6 +51,7 @@ def station(library_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 def _music(root: Path) -> Path:
     fx.make_audio(root / "a.mp3", seconds=2.0, metadata={"title": "Alpha", "artist": "Band"})
     fx.make_audio(root / "b.m4a", seconds=2.5, head_s=0.5, metadata={"title": "Beta"})
+    fx.make_audio(root / "quiet.flac", seconds=1.0, silent=True)
     (root / "broken.mp3").write_text("not audio\n" * 20)
     (root / "notes.txt").write_text("liner notes")
     return root
@@ -61,26 +62,31 @@ def test_scan_list_show_reanalyze(station: str, tmp_path: Path) -> None:
     music = _music(tmp_path / "music")
     scanned = runner.invoke(app, ["library", "scan", str(music), "--station", station, "-w", "1"])
     assert scanned.exit_code == 0, scanned.output
-    assert "scanned 3 file(s)" in scanned.output
+    assert "scanned 4 file(s)" in scanned.output
     assert "broken.mp3" in scanned.output
     assert "not an audio file" in scanned.output
+    assert "not added to the library" in scanned.output
 
     again = runner.invoke(app, ["library", "scan", str(music), "-s", station, "-w", "1", "--json"])
     assert again.exit_code == 0, again.output
     counts = json.loads(again.output)
-    assert (counts["total"], counts["skipped"], counts["added"], counts["ignored"]) == (3, 3, 0, 1)
-    assert (counts["ready"], counts["failed"]) == (2, 1)
-    assert counts["failures"][0]["path"].endswith("broken.mp3")
+    assert (counts["total"], counts["skipped"], counts["added"], counts["ignored"]) == (4, 3, 0, 1)
+    # the silent file is a failed item; the text file is refused again (it has no item)
+    assert (counts["ready"], counts["failed"], counts["refused"]) == (2, 2, 1)
+    failures = {Path(f["path"]).name: f["reason"] for f in counts["failures"]}
+    assert "not an audio file" in failures["broken.mp3"]
+    assert "silent" in failures["quiet.flac"]
 
     listed = json.loads(runner.invoke(app, ["library", "list", "-s", station, "--json"]).output)
     assert sorted(r["state"] for r in listed) == ["failed", "ready", "ready"]
+    assert not any(r["path"].endswith("broken.mp3") for r in listed)
     ready = [r for r in listed if r["state"] == "ready"]
     assert {r["title"] for r in ready} == {"Alpha", "Beta"}
     searched = runner.invoke(app, ["library", "list", "-s", station, "--search", "alph"])
     assert "Alpha" in searched.output
     assert "Beta" not in searched.output
     failed = runner.invoke(app, ["library", "list", "-s", station, "--state", "failed", "--json"])
-    assert [r["path"].endswith("broken.mp3") for r in json.loads(failed.output)] == [True]
+    assert [r["path"].endswith("quiet.flac") for r in json.loads(failed.output)] == [True]
 
     beta = next(r for r in ready if r["title"] == "Beta")
     shown = json.loads(runner.invoke(app, ["library", "show", beta["id"], "--json"]).output)

@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from grimnir.domain import MediaState
 from grimnir.library import queries
 from grimnir.library.analysis import AnalysisOptions
-from grimnir.library.ingest import Outcome, ingest_file, reanalyze, recover_stuck, scan
+from grimnir.library.ingest import (
+    IngestResult,
+    Outcome,
+    ingest_file,
+    reanalyze,
+    recover_stuck,
+    scan,
+)
 from grimnir.library.pool import AnalysisPool
 from grimnir.store.models import MediaItem
 from tests._tagging import open_audio
@@ -170,6 +177,10 @@ async def test_wrong_extension_moved_file_and_changed_file(
         assert abs(item.duration_ms - 3000) <= 60
 
 
+REFUSED = {"empty.mp3", "not-audio.mp3", "truncated.mp3", "corrupt-header.wav"}
+"""The broken files with no audio at all: refused, no item (the others fail as items)."""
+
+
 def _bad_corpus(root: Path) -> dict[str, str]:
     """Broken files and the words their failure reason must contain."""
     root.mkdir()
@@ -178,7 +189,7 @@ def _bad_corpus(root: Path) -> dict[str, str]:
     good = fx.make_audio(root / "src.mp3", seconds=6.0, freq_hz=1000.0)
     data = good.read_bytes()
     good.unlink()
-    (root / "truncated.mp3").write_bytes(data[: len(data) // 50])
+    (root / "truncated.mp3").write_bytes(data[: len(data) // 50])  # ~0.1 s of 6 s
     wav = fx.make_audio(root / "src.wav", seconds=2.0)
     header = bytearray(wav.read_bytes())
     wav.unlink()
@@ -193,7 +204,7 @@ def _bad_corpus(root: Path) -> dict[str, str]:
         "empty.mp3": "empty file",
         "not-audio.mp3": "not an audio file",
         "corrupt-header.wav": "header",
-        "truncated.mp3": "truncated",
+        "truncated.mp3": "too little to air",
         "oversize-tags.flac": "oversize tags",
         "silent.flac": "silent",
     }
@@ -219,10 +230,14 @@ async def test_bad_files_fail_with_reasons_and_keep_the_library(
         for name, words in expected.items():
             assert words in reasons[name], (name, reasons[name])
         assert (report.total, report.failed, report.skipped, report.ready) == (12, 6, 6, 6)
+        assert (report.refused, report.added) == (len(REFUSED), 6 - len(REFUSED))
+        refused = {Path(r.path).name for r in report.results if r.outcome is Outcome.REFUSED}
+        assert refused == REFUSED
+        assert all(r.item_id is None for r in report.results if r.outcome is Outcome.REFUSED)
         items = await _items(sessions, station_id)
         by_state = {s: sorted(Path(i.path).name for i in items if i.state is s) for s in MediaState}
         assert len(by_state[MediaState.READY]) == 6  # nothing stored before was lost
-        assert sorted(by_state[MediaState.FAILED]) == sorted(expected)
+        assert sorted(by_state[MediaState.FAILED]) == sorted(set(expected) - REFUSED)
         for item in items:
             if item.state is MediaState.FAILED:
                 assert item.failed_reason == reasons[Path(item.path).name]
@@ -230,6 +245,59 @@ async def test_bad_files_fail_with_reasons_and_keep_the_library(
             ready = await queries.ready_media(session, station_id)
         assert all(i.state is MediaState.READY for i in ready)
         assert len(ready) == 6
+
+
+async def test_empty_files_are_reported_as_empty_not_as_duplicates(
+    sessions: Sessions,  # noqa: F811
+    station_id: uuid.UUID,  # noqa: F811
+    pool: AnalysisPool,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    async with asyncio.timeout(HARD_TIMEOUT_S):
+        root = tmp_path / "drop"
+        song = fx.make_audio(root / "song.wav", seconds=2.0)
+        empties = {"a.mp3", "b.mp3", "sub/c.flac"}  # one hash for all: the old "duplicates"
+        for name in empties:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(b"")
+
+        def by_name(results: list[IngestResult]) -> dict[str, IngestResult]:
+            return {Path(r.path).relative_to(root).as_posix(): r for r in results}
+
+        for _ in range(2):  # the second scan skips the song and refuses the same files
+            report = await scan(sessions, station_id, root, pool=pool, options=OPTIONS)
+            results = by_name(report.results)
+            assert (report.total, report.ready, report.duplicates) == (4, 1, 0)
+            assert (report.failed, report.refused) == (3, 3)
+            for name in empties:
+                empty = results[name]
+                assert empty.outcome is Outcome.REFUSED, empty
+                assert empty.reason is not None
+                assert empty.reason.startswith("empty file (0 bytes)")
+                assert (empty.item_id, empty.duplicate_of) == (None, None)
+            assert sorted(Path(p).name for p, _ in report.failures) == ["a.mp3", "b.mp3", "c.flac"]
+            assert all(why.startswith("empty file") for _, why in report.failures)
+            (item,) = await _items(sessions, station_id)
+            assert (Path(item.path).name, item.state) == ("song.wav", MediaState.READY)
+
+        # a file the library has that becomes empty fails as empty (not as a duplicate
+        # of the other empty files), and is ready again once it is restored
+        data = song.read_bytes()
+        song.write_bytes(b"")
+        emptied = await scan(sessions, station_id, root, pool=pool, options=OPTIONS)
+        gone = by_name(emptied.results)["song.wav"]
+        assert (gone.outcome, gone.item_id, gone.state) == (
+            Outcome.UPDATED,
+            item.id,
+            MediaState.FAILED,
+        )
+        assert gone.reason is not None
+        assert gone.reason.startswith("empty file (0 bytes)")
+        assert (emptied.duplicates, emptied.refused, emptied.failed) == (0, 3, 4)
+        song.write_bytes(data)
+        restored = await ingest_file(sessions, station_id, song, pool=pool, options=OPTIONS)
+        assert (restored.item_id, restored.state) == (item.id, MediaState.READY)
+        assert len(await _items(sessions, station_id)) == 1
 
 
 async def test_stuck_item_is_recovered_by_the_next_scan(

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from grimnir import __version__
-from grimnir.api import problems
+from grimnir.api import _storable, problems
+from grimnir.api._body_limit import BodyLimit, RouteLimit
 from grimnir.api._docs import install_docs
 from grimnir.api.context import ApiContext
 
@@ -34,8 +35,9 @@ ROUTE_MODULES: list[str] = [
     "ui",
 ]
 """Modules of ``grimnir.api.routes``; each has ``router`` (mounted under /api/v1)
-and may have ``root_router`` (mounted at the root: /api/nowplaying, /metrics, /) and
-``install(app, ctx)`` (middleware, startup work)."""
+and may have ``root_router`` (mounted at the root: /api/nowplaying, /metrics, /),
+``BODY_LIMITS`` (routes of ``router`` whose request bodies may pass
+``BODY_LIMIT``: uploads) and ``install(app, ctx)`` (middleware, startup work)."""
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -62,6 +64,15 @@ def create_app(ctx: ApiContext) -> FastAPI:
         root = getattr(module, "root_router", None)
         if root is not None:
             app.include_router(root)
+    # NOTE: added before the modules' middleware, so inside it (metrics and CORS see
+    # these answers too); the body limit outside the text check, which reads the body
+    _storable.install(app)
+    own: list[RouteLimit] = [
+        limit.under(API_PREFIX)
+        for module in modules
+        for limit in getattr(module, "BODY_LIMITS", ())
+    ]
+    app.add_middleware(BodyLimit, ctx=ctx, routes=own)
     for module in modules:
         install = getattr(module, "install", None)
         if install is not None:

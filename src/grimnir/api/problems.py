@@ -110,6 +110,13 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def invalid_fields(errors: list[dict[str, Any]]) -> JSONResponse:
+    """422 for ``errors`` (each with ``loc`` and ``msg``), the detail naming the first few."""
+    parts = [f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return problem_response(422, "fix these fields: " + "; ".join(parts) + more, errors=errors)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -133,10 +140,7 @@ def install(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):  # pragma: no cover — registered for it
             raise exc
-        errors = _field_errors(exc)
-        parts = [f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5]]
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        return problem_response(422, "fix these fields: " + "; ".join(parts) + more, errors=errors)
+        return invalid_fields(_field_errors(exc))
 
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, GrimnirError):  # pragma: no cover — registered for it

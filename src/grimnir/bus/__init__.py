@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from grimnir.bus._api import DEFAULT_MAX_PENDING, BusError, EventBus, Subscription
 from grimnir.bus._event import (
+    BUS_GAP,
     EAS_ALERT,
     EVENT_TYPES,
     ITEM_ENDED,
@@ -34,11 +35,13 @@ from grimnir.bus._event import (
 from grimnir.bus._filter import EventFilter
 from grimnir.bus._memory import MemoryBus
 from grimnir.bus._nats import NatsBus
+from grimnir.bus._outbox import OUTBOX_EVENTS, Outbox
 from grimnir.bus._redis import RedisBus
 from grimnir.domain.errors import ConfigError
 from grimnir.domain.urls import mask_url
 
 __all__ = [
+    "BUS_GAP",
     "DEFAULT_MAX_PENDING",
     "EAS_ALERT",
     "EVENT_TYPES",
@@ -47,6 +50,7 @@ __all__ = [
     "LIVE_CONNECTED",
     "LIVE_DISCONNECTED",
     "NOW_PLAYING",
+    "OUTBOX_EVENTS",
     "OUTPUT_DOWN",
     "OUTPUT_UP",
     "PRIORITY_CHANGED",
@@ -61,6 +65,7 @@ __all__ = [
     "EventFilter",
     "MemoryBus",
     "NatsBus",
+    "Outbox",
     "RedisBus",
     "Subscription",
     "create_bus",

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Protocol, Self
 
-from grimnir.bus._event import Event
+from grimnir.bus._event import BUS_GAP, Event
 from grimnir.bus._filter import EventFilter
 from grimnir.domain.errors import BusError as BusError
 
@@ -179,6 +179,12 @@ class BusBase:
 
     async def _close_connection(self) -> None:
         """Release server resources (subclasses)."""
+
+    def _tell_gap(self, lost_for_s: float) -> None:
+        """Tell every subscription its connection was lost and is back (``BUS_GAP``)."""
+        gap = Event.now(BUS_GAP, None, lost_for_s=round(lost_for_s, 3))
+        for sub in list(self._subscriptions):
+            sub.offer(gap)
 
     async def close(self) -> None:
         if self._closed:

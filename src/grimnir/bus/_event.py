@@ -31,6 +31,9 @@ OUTPUT_DOWN: Final = "output.down"
 OUTPUT_UP: Final = "output.up"
 EAS_ALERT: Final = "eas.alert"
 TELEMETRY: Final = "telemetry"
+BUS_GAP: Final = "bus.gap"
+"""Delivered by the bus itself to every subscription when its connection came back
+after a loss: events published meanwhile may not have arrived (refetch the state)."""
 
 #: The types ARCHITECTURE.md names. Others are allowed (any dotted name), these are the contract.
 EVENT_TYPES: Final[tuple[str, ...]] = (

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from grimnir.bus._event import TYPE_RE, Event
+from grimnir.bus._event import BUS_GAP, TYPE_RE, Event
 from grimnir.domain.errors import ConfigError
 
 NO_STATION: Final = "_"
@@ -104,6 +104,8 @@ class EventFilter:
         return not self.exact and not self.prefixes
 
     def matches(self, event: Event) -> bool:
+        if event.type == BUS_GAP:
+            return True  # NOTE: every subscriber must hear it may have missed events
         if self.station_id is not None and event.station_id != self.station_id:
             return False
         if self.all_types or event.type in self.exact:

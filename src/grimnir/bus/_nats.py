@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterable
 
 from nats.aio.client import Client
@@ -45,6 +46,7 @@ class NatsBus(BusBase):
         self._masked = mask_url(url)
         self._connect_timeout = connect_timeout
         self._reconnect_wait = reconnect_wait
+        self._lost_at: float | None = None
         self._nc: Client | None = None
         self._native: dict[Subscription, NatsSubscription] = {}
         self._lock = asyncio.Lock()
@@ -58,14 +60,19 @@ class NatsBus(BusBase):
 
     async def _on_disconnected(self) -> None:
         if not self._connecting and not self._closed:
+            self._lost_at = time.monotonic()
             log.warning("NATS bus lost its connection to %s; nats-py is reconnecting", self._masked)
 
     async def _on_reconnected(self) -> None:
+        lost_for = time.monotonic() - self._lost_at if self._lost_at is not None else 0.0
+        self._lost_at = None
         log.warning(
-            "NATS bus reconnected to %s; subscriptions restored, events published meanwhile "
-            "by others were not received",
+            "NATS bus reconnected to %s after %.1f s; subscriptions restored, subscribers are "
+            "told they may have missed events published meanwhile by others",
             self._masked,
+            lost_for,
         )
+        self._tell_gap(lost_for)
 
     async def connect(self) -> None:
         """Connect now; BusError (saying where) if NATS is not there."""

@@ -124,14 +124,16 @@ class RedisBus(BusBase):
                         return
                     self._pubsub = await self._open_pubsub(self._listener)
                     self.reconnects += 1
+                    lost_for = time.monotonic() - lost_at
                     log.warning(
                         "Redis bus reconnected to %s after %.1f s (%d attempts); %d subscription "
-                        "patterns restored; events published meanwhile were not received",
+                        "patterns restored; subscribers are told they may have missed events",
                         self._masked,
-                        time.monotonic() - lost_at,
+                        lost_for,
                         failures,
                         len(self._patterns),
                     )
+                    self._tell_gap(lost_for)
                     failures = 0
                     continue
                 message = await pubsub.get_message(timeout=_POLL_S)

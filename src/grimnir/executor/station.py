@@ -66,7 +66,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, TELEMETRY, Event, EventBus
+from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, TELEMETRY, Event, EventBus, Outbox
 from grimnir.domain import (
     EndReason,
     EntryKind,
@@ -150,6 +150,8 @@ class StationExecutor:
         self.sessions = session_factory
         self.client = client
         self.bus = bus
+        self._outbox = Outbox(bus, self.station_key)
+        """Events the bus could not take yet, in order (a Redis restart)."""
         self.preload_s = preload_s
         self.clock = clock
         self.poll_s = poll_s
@@ -383,6 +385,7 @@ class StationExecutor:
             finally:
                 self._passing = False
                 self._passed.set()
+            await self._flush_outbox()  # NOTE: what the bus could not take, once it is back
             if self.lockstep:
                 await self._wake.wait()  # NOTE: polls come from settle(), in clock time
                 continue
@@ -704,8 +707,25 @@ class StationExecutor:
         self.in_engine = set(self.playing)
 
     async def _publish(self, kind: str, at: datetime, data: dict[str, Any]) -> None:
+        """Publish through the outbox: an event the bus cannot take now waits, in order,
+        and goes out when it is back (telemetry, out of date by then, does not wait)."""
+        event = Event(kind, self.station_key, at, data)
+        if kind == TELEMETRY and self._outbox.waiting:
+            return
         try:
-            await self.bus.publish(Event(kind, self.station_key, at, data))
+            if kind == TELEMETRY:
+                await self.bus.publish(event)
+            else:
+                await self._outbox.publish(event)
+            self._publish_faults.succeeded()
+        except Exception as exc:
+            self._publish_faults.failed(exc)
+
+    async def _flush_outbox(self) -> None:
+        if not self._outbox.waiting:
+            return
+        try:
+            await self._outbox.flush()
             self._publish_faults.succeeded()
         except Exception as exc:
             self._publish_faults.failed(exc)

@@ -7,7 +7,8 @@ chunks of whole analysis hops so the measuring code works on large arrays and
 the Python cost per MP3 frame stays a few microseconds.
 
 FFmpeg states are translated here: opening errors, a missing audio stream and
-corrupt packets become :class:`LibraryError` reasons or warnings.
+corrupt packets become :class:`LibraryError` reasons or warnings; what shows
+there is no audio at all raises :class:`NoAudioError`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from av.audio.stream import AudioStream
 from av.codec.context import ThreadType
 
 from grimnir.domain.errors import LibraryError
+from grimnir.library._errors import NoAudioError
 
 Chunk = npt.NDArray[np.float32]
 """Audio as float32 shaped (channels, frames), full scale ±1.0."""
@@ -34,6 +36,9 @@ _MAX_BAD_RUN = 100
 """Corrupt packets in a row we skip before calling the rest of the file lost."""
 _SLACK = 1 << 16
 """Room past a chunk's end for the frame that crosses it (FLAC blocks reach 65535)."""
+_MAX_FRAME_BYTES = {"mp3": 1441}
+"""The largest frame a codec can have (MPEG layer III: 320 kbit/s at 32 kHz, padded).
+A packet larger than this carries data the decoder skips without a word."""
 
 
 @dataclass
@@ -50,10 +55,17 @@ class StreamInfo:
 
 @dataclass
 class DecodeStats:
-    """How decoding went: packets seen and lost, and the first error met."""
+    """How decoding went: packets seen and lost, and the first error met.
+
+    ``junk_bytes`` counts bytes FFmpeg took into packets but cannot be audio
+    (MP3 resyncing silently past damaged data: the garbage rides along in
+    oversized packets and the decoder drops it), of ``packet_bytes`` in all.
+    """
 
     packets: int = 0
     bad_packets: int = 0
+    packet_bytes: int = 0
+    junk_bytes: int = 0
     first_error: str | None = None
     ended_early: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -73,18 +85,18 @@ def open_audio(path: Path) -> av.container.InputContainer:
     except OSError as err:
         raise LibraryError(f"cannot read the file: {err.strerror or err}") from err
     if size == 0:
-        raise LibraryError("empty file")
+        raise NoAudioError("empty file")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.InvalidDataError as err:
-        raise LibraryError(
+        raise NoAudioError(
             f"not an audio file, or its header is corrupt or truncated (FFmpeg: {readable(err)})"
         ) from err
     except (av.error.FFmpegError, OSError) as err:
         raise LibraryError(f"cannot open the file (FFmpeg: {readable(err)})") from err
     if not container.streams.audio:
         container.close()
-        raise LibraryError("not an audio file (FFmpeg found no audio stream)")
+        raise NoAudioError("not an audio file (FFmpeg found no audio stream)")
     return container
 
 
@@ -93,7 +105,7 @@ def stream_info(container: av.container.InputContainer, size_bytes: int) -> Stre
     stream = container.streams.audio[0]
     ctx = stream.codec_context
     if ctx is None or ctx.codec is None:
-        raise LibraryError(
+        raise NoAudioError(
             "not an audio file, or its header is corrupt (FFmpeg found no decoder for its audio)"
         )
     header_s: float | None = None
@@ -161,6 +173,8 @@ class ChunkReader:
         self._layout = layout
         self._convert = convert
         self._bad_run = 0
+        codec = self._stream.codec_context.codec
+        self._max_frame = _MAX_FRAME_BYTES.get(codec.canonical_name if codec else "")
         self.stats = DecodeStats()
 
     def _converter(self) -> av.AudioResampler:
@@ -186,6 +200,9 @@ class ChunkReader:
         flush = packet.size == 0
         if not flush:
             stats.packets += 1
+            stats.packet_bytes += packet.size
+            if self._max_frame is not None and packet.size > self._max_frame:
+                stats.junk_bytes += packet.size - self._max_frame
         try:
             frames: list[av.AudioFrame] = packet.decode()
         except av.error.FFmpegError as err:

@@ -4,7 +4,9 @@
 (``_scan.py`` walks folders with it) and the upload API both use it.
 Content decides identity: the SHA-256 of the file's bytes is unique per
 station, so a copy under another name is reported as a duplicate and a moved
-file keeps its item. Every step commits its state, so an item never
+file keeps its item. A file with no audio at all (empty, not audio, not one
+frame decodes) is refused: it gets no item, as it can never play, and the
+result says why. Every step commits its state, so an item never
 hides: if the process dies mid-analysis the item stays ANALYZING with its
 start time, and :func:`recover_stuck` (run before every scan and
 reanalysis) sends it back to PENDING, or to FAILED after too many tries.
@@ -24,13 +26,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import ColumnElement
 
 from grimnir.domain import LibraryError, MediaState
 from grimnir.library import queries
 from grimnir.library._columns import apply_tags
+from grimnir.library._errors import NoAudioError
 from grimnir.library._tasks import FileTags, read_file_tags
 from grimnir.store.models import MediaItem
 
@@ -45,6 +49,7 @@ MAX_ATTEMPTS = 3
 """Analyses an item may start before an interrupted one counts as failed."""
 _HASH_CHUNK = 1024 * 1024
 _TAGS_TIMEOUT_S = 60.0
+_EMPTY = "empty file (0 bytes): nothing to play"
 
 
 class Outcome(StrEnum):
@@ -56,6 +61,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"  # the station already has this content under another path
     SKIPPED = "skipped"  # already stored and unchanged (or moved: its item follows it)
     FAILED = "failed"  # the file could not be read; no item was made
+    REFUSED = "refused"  # no audio that can play (empty, not audio, nothing decodes); no item
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,8 @@ class IngestResult:
     @property
     def failed(self) -> bool:
         """True when the file did not end up as a usable item."""
-        return self.outcome is Outcome.FAILED or self.state is MediaState.FAILED
+        refused = self.outcome in (Outcome.FAILED, Outcome.REFUSED)
+        return refused or self.state is MediaState.FAILED
 
 
 def _now() -> datetime:
@@ -117,7 +124,8 @@ async def ingest_file(
     the storage key. Artwork thumbnails go to ``artwork_dir`` (or the
     storage). ``known`` is what a scan already knows about this path (it
     saves a query per file). Never raises for a bad file: the result says
-    what happened.
+    what happened; a new file with no audio at all is ``REFUSED`` and leaves
+    nothing behind (no item, no stored copy, no artwork).
     """
     file = Path(path).absolute()
     name = str(file)
@@ -134,6 +142,8 @@ async def ingest_file(
                 known = _known(previous) if previous is not None else None
         if known is not None and _unchanged(known, st):
             return await _already_stored(session_factory, known, file, pool, options)
+    if st.st_size == 0:
+        return await _empty(session_factory, name, known)
     try:
         sha256 = await asyncio.to_thread(sha256_of, file)
     except OSError as e:
@@ -144,9 +154,12 @@ async def ingest_file(
         same = None if twin is None else await _same_content(session, twin, file, storage is None)
     if same is not None:
         moved = (same.reason or "").startswith("moved from")
-        if same.item_id is not None and same.state is MediaState.FAILED and moved:
+        emptied = known.id if known and (known.failed_reason or "").startswith(_EMPTY) else None
+        retry = moved or (emptied is not None and same.item_id == emptied)
+        if same.item_id is not None and same.state is MediaState.FAILED and retry:
             # NOTE: a failed file that was renamed or moved (given the right
-            # extension, say) gets another chance instead of staying failed.
+            # extension, say), or one emptied and then restored, gets another
+            # chance instead of staying failed.
             state, reason, warnings = await analyze_item(
                 session_factory, same.item_id, file, pool=pool, options=options
             )
@@ -192,15 +205,79 @@ async def ingest_file(
     if too_big is not None:
         return IngestResult(name, outcome, item_id, MediaState.FAILED, too_big)
     source = storage.path(stored_as) if storage is not None else file
-    state, reason, warnings = await analyze_item(
-        session_factory, item_id, source, pool=pool, options=options
-    )
-    return IngestResult(name, outcome, item_id, state, reason, warnings=tags.warnings + warnings)
+    done = await _analyze_item(session_factory, item_id, source, pool=pool, options=options)
+    if done.no_audio and outcome is Outcome.ADDED:
+        # NOTE: a new file with no audio is refused, not kept as a failed item
+        # (it can never play); a known item whose file went bad stays failed,
+        # to say so.
+        await discard_item(session_factory, item_id, storage=storage)
+        return IngestResult(name, Outcome.REFUSED, reason=done.reason)
+    warnings = tags.warnings + done.warnings
+    return IngestResult(name, outcome, item_id, done.state, done.reason, warnings=warnings)
+
+
+async def _empty(
+    session_factory: Sessions, name: str, known: queries.KnownFile | None
+) -> IngestResult:
+    """An empty file is refused without hashing it: every empty file has the same
+    hash, so the second would pass for a duplicate of the first. A known item
+    whose file became empty fails (it comes back when the file is restored)."""
+    if known is None:
+        return IngestResult(name, Outcome.REFUSED, reason=_EMPTY)
+    reason = f"{_EMPTY}; restore the file or delete the item"
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(MediaItem)
+            .where(MediaItem.id == known.id)
+            .values(state=MediaState.FAILED, failed_reason=reason)
+        )
+    return IngestResult(name, Outcome.UPDATED, known.id, MediaState.FAILED, reason)
+
+
+async def discard_item(
+    session_factory: Sessions, item_id: uuid.UUID, *, storage: Storage | None = None
+) -> None:
+    """Delete an item that is not to be kept, with the files nothing else uses:
+    its artwork and, when ``storage`` holds its audio, that stored copy. A
+    file ingested where it is (no ``storage``) belongs to the station and stays."""
+    async with session_factory() as session, session.begin():
+        item = await session.get(MediaItem, item_id)
+        if item is None:
+            return
+        audio, artwork = item.path, item.artwork_path
+        await session.delete(item)
+    if storage is not None:
+        await _remove_unused(session_factory, MediaItem.path == audio, audio, storage)
+    if artwork is not None:
+        await _remove_unused(session_factory, MediaItem.artwork_path == artwork, artwork, storage)
+
+
+async def _remove_unused(
+    session_factory: Sessions,
+    users: ColumnElement[bool],
+    value: str,
+    storage: Storage | None,
+) -> None:
+    """Delete the file ``value`` (a path, or a key of ``storage``) unless an item uses it."""
+    async with session_factory() as session:
+        used = await session.scalar(select(func.count()).select_from(MediaItem).where(users))
+    if used:
+        return
+    if Path(value).is_absolute():
+        await asyncio.to_thread(Path(value).unlink, missing_ok=True)
+    elif storage is not None:
+        await asyncio.to_thread(storage.delete, value)
 
 
 def _known(item: MediaItem) -> queries.KnownFile:
     return queries.KnownFile(
-        item.id, item.path, item.size_bytes, item.sha256, item.state, item.created_at
+        item.id,
+        item.path,
+        item.size_bytes,
+        item.sha256,
+        item.state,
+        item.created_at,
+        item.failed_reason,
     )
 
 
@@ -217,7 +294,9 @@ async def _already_stored(
             session_factory, known.id, file, pool=pool, options=options
         )
         return IngestResult(name, Outcome.RESUMED, known.id, state, reason, warnings=warnings)
-    why = "being analysed by another scan" if known.state is MediaState.ANALYZING else None
+    why = known.failed_reason if known.state is MediaState.FAILED else None
+    if known.state is MediaState.ANALYZING:
+        why = "being analysed by another scan"
     return IngestResult(name, Outcome.SKIPPED, known.id, known.state, why)
 
 
@@ -298,6 +377,27 @@ async def analyze_item(
 
     Returns the final state, the failure reason and the analysis warnings.
     """
+    done = await _analyze_item(session_factory, item_id, source, pool=pool, options=options)
+    return done.state, done.reason, done.warnings
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    state: MediaState
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    no_audio: bool = False
+    """The file has no audio at all (``NoAudioError``)."""
+
+
+async def _analyze_item(
+    session_factory: Sessions,
+    item_id: uuid.UUID,
+    source: Path,
+    *,
+    pool: AnalysisPool,
+    options: AnalysisOptions,
+) -> _Analysed:
     async with session_factory() as session, session.begin():
         await session.execute(
             update(MediaItem)
@@ -312,10 +412,11 @@ async def analyze_item(
     try:
         analysis = await pool.analyze(str(source), options)
     except LibraryError as e:
-        return await _mark_failed(session_factory, item_id, str(e)), str(e), []
+        state = await _mark_failed(session_factory, item_id, str(e))
+        return _Analysed(state, str(e), no_audio=isinstance(e, NoAudioError))
     except Exception as e:  # a bug or a dead pool must not leave the item analysing
         reason = f"unexpected analysis error ({type(e).__name__}: {e})"
-        return await _mark_failed(session_factory, item_id, reason), reason, []
+        return _Analysed(await _mark_failed(session_factory, item_id, reason), reason)
     try:
         async with session_factory() as session, session.begin():
             await session.execute(
@@ -325,8 +426,9 @@ async def analyze_item(
             )
     except IntegrityError as e:
         reason = f"the analysis gave values the library refuses: {getattr(e, 'orig', e)}"
-        return await _mark_failed(session_factory, item_id, reason), reason, analysis.warnings
-    return MediaState.READY, None, analysis.warnings
+        state = await _mark_failed(session_factory, item_id, reason)
+        return _Analysed(state, reason, analysis.warnings)
+    return _Analysed(MediaState.READY, None, analysis.warnings)
 
 
 def _analysis_values(a: MediaAnalysis) -> dict[str, object]:
@@ -402,6 +504,7 @@ __all__ = [
     "IngestResult",
     "Outcome",
     "analyze_item",
+    "discard_item",
     "ingest_file",
     "recover_stuck",
     "sha256_of",

@@ -3,9 +3,13 @@
 A scan walks the folder, skips what is obviously not audio (hidden files,
 pictures, playlists, cue sheets, text), and ingests everything else: a file
 with the wrong extension still gets its chance, because FFmpeg goes by
-content, and a file that is not audio fails with a reason and is counted. A
-scan can be stopped and run again at any time: files already stored are
-skipped by path, size and modification time without being read again.
+content. A file with no audio at all (empty, not audio, nothing decodes) is
+refused: it is counted and reported with its reason but gets no item, so it
+is looked at again by the next scan. Audio the analysis will not put on air
+(silent, too corrupt, named for another format) is kept as a failed item with
+its reason. A scan can be stopped and run again at any time: files already
+stored are skipped by path, size and modification time without being read
+again.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ class ScanReport:
     """What a scan or reanalysis did: counts per outcome and the failures with reasons.
 
     ``ready`` counts files whose item is READY at the end (new or already
-    stored); ``failed`` files that are not usable, with ``failures`` saying why.
+    stored); ``failed`` files that are not usable, with ``failures`` saying why;
+    ``refused`` those of them that got no item (no audio that can play).
     """
 
     total: int = 0
@@ -69,6 +74,7 @@ class ScanReport:
     duplicates: int = 0
     skipped: int = 0
     failed: int = 0
+    refused: int = 0
     ready: int = 0
     ignored: int = 0
     recovered: int = 0
@@ -92,7 +98,11 @@ class ScanReport:
             self.resumed += 1
         if result.failed:
             self.failed += 1
-            self.failures.append((result.path, result.reason or "unknown reason"))
+            reason = result.reason or "unknown reason"
+            if outcome is Outcome.REFUSED:
+                self.refused += 1
+                reason += " (refused: not added to the library)"
+            self.failures.append((result.path, reason))
         elif result.state is MediaState.READY and outcome is not Outcome.DUPLICATE:
             self.ready += 1
         self.warnings.extend((result.path, w) for w in result.warnings)
@@ -100,7 +110,7 @@ class ScanReport:
     def counts(self) -> dict[str, int]:
         """The counts by name, for printing and JSON."""
         names = ("total", "added", "updated", "resumed", "duplicates", "skipped", "failed")
-        return {n: getattr(self, n) for n in (*names, "ready", "ignored", "recovered")}
+        return {n: getattr(self, n) for n in (*names, "refused", "ready", "ignored", "recovered")}
 
 
 def stuck_after_s(pool: AnalysisPool) -> float:

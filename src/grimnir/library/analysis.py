@@ -10,10 +10,12 @@ it and its options and result are picklable; memory stays bounded whatever the
 file's length.
 
 A file that cannot be used on air raises :class:`LibraryError` with a reason
-meant for the station engineer: empty, not audio, unreadable header, too
-long, mostly corrupt, or silent. Damage the analyser could play through
-(a few corrupt packets, a header whose duration disagrees with the audio)
-becomes a warning instead.
+meant for the station engineer: too long, mostly corrupt, or silent; one
+with no audio at all (empty, not audio, unreadable header, not one frame
+decodes) raises its subclass :class:`NoAudioError`, and ingest refuses it
+outright. Damage the analyser could play through (a few corrupt packets, a
+header whose duration disagrees with the audio, a file cut short that plays
+what is there) becomes a warning instead.
 """
 
 from __future__ import annotations
@@ -23,13 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grimnir.domain.errors import LibraryError
-from grimnir.library._decode import ChunkReader, StreamInfo, open_audio, stream_info
+from grimnir.library._decode import (
+    ChunkReader,
+    DecodeStats,
+    StreamInfo,
+    open_audio,
+    stream_info,
+)
 from grimnir.library._envelope import markers
+from grimnir.library._errors import NoAudioError
 from grimnir.library._meter import Meter
 
 _CHUNK_HOPS = 100
 """Hops measured per chunk (10 s at 100 ms): large arrays, little Python per frame."""
 _FALLBACK_RATE = 48_000
+_MIN_CUT_MS = 1000
+"""Less audio than this from a file cut short or mostly corrupt is a broken copy
+with nothing to air (refused as ``NoAudioError``)."""
 _EXTENSIONS = {"mp3": "mp3", "m4a": "mp4", "mp4": "mp4", "aac": "aac", "flac": "flac"}
 _EXTENSIONS |= {"ogg": "ogg", "oga": "ogg", "opus": "ogg", "wav": "wav", "wave": "wav"}
 
@@ -130,7 +142,7 @@ def probe_audio(path: str) -> StreamInfo:
     finally:
         container.close()
     if info.sample_rate_hz <= 0 or info.channels <= 0:
-        raise LibraryError("not an audio file (FFmpeg found no sample rate or channels)")
+        raise NoAudioError("not an audio file (FFmpeg found no sample rate or channels)")
     return info
 
 
@@ -138,7 +150,7 @@ def _analyze(
     path: Path, container: object, info: StreamInfo, options: AnalysisOptions
 ) -> MediaAnalysis:
     if info.sample_rate_hz <= 0 or info.channels <= 0:
-        raise LibraryError("not an audio file (FFmpeg found no sample rate or channels)")
+        raise NoAudioError("not an audio file (FFmpeg found no sample rate or channels)")
     rate, channels = info.sample_rate_hz, min(info.channels, 2)
     if rate * options.waveform_ms % 1000:
         rate = _FALLBACK_RATE  # e.g. 11025 Hz: no whole number of frames per hop
@@ -148,16 +160,15 @@ def _analyze(
     meter = Meter(rate, channels, hop, 10.0 ** (options.silence_threshold_db / 20.0))
     for chunk in reader.chunks(int(options.max_seconds * rate)):
         meter.feed(chunk)
-    warnings = _decode_warnings(reader, options)
     if meter.frames == 0:
-        reason = reader.stats.ended_early or reader.stats.first_error or "no audio frames"
-        raise LibraryError(f"no audio could be decoded (FFmpeg: {reason})")
+        raise NoAudioError(_nothing_decoded(reader))
+    duration_ms = _ceil_ms(meter.frames, rate)
+    warnings = _decode_warnings(reader, options, duration_ms)
     if meter.first is None or meter.last is None:
         raise LibraryError(
             f"no audio above {options.silence_threshold_db:g} dBFS: the file is silent"
         )
-    duration_ms = _ceil_ms(meter.frames, rate)
-    warnings += _length_checks(path, info, duration_ms, options)
+    warnings += _length_checks(path, info, duration_ms, options, reader.stats)
     lufs, lra = meter.loudness()
     cue_in = meter.first * 1000 // rate
     cue_out = _ceil_ms(meter.last + 1, rate)
@@ -191,9 +202,28 @@ def _analyze(
     )
 
 
-def _decode_warnings(reader: ChunkReader, options: AnalysisOptions) -> list[str]:
+def _nothing_decoded(reader: ChunkReader) -> str:
+    stats = reader.stats
+    reason = stats.first_error or stats.ended_early or "no audio frames"
+    if stats.packets:
+        return (
+            f"no audio could be decoded: none of its {stats.packets} audio packets is "
+            f"readable (FFmpeg: {reason}); the file is damaged or not what its header says, "
+            "replace it with a good copy"
+        )
+    return f"no audio could be decoded (FFmpeg: {reason}); replace it with a good copy"
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f} KB"
+
+
+def _decode_warnings(reader: ChunkReader, options: AnalysisOptions, decoded_ms: int) -> list[str]:
+    """Warnings about damage the file can play through; a corrupt file raises
+    (``NoAudioError`` when under a second of audio decodes from it)."""
     stats = reader.stats
     warnings: list[str] = []
+    corrupt = NoAudioError if decoded_ms < _MIN_CUT_MS else LibraryError
     if stats.bad_packets:
         share = stats.bad_packets / max(1, stats.packets)
         text = (
@@ -201,7 +231,7 @@ def _decode_warnings(reader: ChunkReader, options: AnalysisOptions) -> list[str]
             f"(FFmpeg: {stats.first_error})"
         )
         if share > options.max_bad_packet_ratio:
-            raise LibraryError(f"the file is corrupt: {text}; re-encode or replace it")
+            raise corrupt(f"the file is corrupt: {text}; re-encode or replace it")
         warnings.append(f"{text}; they play as short gaps")
     if stats.ended_early:
         warnings.append(f"the file ends in unreadable data (FFmpeg: {stats.ended_early})")
@@ -209,17 +239,38 @@ def _decode_warnings(reader: ChunkReader, options: AnalysisOptions) -> list[str]
 
 
 def _length_checks(
-    path: Path, info: StreamInfo, duration_ms: int, options: AnalysisOptions
+    path: Path, info: StreamInfo, duration_ms: int, options: AnalysisOptions, stats: DecodeStats
 ) -> list[str]:
-    """Refuse a file cut short; warn about a header or a name that does not match the audio."""
+    """Warn about a file cut short and a header that does not match the audio;
+    refuse a file damaged inside and a name that does not match the audio."""
     warnings: list[str] = []
     header_ms = (info.header_duration_s or 0.0) * 1000
     if header_ms and duration_ms < 0.9 * header_ms and header_ms - duration_ms > 1000:
-        raise LibraryError(
-            f"truncated or damaged: the header promises {header_ms / 1000:.1f} s but only "
-            f"{duration_ms / 1000:.1f} s of audio decode; copy or upload the file again"
+        # NOTE: less audio than the header promises: either the file was cut
+        # short (it plays what is there, so it is kept) or data inside it did
+        # not decode. FFmpeg may resync past such data without a word, but the
+        # skipped bytes show, riding along in oversized packets. (Only here:
+        # a second file's tag in a concatenation rides along the same way.)
+        if stats.junk_bytes > options.max_bad_packet_ratio * stats.packet_bytes:
+            corrupt = NoAudioError if duration_ms < _MIN_CUT_MS else LibraryError
+            raise corrupt(
+                f"the file is corrupt: {_kb(stats.junk_bytes)} of its "
+                f"{_kb(stats.packet_bytes)} of audio data do not decode (FFmpeg skipped "
+                "them); re-encode or replace it"
+            )
+        if duration_ms < _MIN_CUT_MS:
+            raise NoAudioError(
+                f"truncated: the header promises {header_ms / 1000:.1f} s but only "
+                f"{duration_ms} ms of audio decode, too little to air; copy or upload "
+                "the whole file again"
+            )
+        decoded = f"{duration_ms / 1000:.1f} s"
+        warnings.append(
+            f"truncated: the header promises {header_ms / 1000:.1f} s but only {decoded} "
+            f"of audio decode; it plays those {decoded} (copy or upload the whole file "
+            "again to get the rest)"
         )
-    if header_ms and abs(header_ms - duration_ms) > max(1000, 0.02 * duration_ms):
+    elif header_ms and abs(header_ms - duration_ms) > max(1000, 0.02 * duration_ms):
         warnings.append(
             f"the header says {header_ms / 1000:.1f} s but {duration_ms / 1000:.1f} s decoded "
             "(the header is wrong; the decoded length is used)"

@@ -195,6 +195,7 @@ class KnownFile:
     sha256: str
     state: MediaState
     created_at: datetime
+    failed_reason: str | None = None
 
 
 async def known_files(session: AsyncSession, station_id: uuid.UUID) -> dict[str, KnownFile]:
@@ -208,6 +209,7 @@ async def known_files(session: AsyncSession, station_id: uuid.UUID) -> dict[str,
             MediaItem.sha256,
             MediaItem.state,
             MediaItem.created_at,
+            MediaItem.failed_reason,
         ).where(MediaItem.station_id == station_id)
     )
     return {row.path: KnownFile(*row) for row in rows}

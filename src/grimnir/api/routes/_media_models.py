@@ -77,8 +77,15 @@ class MediaOut(BaseModel):
 
 
 class MediaUploaded(MediaOut):
+    """An upload that was kept: always ``ready``, and what is wrong with it that it
+    plays through (an upload that cannot go on air is refused instead)."""
+
     warnings: list[str] = Field(
-        default_factory=list, description="Problems the item can live with (e.g. bad tags)."
+        default_factory=list,
+        description=(
+            "Problems the item can live with: unreadable tags, a few corrupt packets, "
+            "a file cut short (it plays the audio that decodes)."
+        ),
     )
 
 

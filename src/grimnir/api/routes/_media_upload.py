@@ -22,6 +22,8 @@ from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from grimnir.api._body_limit import mib
+from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
 
 if TYPE_CHECKING:
@@ -59,9 +61,17 @@ UPLOAD_BODY: dict[str, Any] = {
 """The request body as OpenAPI states it (the route reads the stream itself)."""
 
 
-def mib(size: int) -> str:
-    """``size`` bytes as a short human text."""
-    return f"{size / (1024 * 1024):g} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+def body_limit(ctx: ApiContext) -> int:
+    """The largest request body of an upload: the file and room for the form around it."""
+    return ctx.max_upload_bytes + _OVERHEAD
+
+
+def body_advice(ctx: ApiContext) -> str:
+    """What to do about an upload over :func:`body_limit`."""
+    return (
+        f"the file may be at most {mib(ctx.max_upload_bytes)}: upload a smaller file "
+        "(or raise the limit in the server's settings)"
+    )
 
 
 @dataclass

@@ -3,7 +3,11 @@
 Uploads are checked by content (FFmpeg must find audio in them; the name and
 the declared type do not count), stored once in the library's content store
 under ``<data dir>/media`` and analysed in a worker process (a file that
-crashes a decoder costs that worker, never the API). Tag edits are written
+crashes a decoder costs that worker, never the API). An upload is kept only
+when its analysis makes it ready to air (damage it plays through, such as a
+file cut short, comes back as warnings); any other file is refused and
+leaves nothing behind: 415 when it holds no audio that decodes, 422 when its
+audio cannot go on air (silent, too corrupt, too long). Tag edits are written
 to the database only: the database is what the planner and the engine read,
 and the stored file stays byte-identical to its ``sha256``.
 """
@@ -21,6 +25,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grimnir.api._body_limit import RouteLimit
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
 from grimnir.api.context import ApiContext
@@ -33,11 +38,17 @@ from grimnir.api.routes._media_models import (
     WaveformOut,
     waveform_out,
 )
-from grimnir.api.routes._media_upload import UPLOAD_BODY, receive_file, remove
+from grimnir.api.routes._media_upload import (
+    UPLOAD_BODY,
+    body_advice,
+    body_limit,
+    receive_file,
+    remove,
+)
 from grimnir.domain import EntryStatus, LibraryError, MediaState
 from grimnir.library import queries
 from grimnir.library.analysis import AnalysisOptions, probe_audio
-from grimnir.library.ingest import Outcome, ingest_file
+from grimnir.library.ingest import Outcome, discard_item, ingest_file
 from grimnir.library.pool import AnalysisPool
 from grimnir.library.storage import LocalStorage
 from grimnir.store.models import MediaItem, Station, TimelineEntry
@@ -59,6 +70,9 @@ _ARTIST_TITLE = re.compile(r"^\s*(?P<artist>[^-]+?)\s+-\s+(?P<title>.+?)\s*$")
 
 Text = Annotated[str | None, Query(min_length=1, max_length=255, pattern=_NO_NUL)]
 
+BODY_LIMITS = [RouteLimit("POST", MEDIA, body_limit, body_advice)]
+"""The upload takes a file of up to ``max_upload_bytes``, not just a JSON body."""
+
 
 def _store(ctx: ApiContext) -> LocalStorage:
     """The library's content store: ``<media dir>/ab/cd/<sha256>.<ext>``, each file once."""
@@ -73,6 +87,21 @@ def _options(station: Station) -> AnalysisOptions:
             if isinstance(target, int | float) and -70.0 < target < 0.0:
                 return AnalysisOptions(target_lufs=float(target))
     return AnalysisOptions(target_lufs=_DEFAULT_TARGET_LUFS)
+
+
+def _not_audio(label: str, reason: str | None) -> Problem:
+    return Problem(
+        415,
+        f"{label} is not audio that can go on air ({reason}); nothing was stored: upload an "
+        "MP3, AAC/M4A, Ogg Vorbis, Opus, FLAC or WAV file that plays",
+    )
+
+
+def _not_kept(label: str, reason: str | None) -> Problem:
+    return Problem(
+        422,
+        f"{label} cannot go on air, so it was not added (nothing was stored): {reason}",
+    )
 
 
 def _duplicate(twin: MediaItem) -> Problem:
@@ -123,15 +152,28 @@ async def _unreferenced(ctx: ApiContext, path: str) -> bool:
     openapi_extra=UPLOAD_BODY,
     responses={
         413: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Too big."},
-        415: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Not audio."},
+        415: {
+            "model": ProblemBody,
+            "content": {PROBLEM_JSON: {}},
+            "description": "No audio that decodes (nothing is stored).",
+        },
+        422: {
+            "model": ProblemBody,
+            "content": {PROBLEM_JSON: {}},
+            "description": "Empty, or audio that cannot go on air (nothing is stored).",
+        },
     },
 )
 async def upload_media(
     request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
 ) -> MediaUploaded:
     """Upload an audio file (multipart field ``file``): it is checked, stored and
-    analysed before the answer, which says ``ready`` or ``failed`` with the reason.
-    The same audio twice on a station is refused (409) with the existing item."""
+    analysed before the answer. A file that is kept is ``ready``, with
+    ``warnings`` for damage it plays through (a file cut short plays what
+    decodes); one that cannot go on air is refused with the reason and
+    nothing is stored: 415 for no audio that decodes, 422 for audio the
+    analysis refuses. The same audio twice on a station is refused (409)
+    with the existing item."""
     ctx = context(request)
     store = _store(ctx)
     received = await receive_file(request, store.root / ".incoming", ctx.max_upload_bytes)
@@ -147,11 +189,7 @@ async def upload_media(
                     probe_audio, str(received.path), timeout_s=_PROBE_TIMEOUT_S, label=label
                 )
             except LibraryError as exc:
-                raise Problem(
-                    415,
-                    f"{label} is not audio that can go on air ({exc}): upload an MP3, "
-                    "AAC/M4A, Ogg Vorbis, Opus, FLAC or WAV file",
-                ) from None
+                raise _not_audio(label, str(exc)) from None
             ext = _FORMAT_EXT.get(info.format, "bin")
             stored = await asyncio.to_thread(
                 store.put, received.path, f"upload.{ext}", str(scope.station.id)
@@ -166,15 +204,24 @@ async def upload_media(
             )
     finally:
         await asyncio.to_thread(remove, received.path)
-    if result.item_id is None or result.outcome in (Outcome.DUPLICATE, Outcome.FAILED):
-        # NOTE: a twin found only now (a concurrent upload, a scanned copy) keeps
-        # its own file; ours goes unless an item of another station uses it.
-        if await _unreferenced(ctx, str(stored.path)):
-            await asyncio.to_thread(stored.path.unlink, missing_ok=True)
-        if result.item_id is None or result.outcome is Outcome.FAILED:
-            raise Problem(422, f"{label} could not be added: {result.reason}")
+    dropped = result.outcome is Outcome.ADDED and result.state is MediaState.FAILED
+    if dropped and result.item_id is not None:
+        # NOTE: a failed item would only sit in the library (it never airs)
+        # and turn the upload of the mended file into a 409.
+        await discard_item(ctx.sessions, result.item_id)
+    unused = result.item_id is None or dropped or result.outcome is Outcome.DUPLICATE
+    # NOTE: a twin found only now (a concurrent upload, a scanned copy) keeps
+    # its own file; ours goes unless an item of another station uses it.
+    if unused and await _unreferenced(ctx, str(stored.path)):
+        await asyncio.to_thread(stored.path.unlink, missing_ok=True)
+    if result.outcome is Outcome.REFUSED:
+        raise _not_audio(label, result.reason)
+    if dropped:
+        raise _not_kept(label, result.reason)
+    if result.item_id is None:
+        raise Problem(422, f"{label} could not be added: {result.reason}")
     async with ctx.sessions() as session:
-        if result.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED):
+        if result.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED) or result.failed:
             raise _duplicate(await _item(session, scope, result.item_id))
         item = await _item(session, scope, result.item_id)
         _fallback_tags(item, received.filename)
