@@ -275,6 +275,12 @@ class ControlPlane:
     def _on_supervisor_event(self, event: SupervisorEvent) -> None:
         level = logging.ERROR if event.type == "engine.alarm" else logging.INFO
         log.log(level, "%s station=%s %s", event.type, event.station_id, event.data)
+        if event.type == "engine.started":
+            executor = next(
+                (s.executor for s in self.slots if str(s.station.id) == event.station_id), None
+            )
+            if executor is not None:
+                executor.engine_started()
 
     async def plan_once(self, slot: StationSlot) -> None:
         now = datetime.now(UTC)

@@ -114,10 +114,10 @@ async def _supervising(supervisor: EngineSupervisor) -> AsyncIterator[EngineSupe
 
 
 async def test_a_killed_engine_is_restarted_after_the_first_backoff_and_serves_again() -> None:
-    """How long that takes (README: "about a second") is measured by
-    ``benchmarks/engine_restart.py``; here, what the supervisor decides: it sees the
-    exit itself (no failed health checks first), waits only the initial backoff, and
-    the new process serves."""
+    """Killed the moment it serves (before ``healthy_run_s``, as if it died starting).
+    How long a restart takes is measured by ``benchmarks/engine_restart.py``; here,
+    what the supervisor decides: it sees the exit itself (no failed health checks
+    first), waits only the initial backoff, and the new process serves."""
     spec = _engine_spec()
     events: list[SupervisorEvent] = []
     supervisor = EngineSupervisor([spec], on_event=events.append)
@@ -151,6 +151,61 @@ async def test_a_killed_engine_is_restarted_after_the_first_backoff_and_serves_a
     assert not any(_alive(pid) for pid in pids)
     assert _our_children() == []
     assert supervisor.states()[STATION].status is EngineStatus.STOPPED
+
+
+async def test_an_engine_that_ran_healthy_is_restarted_at_once() -> None:
+    """A crash of an engine that had been running is a crash, not a loop: no backoff
+    (the station is off air until the new engine serves). The backoff here is longer
+    than the test waits, so a restart that waited for it would fail the test."""
+    spec = _engine_spec()
+    events: list[SupervisorEvent] = []
+    policy = SupervisorPolicy(healthy_run_s=0.3, backoff_initial_s=600.0)
+    supervisor = EngineSupervisor([spec], policy=policy, on_event=events.append)
+    async with _supervising(supervisor):
+        first = await _wait_running(supervisor, STATION, 60)
+        await asyncio.sleep(1.0)  # ran healthy (healthy_run_s)
+        os.kill(first, signal.SIGKILL)
+        async with asyncio.timeout(60):
+            while supervisor.states()[STATION].starts < 2:
+                await asyncio.sleep(0.02)
+        second = await _wait_running(supervisor, STATION, 60)
+    assert second != first
+    kinds = [event.type for event in events]
+    assert kinds[:4] == ["engine.started", "engine.exited", "engine.restarting", "engine.started"]
+    assert events[2].data["delay_s"] == 0.0
+    assert _our_children() == []
+
+
+async def test_crashes_after_healthy_runs_raise_the_alarm_but_are_not_slowed_down() -> None:
+    """An engine that keeps dying after it ran healthy: a human should look (the alarm,
+    once), but the restarts stay immediate; a slow retry would only add dead air."""
+    spec = _engine_spec()
+    watch = Alarms()
+    policy = SupervisorPolicy(
+        healthy_run_s=0.3, max_restarts=2, backoff_initial_s=600.0, crash_loop_retry_s=600.0
+    )
+    supervisor = EngineSupervisor([spec], policy=policy, on_event=watch)
+    pids: list[int] = []
+    async with _supervising(supervisor):
+        for _ in range(4):
+            async with asyncio.timeout(60):
+                while (pid := await _wait_running(supervisor, STATION, 60)) in pids:
+                    await asyncio.sleep(0.02)
+            pids.append(pid)
+            if len(pids) < 4:
+                await asyncio.sleep(0.6)  # ran healthy
+                os.kill(pid, signal.SIGKILL)
+        assert watch.raised.is_set()
+        state = supervisor.states()[STATION]
+        assert state.status is EngineStatus.RUNNING
+        assert state.starts == 4
+    kinds = [event.type for event in watch.events]
+    assert kinds.count("engine.alarm") == 1
+    assert kinds.index("engine.alarm") == len(kinds) - 4  # at the third crash, then restarted
+    assert kinds[-3:] == ["engine.restarting", "engine.started", "engine.stopped"]
+    delays = [e.data["delay_s"] for e in watch.events if e.type == "engine.restarting"]
+    assert delays == [0.0, 0.0, 0.0]
+    assert _our_children() == []
 
 
 async def test_a_crash_loop_raises_the_alarm_and_slows_the_restarts_down() -> None:

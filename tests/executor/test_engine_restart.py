@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import uuid
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import yaml
 from sqlalchemy import select
 
 from grimnir.bus import MemoryBus
-from grimnir.engine.client import GrpcEngineClient
+from grimnir.domain.errors import EngineError
+from grimnir.engine.client import EngineEventRecord, GrpcEngineClient, InProcessEngineClient
 from grimnir.engine.client.supervisor import EngineSpec, EngineStatus, EngineSupervisor
+from grimnir.engine.control import LocalControl
 from grimnir.executor import StationExecutor
 from grimnir.store.models import AsRun, Station
-from tests.executor._station import Sessions, add_entry, add_media, write_tone
+from tests.executor._station import Sessions, VirtualStation, add_entry, add_media, write_tone
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
@@ -98,7 +101,7 @@ async def test_a_killed_engine_is_back_on_air_at_the_right_item(
         offset_s = offset_ms / 1000
         assert played_s - 0.001 <= offset_s <= back_s + 0.001, (played_s, offset_s, back_s)
         # ... and it is the cut, not the return: the executor hears the engine die at
-        # once, while the new one waits out the backoff (0.2 s) and a whole start
+        # once, while the new one needs a whole start
         assert offset_s - played_s < (back_s - played_s) / 2, (played_s, offset_s, back_s)
         assert await running_pid(supervisor, 60) != first_pid
         nxt = await started.get(timeout=60)
@@ -120,3 +123,45 @@ async def test_a_killed_engine_is_back_on_air_at_the_right_item(
     # the interrupted item keeps one row, continued after the restart
     assert [r.timeline_entry_id for r in rows] == [first.id, second.id]
     assert all(r.ended_at is not None for r in rows)
+
+
+class AwayEngine(InProcessEngineClient):
+    """The station's engine, unreachable until ``back`` (its event stream fails as a
+    gRPC one does when nothing listens at the engine's address)."""
+
+    def __init__(self, control: LocalControl) -> None:
+        super().__init__(control)
+        self.back = False
+        self.tries = 0
+
+    async def events(
+        self, *, include_telemetry: bool = False, since_frame: int | None = None
+    ) -> AsyncGenerator[EngineEventRecord, None]:
+        self.tries += 1
+        if not self.back:
+            raise EngineError("engine at unix:engine.sock is not reachable: connection refused")
+        stream = super().events(include_telemetry=include_telemetry, since_frame=since_frame)
+        async for record in stream:
+            yield record
+
+
+async def test_the_executor_reaches_a_restarted_engine_when_told_not_at_its_next_retry(
+    sessions: Sessions, station_id: uuid.UUID, virtual: VirtualStation, bus: MemoryBus
+) -> None:
+    """``grimnir up`` tells the executor when the supervisor sees the new engine serve:
+    the station is off air until the executor has lined it up, so it goes at once."""
+    client = AwayEngine(virtual.control)
+    ex = StationExecutor(
+        station_id, sessions, client, bus, reconnect_s=600.0, fallback_rotation=False
+    )
+    await ex.start()
+    try:
+        async with asyncio.timeout(30):
+            while client.tries < 1:
+                await asyncio.sleep(0.01)
+        client.back = True  # the next try on its own would be ten minutes away
+        ex.engine_started()
+        await ex.wait_ready(30)
+    finally:
+        await ex.close()
+    assert client.tries == 2

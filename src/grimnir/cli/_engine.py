@@ -7,15 +7,27 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from grimnir.cli._common import err, fail, out
 from grimnir.domain.errors import EXIT_CONFIG, AddressError, ConfigError, GrimnirError
 
 if TYPE_CHECKING:
     import grpc as grpc_lib  # NOTE: the command's --grpc parameter takes the name
+
+
+# NOTE: plain click output, not the other commands' rich consoles (``_common``): a
+# restarted engine is off air until it serves, and this module imports nothing it
+# does not need for that (see ``grimnir.cli.main``).
+
+
+def fail(message: str, problems: list[str] | None = None) -> NoReturn:
+    typer.secho("error:", fg="red", bold=True, err=True, nl=False)
+    typer.echo(f" {message}", err=True)
+    for line in problems or []:
+        typer.echo(f"  {line}", err=True)
+    raise typer.Exit(1)
 
 
 def _split_address(value: str, default_port: int, what: str) -> tuple[str, int]:
@@ -134,35 +146,47 @@ def engine_command(
         if not isinstance(exc, AddressError):
             fail(str(exc))
         # NOTE: a distinct status, so a supervisor reports it instead of restarting.
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        typer.echo(f"error: {exc}", err=True)
         report_exit_reason(str(exc))
         raise typer.Exit(EXIT_CONFIG) from None
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     host, port = runtime.server.address
-    out.print(f"engine for {station.station.name} on air")
-    out.print(f"  gRPC control   {grpc}")
+    typer.echo(f"engine for {station.station.name} on air")
+    typer.echo(f"  gRPC control   {grpc}")
     for mount in runtime.listener_mounts:
-        out.print(f"  listen         http://{host}:{port}{mount.path}")
+        typer.echo(f"  listen         http://{host}:{port}{mount.path}")
     for prefix in runtime.hls_paths:
-        out.print(f"  HLS            http://{host}:{port}{prefix}/index.m3u8")
+        typer.echo(f"  HLS            http://{host}:{port}{prefix}/index.m3u8")
     for output in runtime.icecast:
-        out.print(f"  Icecast        {output.name} (reconnects until it is up)")
+        typer.echo(f"  Icecast        {output.name} (reconnects until it is up)")
     for recording in runtime.recordings:
-        out.print(f"  recording to   {recording.path}")
+        typer.echo(f"  recording to   {recording.path}")
     for problem in runtime.path_problems:
-        err.print(f"warning: {problem}", markup=False)
+        typer.echo(f"warning: {problem}", err=True)
     for path in runtime.harbor.paths:
-        out.print(f"  harbor (DJs)   icecast://{host}:{port}{path}")
+        typer.echo(f"  harbor (DJs)   icecast://{host}:{port}{path}")
     if options.harbor_auth_url:
-        out.print(f"  DJ accounts    checked by {options.harbor_auth_url}")
+        typer.echo(f"  DJ accounts    checked by {options.harbor_auth_url}")
     elif not options.harbor_users:
-        err.print("note: no harbor users: DJs are refused until you pass --harbor-user NAME:PASS")
+        typer.echo(
+            "note: no harbor users: DJs are refused until you pass --harbor-user NAME:PASS",
+            err=True,
+        )
     while not stop.wait(0.5):
         if not runtime.alive:
-            err.print("error: the engine loop stopped unexpectedly; exiting for a restart")
+            typer.echo(
+                "error: the engine loop stopped unexpectedly; exiting for a restart", err=True
+            )
             server.stop(0)
             runtime.close()
             raise typer.Exit(1)
     server.stop(1.0)
     runtime.close()
+
+
+def engine_main(args: list[str]) -> None:
+    """``grimnir engine ARGS`` on its own (see ``grimnir.cli.main``)."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(engine_command)
+    app(args=args, prog_name="grimnir engine")

@@ -58,9 +58,12 @@ class AutomationPlayer:
 
     # -- control ------------------------------------------------------------------
 
-    def enqueue(self, item: PlayItem) -> None:
+    def enqueue(self, item: PlayItem, source: Source | None = None) -> None:
         """Add an item in start-time order; an item without ``start_at`` follows the
-        item queued before it (arrival order)."""
+        item queued before it (arrival order). ``source``: the item's source, already
+        decoding (it plays from there, as a preloaded one does)."""
+        if source is not None:
+            self._preloaded[id(item)] = (item, source)
         if item.start_at is not None:
             key = item.start_at
         else:

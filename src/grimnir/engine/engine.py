@@ -140,6 +140,8 @@ class Engine:
         self._pcm_sinks: list[PcmSink] = []
         self._busy = 0.0
         self._measuring: list[tuple[PlayItem, FileSource]] = []
+        self._early: set[Source] = set()
+        """Sources started by ``play`` whose command has not been applied yet."""
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -262,7 +264,31 @@ class Engine:
 
     def play(self, item: PlayItem) -> None:
         """Queue ``item`` on the automation layer."""
-        self.submit(lambda: self.automation.enqueue(item))
+        source = self._early_source(item)
+
+        def apply() -> None:
+            if source is not None:
+                self._early.discard(source)
+            self.automation.enqueue(item, source)
+
+        self.submit(apply)
+
+    def _early_source(self, item: PlayItem) -> Source | None:
+        """On air, a file to play at once (no ``start_at``: a resume after an engine
+        restart, a join) starts decoding now, on the caller's thread: at the next
+        block loop wake-up it has audio, where a source started there would give a
+        whole burst of silence first (the decoder opens and seeks meanwhile)."""
+        if not self.options.realtime or item.start_at is not None or item.analyze:
+            return None
+        if item.path.startswith(("http://", "https://", "rtp://", "srt://")):
+            return None
+        try:
+            source = self._make_source(item)
+        except EngineError:
+            return None  # NOTE: the block loop meets the same problem and reports it as ever
+        self._early.add(source)
+        source.start()
+        return source
 
     def insert_emergency(self, item: PlayItem) -> None:
         """Play ``item`` on the emergency layer now (it pre-empts everything)."""
@@ -680,6 +706,8 @@ class Engine:
             self.automation.close()
             self.emergency.close()
             self.fallback.close()
+            for source in list(self._early):  # played, but closed before the next block
+                source.close()
             if self.live is not None:
                 self.live.close()
 

@@ -28,13 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from grimnir.engine.engine import Engine
 from grimnir.engine.server import HarborConnection, StreamServer
 from grimnir.engine.sources import PushSource
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,11 @@ class ApiHarborAuth:
         self.timeout_s = timeout_s
 
     def __call__(self, mount: str, user: str, password: str, remote: str) -> bool:
+        # NOTE: imported here, not at the top: httpx (with the rich it loads) is a
+        # quarter of a second of an engine's start, and a restart is off air until
+        # the engine serves; the first DJ login pays it instead.
+        import httpx
+
         body = {
             "station_id": self.station_id,
             "mount": mount,

@@ -43,6 +43,7 @@ from grimnir.config._outputs import (
 from grimnir.config.station import StationConfig
 from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import NotFoundError
+from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl, Metadata
 from grimnir.engine.encoders import CONTENT_TYPES
@@ -61,6 +62,9 @@ from grimnir.engine.outputs import (
 from grimnir.engine.server import ListenerMount, StreamServer
 
 log = logging.getLogger(__name__)
+
+LISTENER_BATCH_S = 0.1
+"""Listeners get the stream in pieces of at least this long (the burst counts)."""
 
 HarborAuth = Callable[[str, str, str, str], bool]
 """(mount path, user, password, client address) → allowed? Runs on a worker thread."""
@@ -107,8 +111,14 @@ class StationRuntime(LocalControl):
             ),
         )
         super().__init__(engine, str(config.station.id))
+        # NOTE: listener mounts batch writes (batch_s) to save wake-ups; the block loop
+        # already writes once per burst, so batching on top of a 200 ms burst only
+        # delays the stream (by 100 ms: also a restarted engine's first audio)
         self.server = StreamServer(
-            self.options.http_host, self.options.http_port, server_name=config.station.name
+            self.options.http_host,
+            self.options.http_port,
+            server_name=config.station.name,
+            batch_s=max(0.0, LISTENER_BATCH_S - burst * BLOCK / RATE),
         )
         self._remote_auth = (
             None

@@ -199,6 +199,8 @@ class StationExecutor:
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
         """Asks the scheduler for a timeline pass now."""
+        self._reach = asyncio.Event()
+        """Asks the follower to try the engine now instead of after ``reconnect_s``."""
         self._passing = False
         self._passed = asyncio.Event()
         """Set after every scheduler pass (``settle()`` waits on it)."""
@@ -231,6 +233,11 @@ class StationExecutor:
             asyncio.create_task(self._follow(), name=f"executor-events-{self.station_key}"),
             asyncio.create_task(self._schedule(), name=f"executor-timeline-{self.station_key}"),
         ]
+
+    def engine_started(self) -> None:
+        """The engine (re)started and serves (its supervisor saw it): reach it now,
+        not at the next retry, since the station is off air until the queue is back."""
+        self._reach.set()
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
         """Wait until the executor has lined up with the engine."""
@@ -422,6 +429,7 @@ class StationExecutor:
         while True:
             seen: tuple[int, int] | None = None
             replayed = 0
+            self._reach.clear()
             try:
                 since = await self._replay_from()
                 events = self.client.events(include_telemetry=True, since_frame=since)
@@ -471,7 +479,8 @@ class StationExecutor:
             if self.engine_up:
                 self.engine_up = False
                 self.lost_at = self.clock()
-            await asyncio.sleep(self.reconnect_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reach.wait(), self.reconnect_s)
 
     async def _handle(self, record: EngineEventRecord) -> None:
         """One engine event, then remember how far we got (the journal replays from

@@ -3,12 +3,18 @@
 Each engine runs as its own process (``EngineSpec.argv``) serving the control
 contract on ``grpc_address``. The supervisor asks ``GetStatus`` every
 ``check_every_s``; an engine that exits, or fails ``unhealthy_after`` checks
-in a row, is killed and started again after a backoff (0.2 s, doubling, at
-most 10 s). A crash loop must not hammer the machine: after
+in a row, is killed and started again. An engine that had been running
+healthy (``healthy_run_s``) crashed once, not in a loop: it is started again
+at once, since every moment until then is off air. One that ends sooner
+(while starting, or straight after) is started again after a backoff (0.2 s,
+doubling, at most 10 s). A crash loop must not hammer the machine: after
 ``max_restarts`` restarts within ``window_s`` the engine is marked
 ``failed``, ``engine.alarm`` is raised (a human should look), and it is tried
 again only every ``crash_loop_retry_s``: the supervisor never gives a station
 up (a disk that filled, a device that came back: it returns on air by itself).
+An engine that keeps crashing after healthy runs raises the alarm the same
+way but is still started again at once: it does not hammer the machine, and
+slowing it down would only keep the station off air longer.
 Once an engine runs healthy again for ``backoff_reset_s`` after an alarm,
 ``engine.recovered`` says so.
 An engine that exits with ``EXIT_CONFIG`` (an address it must listen on is
@@ -75,10 +81,12 @@ class SupervisorPolicy:
     """Failed checks in a row before a running engine is killed and restarted."""
     start_timeout_s: float = 30.0
     """An engine that does not answer within this after its start is restarted."""
+    healthy_run_s: float = 2.0
+    """An engine that ran healthy this long before it ended is started again at once."""
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 10.0
     backoff_reset_s: float = 60.0
-    """Running healthy this long resets the backoff to its initial value."""
+    """Running healthy this long after an alarm clears it (``engine.recovered``)."""
     max_restarts: int = 5
     window_s: float = 300.0
     crash_loop_retry_s: float = 60.0
@@ -111,8 +119,9 @@ class EngineState:
 @dataclass(frozen=True, slots=True)
 class SupervisorEvent:
     """``engine.started``, ``engine.exited``, ``engine.unhealthy``, ``engine.restarting``,
-    ``engine.alarm`` (a crash loop: restarts slowed down, a human should look),
-    ``engine.recovered`` (healthy again after an alarm) or ``engine.stopped``."""
+    ``engine.alarm`` (a crash loop, a human should look; restarts slowed down unless it
+    runs healthy between crashes), ``engine.recovered`` (healthy again after an alarm)
+    or ``engine.stopped``."""
 
     type: str
     station_id: str
@@ -215,14 +224,15 @@ class EngineSupervisor:
                 self._emit("engine.alarm", slot, reason=slot.config_error, restarts=0)
                 return
             now = time.monotonic()
-            if (
-                slot.healthy_since is not None
-                and now - slot.healthy_since >= policy.backoff_reset_s
-            ):
+            healthy_run = (
+                slot.healthy_since is not None and now - slot.healthy_since >= policy.healthy_run_s
+            )
+            if healthy_run:
                 delay = policy.backoff_initial_s
             while slot.restarts and now - slot.restarts[0] >= policy.window_s:
                 slot.restarts.popleft()
-            if len(slot.restarts) >= policy.max_restarts:
+            looping = len(slot.restarts) >= policy.max_restarts
+            if looping and not healthy_run:
                 slot.status = EngineStatus.FAILED
                 slot.message = (
                     f"{why}; restarted {len(slot.restarts)} times within "
@@ -238,12 +248,25 @@ class EngineSupervisor:
                 await asyncio.sleep(policy.crash_loop_retry_s)
                 slot.restarts.append(time.monotonic())
                 continue
+            if looping and not slot.alarmed:
+                slot.alarmed = True
+                log.error(
+                    "engine of station %s: %s; restarted %d times within %.0f s: check the "
+                    "engine's log",
+                    slot.spec.station_id,
+                    why,
+                    len(slot.restarts),
+                    policy.window_s,
+                )
+                self._emit("engine.alarm", slot, reason=why, restarts=len(slot.restarts))
             slot.status = EngineStatus.BACKOFF
-            slot.message = f"{why}; restarting in {delay:.1f} s"
+            wait = 0.0 if healthy_run else delay
+            slot.message = f"{why}; restarting " + (f"in {wait:.1f} s" if wait else "now")
             log.warning("engine of station %s: %s", slot.spec.station_id, slot.message)
-            self._emit("engine.restarting", slot, reason=why, delay_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, policy.backoff_max_s)
+            self._emit("engine.restarting", slot, reason=why, delay_s=wait)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, policy.backoff_max_s)
             slot.restarts.append(time.monotonic())
 
     async def _adopt(self, slot: _Slot) -> int | None:
@@ -325,7 +348,9 @@ class EngineSupervisor:
         failures = 0
         try:
             while True:
-                check = asyncio.create_task(slot.client.status())
+                starting = slot.status is EngineStatus.STARTING
+                ask = slot.client.serving_status if starting else slot.client.status
+                check = asyncio.create_task(ask())
                 done, _ = await asyncio.wait({exited, check}, return_when=asyncio.FIRST_COMPLETED)
                 if exited in done:
                     check.cancel()
@@ -366,8 +391,9 @@ class EngineSupervisor:
                         self._emit("engine.unhealthy", slot, error=str(error))
                         await self._kill(slot)
                         return f"engine failed {failures} health checks in a row ({error})"
-                # NOTE: poll fast while starting, so a restart is seen serving at once.
-                pause = 0.05 if slot.status is EngineStatus.STARTING else self.policy.check_every_s
+                # NOTE: while starting the check itself waits for the engine to serve
+                # (``serving_status``); after a timeout it asks again soon.
+                pause = 0.02 if slot.status is EngineStatus.STARTING else self.policy.check_every_s
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(exited), pause)
         finally:
