@@ -28,6 +28,7 @@ from grimnir.engine.encoders import Encoder, create_encoder
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
 from grimnir.engine.outputs import OutputState, StreamInfo
 from grimnir.engine.server import METAINT, ListenerMount, StreamServer, metadata_block, parse_blocks
+from tests._onair import http_head
 from tests._require import FFMPEG_PATH, peer
 
 FFMPEG = FFMPEG_PATH
@@ -91,23 +92,6 @@ def ffmpeg_read(url: str, seconds: float) -> subprocess.CompletedProcess[bytes]:
 
 def error_lines(stderr: bytes) -> list[str]:
     return [line for line in stderr.decode(errors="replace").splitlines() if "rror" in line]
-
-
-def http_head(sock: socket.socket) -> tuple[str, dict[str, str], bytes]:
-    """Status line, headers (lower-case names) and whatever body bytes came along."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return lines[0], headers, rest
 
 
 def drain(sock: socket.socket) -> int:

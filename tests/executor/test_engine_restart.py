@@ -68,6 +68,7 @@ async def test_a_killed_engine_is_back_on_air_at_the_right_item(
     bus = MemoryBus()
     started = await bus.subscribe(["item.started"], str(STATION_ID))
     ended = await bus.subscribe(["item.ended"], str(STATION_ID))
+    outputs = await bus.subscribe(["output.down", "output.up"], str(STATION_ID))
     # NOTE: no fallback rotation: the test follows the timeline's own items
     ex = StationExecutor(
         STATION_ID, sessions, client, bus, poll_s=0.1, graph=graph, fallback_rotation=False
@@ -90,6 +91,11 @@ async def test_a_killed_engine_is_back_on_air_at_the_right_item(
         os.kill(first_pid, signal.SIGKILL)
         back = await started.get(timeout=60)
         seen_at = datetime.now(UTC)
+        # the station said it was off air (public answers drop their cache on it), then on
+        down, up = await outputs.get(timeout=5), await outputs.get(timeout=5)
+        assert (down.type, down.data["output"]) == ("output.down", "engine")
+        assert (up.type, up.data["output"]) == ("output.up", "engine")
+        assert killed_at <= down.at <= up.at <= seen_at
         assert back.data["entry_id"] == str(first.id)  # the same item, not the next one
         (entry, offset_ms), *_ = ex.resumed
         assert entry == str(first.id)
@@ -165,3 +171,61 @@ async def test_the_executor_reaches_a_restarted_engine_when_told_not_at_its_next
     finally:
         await ex.close()
     assert client.tries == 2
+
+
+async def test_an_item_whose_slot_ended_while_its_engine_was_dead_is_closed_in_the_log(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    """The engine dies under an item and is back only after the item's slot is over: it
+    is not resumed, and its as-run row ends where the engine died (in error), not never."""
+    station_id = uuid.uuid4()
+    async with sessions() as session, session.begin():
+        session.add(Station(id=station_id, short_name="cut-exec", name="Cut"))
+    a = await add_media(sessions, station_id, write_tone(tmp_path / "a.wav", 8, 300), "A")
+    b = await add_media(sessions, station_id, write_tone(tmp_path / "b.wav", 30, 500), "B")
+    grpc = f"127.0.0.1:{free_port()}"
+    config = tmp_path / "station.yaml"
+    text = EXAMPLE.read_text().replace('"/var/', f'"{tmp_path}/var/')
+    config.write_text(text.replace(str(STATION_ID), str(station_id)))
+    argv = [
+        sys.executable, "-m", "grimnir", "engine", "--config", str(config), "--grpc", grpc,
+        "--http", f"127.0.0.1:{free_port()}", "--burst", "5",
+    ]  # fmt: skip
+    client = GrpcEngineClient(grpc, str(station_id), timeout_s=1.0)
+    bus = MemoryBus()
+    started = await bus.subscribe(["item.started"], str(station_id))
+    ex = StationExecutor(station_id, sessions, client, bus, poll_s=0.1, fallback_rotation=False)
+    engine = await asyncio.create_subprocess_exec(*argv, start_new_session=True)
+    try:
+        await ex.start()
+        await ex.wait_ready(60)
+        now = datetime.now(UTC)
+        first = await add_entry(sessions, station_id, now + timedelta(seconds=2), 8, media=a)
+        second = await add_entry(sessions, station_id, now + timedelta(seconds=10), 30, media=b)
+        assert (await started.get(timeout=30)).data["entry_id"] == str(first.id)
+        await asyncio.sleep(2)
+        killed_at = datetime.now(UTC)
+        engine.kill()
+        await engine.wait()
+        await asyncio.sleep(max(0.0, (first.ends_at - datetime.now(UTC)).total_seconds() + 1))
+        engine = await asyncio.create_subprocess_exec(*argv, start_new_session=True)
+        ex.engine_started()
+        back = await started.get(timeout=60)
+        assert back.data["entry_id"] == str(second.id)  # A's slot is over: B, joined
+    finally:
+        await ex.close()
+        if engine.returncode is None:
+            engine.kill()
+            await engine.wait()
+        await client.close()
+        await bus.close()
+    async with sessions() as session:
+        row = await session.scalar(select(AsRun).where(AsRun.timeline_entry_id == first.id))
+    assert row is not None
+    assert row.ended_at is not None, "the cut item's as-run row was left open"
+    assert row.end_reason == "error"
+    assert (
+        killed_at - timedelta(seconds=1)
+        <= row.ended_at.replace(tzinfo=UTC)
+        <= killed_at + (timedelta(seconds=1))
+    )

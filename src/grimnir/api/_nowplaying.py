@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -226,4 +226,41 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
         is_live=is_live,
         streamer=(current.artist or current.title) if is_live and current is not None else "",
         is_online=executor.engine_up if executor is not None else current is not None,
+    )
+
+
+def recalled(last: NowPlaying, ctx: ApiContext, now: datetime | None = None) -> NowPlaying:
+    """Now playing from memory while the database cannot be read: the last answer read
+    fresh, moved along its plan (an item whose planned length has passed gives way to
+    the next one planned to start by now) and told whether the engine is up."""
+    now = datetime.now(UTC) if now is None else now
+    current, upcoming, history = last.current, list(last.next), list(last.history)
+
+    def over(track: Track, by: timedelta = timedelta(0)) -> bool:
+        if track.duration_ms is None:
+            return False
+        return track.started_at + timedelta(milliseconds=track.duration_ms) + by < now
+
+    while current is not None and over(current) and upcoming and upcoming[0].started_at <= now:
+        history.insert(0, current)
+        current = upcoming.pop(0)
+    if current is not None and over(current, STALE_AFTER):
+        history.insert(0, current)
+        current = None
+    executor = ctx.on_air.executor(last.station.id)
+    online = executor.engine_up if executor is not None else last.is_online
+    if not online:
+        current = None
+    is_live = last.is_live and current is not None and current.layer == "live"
+    if executor is not None and executor.live_on_air:
+        is_live = True
+    return replace(
+        last,
+        at=now,
+        current=current,
+        next=[t for t in upcoming if t.started_at > now],
+        history=history[:HISTORY_COUNT],
+        is_live=is_live,
+        streamer=last.streamer if is_live else "",
+        is_online=online,
     )

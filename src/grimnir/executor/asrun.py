@@ -170,6 +170,25 @@ class AsRunLog:
             row.ended_at = max(record.time, row.started_at)
             row.end_reason = reason
 
+    async def cut(self, item_id: str, entry_id: uuid.UUID, at: datetime, reason: EndReason) -> bool:
+        """Close the open row of an item whose engine died under it and that is not
+        resumed (its slot is over): it left the air at ``at``. False: no open row."""
+        row_id = self._open.pop(item_id, None)
+        async with self._sessions() as session, session.begin():
+            row = None if row_id is None else await session.get(AsRun, row_id)
+            if row is None or row.ended_at is not None:
+                row = await session.scalar(
+                    select(AsRun)
+                    .where(AsRun.timeline_entry_id == entry_id, AsRun.ended_at.is_(None))
+                    .order_by(AsRun.started_at.desc())
+                    .limit(1)
+                )
+            if row is None:
+                return False
+            row.ended_at = max(at, row.started_at)
+            row.end_reason = reason
+        return True
+
     async def latest(self) -> datetime | None:
         """The latest moment the log holds for the station (a start or an end)."""
         async with self._sessions() as session:

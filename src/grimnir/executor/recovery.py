@@ -23,7 +23,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from grimnir.domain import EntryKind, EntryStatus, ExecutorState, Priority
+from grimnir.domain import EndReason, EntryKind, EntryStatus, ExecutorState, Priority
 from grimnir.domain.units import SAMPLE_RATE
 from grimnir.executor._timeline import (
     load_pending,
@@ -39,6 +39,8 @@ log = logging.getLogger("grimnir.executor.recovery")
 
 SAME_ENGINE_S = 0.5
 """Clock origins closer than this belong to the same engine process."""
+CUT_SHORT = timedelta(seconds=1)
+"""An item the engine died under this long before its planned end ended in error."""
 
 
 def engine_origin(status: dict[str, Any]) -> datetime | None:
@@ -112,6 +114,11 @@ async def resync(ex: StationExecutor) -> None:
                     )
                     continue
             if row.status is EntryStatus.ON_AIR:
+                # NOTE: its slot is over: its as-run row ends where the engine died
+                cut = ex.lost_at if ex.lost_at is not None and ex.lost_at < now else now
+                early = row.ends_at - cut > CUT_SHORT
+                reason = EndReason.ERROR if early else EndReason.FINISHED
+                await ex.asrun.cut(row.item_id, row.id, cut, reason)
                 await set_status(ex.sessions, [row.id], EntryStatus.AIRED)
         await set_status(
             ex.sessions,

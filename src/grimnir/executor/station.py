@@ -66,7 +66,17 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from grimnir.bus import ITEM_ENDED, ITEM_STARTED, NOW_PLAYING, TELEMETRY, Event, EventBus, Outbox
+from grimnir.bus import (
+    ITEM_ENDED,
+    ITEM_STARTED,
+    NOW_PLAYING,
+    OUTPUT_DOWN,
+    OUTPUT_UP,
+    TELEMETRY,
+    Event,
+    EventBus,
+    Outbox,
+)
 from grimnir.domain import (
     EndReason,
     EntryKind,
@@ -102,6 +112,8 @@ ENGINE_START_GRACE_S = 30.0
 at start the supervisor launches it beside the executor (its own start timeout)."""
 
 COVERING = ("live", "emergency")
+ENGINE_OUTPUT: dict[str, Any] = {"output": "engine"}
+"""``output.down`` / ``output.up`` data for the engine as a whole: every mount is off air."""
 """Layers that cover automation when on air (it plays on underneath)."""
 FORWARDED = (
     "live.connected",
@@ -171,6 +183,8 @@ class StationExecutor:
         self.current: str | None = None
         self.engine_origin: datetime | None = None
         self.lost_at: datetime | None = None
+        self._said_down = False
+        """``output.down`` was published for the engine; ``output.up`` follows it."""
         self.resumed: list[tuple[str, int]] = []
         """(entry id, offset ms) of every item resumed after an engine restart."""
         self.engine_up = False
@@ -446,6 +460,9 @@ class StationExecutor:
                                     self._handled = None  # its frames start again from 0
                                 self._rotation = None  # a new engine holds none
                                 self.engine_up = True
+                                if self._said_down:
+                                    self._said_down = False
+                                    await self._publish(OUTPUT_UP, self.clock(), ENGINE_OUTPUT)
                                 self._ready.set()
                                 self._wake.set()
                                 seen = self._handled
@@ -479,6 +496,12 @@ class StationExecutor:
             if self.engine_up:
                 self.engine_up = False
                 self.lost_at = self.clock()
+                # NOTE: said at once (public answers are cached until the bus says a
+                # station changed): the station is off air until the engine is back
+                self._said_down = True
+                await self._publish(
+                    OUTPUT_DOWN, self.lost_at, {**ENGINE_OUTPUT, "reason": "engine unreachable"}
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._reach.wait(), self.reconnect_s)
 

@@ -35,6 +35,8 @@ INVALIDATING = (
     "priority.changed",
     "live.started",
     "live.ended",
+    "output.down",
+    "output.up",
 )
 """Event types after which a station's public answers are out of date."""
 MAX_ENTRIES = 512

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import Counter as Tally
 from typing import Any
 
@@ -30,6 +31,7 @@ from grimnir.api.context import ApiContext
 from grimnir.api.routes._public_cache import ROUTE_KEY
 from grimnir.bus import ITEM_STARTED
 from grimnir.domain import ExecutorState
+from grimnir.store.errors import is_unreachable
 from grimnir.store.models import Station
 
 log = logging.getLogger("grimnir.api")
@@ -59,6 +61,9 @@ class ApiMetrics:
         )
         self.items_started: Tally[str] = Tally()
         """``item.started`` events seen on the bus, per station id."""
+        self.stations: list[tuple[uuid.UUID, str]] = []
+        """(id, short name) of every station at the last scrape that could read them:
+        what a scrape uses while the database is unreachable."""
         self._listener: asyncio.Task[None] | None = None
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -160,8 +165,8 @@ class _Snapshot(Collector):
         return self.families
 
 
-async def _engine_status(ctx: ApiContext, station: Station) -> dict[str, Any] | None:
-    engine = ctx.on_air.engine(station.id)
+async def _engine_status(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, Any] | None:
+    engine = ctx.on_air.engine(station_id)
     if engine is None:
         return None
     try:
@@ -174,8 +179,22 @@ async def _engine_status(ctx: ApiContext, station: Station) -> dict[str, Any] | 
 
 async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]:
     """Executor and engine metrics of the stations on air in this process."""
-    async with ctx.sessions() as session:
-        stations = list(await session.scalars(select(Station).order_by(Station.short_name)))
+    database = GaugeMetricFamily(
+        "grimnir_database_up",
+        "1 when this scrape could read the database (0: unreachable; stations are "
+        "reported from memory).",
+    )
+    try:
+        async with ctx.sessions() as session:
+            rows = await session.execute(
+                select(Station.id, Station.short_name).order_by(Station.short_name)
+            )
+            metrics.stations = [(sid, name) for sid, name in rows]
+        database.add_metric([], 1.0)
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        database.add_metric([], 0.0)
     on_air = GaugeMetricFamily(
         "grimnir_station_on_air", "1 when the station's executor runs here.", labels=["station"]
     )
@@ -203,16 +222,15 @@ async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]
         "Audio blocks the engine produced late (underruns).",
         labels=["station"],
     )
-    for station in stations:
-        name = station.short_name
-        executor = ctx.on_air.executor(station.id)
+    for station_id, name in metrics.stations:
+        executor = ctx.on_air.executor(station_id)
         on_air.add_metric([name], 1.0 if executor is not None else 0.0)
-        started.add_metric([name], float(metrics.items_started.get(str(station.id), 0)))
+        started.add_metric([name], float(metrics.items_started.get(str(station_id), 0)))
         if executor is not None:
             for value in ExecutorState:
                 state.add_metric([name, value.value], 1.0 if executor.state is value else 0.0)
             priority.add_metric([name], float(int(executor.priority.on_air)))
-        status = await _engine_status(ctx, station)
+        status = await _engine_status(ctx, station_id)
         if status is None:
             continue
         for mount, count in (status.get("listeners") or {}).items():
@@ -224,7 +242,7 @@ async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]
                 outputs.add_metric([name, str(output.get("name", ""))], up)
         if isinstance(status.get("late_blocks"), int):
             late.add_metric([name], float(status["late_blocks"]))
-    return [on_air, state, priority, started, listeners, outputs, late]
+    return [database, on_air, state, priority, started, listeners, outputs, late]
 
 
 async def render(ctx: ApiContext, metrics: ApiMetrics) -> bytes:

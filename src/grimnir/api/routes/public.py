@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from grimnir.api._nowplaying import now_playing
+from grimnir.api._nowplaying import NowPlaying, now_playing, recalled
 from grimnir.api.auth import PublicDep, client_address, context, limit_public
 from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
@@ -50,6 +50,7 @@ from grimnir.api.routes._public_models import (
     public_station,
 )
 from grimnir.planner.shows import schedule as show_schedule
+from grimnir.store.errors import is_unreachable
 from grimnir.store.models import Show, Station, TimelineEntry
 
 router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(PublicDep)])
@@ -60,6 +61,8 @@ NP, AZ, AZ_ALL = "np", "az", "az-all"
 """Cache key names of the now-playing answers (the station ref follows)."""
 MAX_WINDOW = timedelta(days=31)
 MAX_ITEMS = 1000
+MAX_REMEMBERED = 1000
+"""Station refs whose last now-playing is kept for a database outage."""
 PUBLIC_PATHS = ("/api/v1/public/", "/api/nowplaying")
 
 StationPath = Annotated[
@@ -132,14 +135,35 @@ async def list_public_stations(request: Request) -> Response:
     return _json(await _cache(request).get(("stations",), compute))
 
 
-async def _np_body(ctx: ApiContext, station: Station) -> bytes:
-    return now_playing_out(await now_playing(ctx, station)).model_dump_json().encode()
+def _remembered(request: Request) -> dict[str, NowPlaying]:
+    """The last now-playing read fresh per station ref (served, moved along its plan,
+    while the database cannot be read)."""
+    memory: dict[str, NowPlaying] = request.app.state.public_memory
+    return memory
 
 
 @router.get("/stations/{station}/now-playing", response_model=NowPlayingOut)
 async def public_now_playing(request: Request, station: StationPath) -> Response:
-    """What plays now (with elapsed time), what comes next, what just played."""
-    return _json(await _cached_station_answer(request, (NP,), station, _np_body))
+    """What plays now (with elapsed time), what comes next, what just played.
+
+    With the database unreachable it is answered from memory (the last answer read,
+    moved along its plan) rather than 503: players keep showing what plays."""
+    memory = _remembered(request)
+
+    async def body(ctx: ApiContext, row: Station) -> bytes:
+        fresh = await now_playing(ctx, row)
+        if len(memory) < MAX_REMEMBERED or station in memory:
+            memory[station] = fresh
+        return now_playing_out(fresh).model_dump_json().encode()
+
+    try:
+        return _json(await _cached_station_answer(request, (NP,), station, body))
+    except Exception as exc:
+        last = memory.get(station)
+        if last is None or not is_unreachable(exc):
+            raise
+    out = now_playing_out(recalled(last, context(request)))
+    return _json(Answer(out.model_dump_json().encode(), str(last.station.id)), max_age=1)
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -390,6 +414,7 @@ cache keys as the routes above make them)."""
 def install(app: FastAPI, ctx: ApiContext) -> None:
     """Answer cache (and its hot path), CORS on the public routes, request metrics."""
     app.state.public_cache = cache = AnswerCache()
+    app.state.public_memory = {}
     app.state.api_metrics = api_metrics = ApiMetrics()
     # NOTE: added first, so it runs inside CORS and metrics: hot answers get both.
     app.add_middleware(HotAnswers, cache=cache, routes=HOT_ROUTES, limit=_public_wait)
