@@ -53,6 +53,10 @@ async def test_public_now_playing_is_answered_from_memory_while_the_database_is_
         path = "/api/v1/public/stations/wgmr/now-playing"
         before = await anon.get(path)
         assert before.status_code == 200
+        assert (await anon.get("/api/nowplaying/wgmr")).status_code == 200
+        schedule = "/api/v1/public/stations/wgmr/schedule"
+        planned = await anon.get(schedule)
+        assert planned.status_code == 200
         assert "grimnir_database_up 1.0" in (await anon.get("/metrics")).text
         await world.db.dispose()
         away = tmp_path / "away"
@@ -63,6 +67,17 @@ async def test_public_now_playing_is_answered_from_memory_while_the_database_is_
             assert during.status_code == 200, during.text
             assert during.json()["station"] == before.json()["station"]
             assert int(during.headers["cache-control"].split("=")[1]) <= 1
+            azuracast = await anon.get("/api/nowplaying/wgmr")
+            assert azuracast.status_code == 200, azuracast.text
+            # the schedule already read is served, within what was read
+            later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+            known = await anon.get(schedule, params={"from": later})
+            assert known.status_code == 200, known.text
+            assert known.json()["to"] == planned.json()["to"]
+            assert known.json()["from"].startswith(later[:19])
+            beyond = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+            unknown = await anon.get(schedule, params={"from": beyond})
+            assert unknown.status_code == 503
             # a station never read before has nothing to recall: 503, not a guess
             other = await anon.get("/api/v1/public/stations/nope/now-playing")
             assert other.status_code == 503

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
@@ -61,6 +62,7 @@ NP, AZ, AZ_ALL = "np", "az", "az-all"
 """Cache key names of the now-playing answers (the station ref follows)."""
 MAX_WINDOW = timedelta(days=31)
 MAX_ITEMS = 1000
+T = TypeVar("T")
 MAX_REMEMBERED = 1000
 """Station refs whose last now-playing is kept for a database outage."""
 PUBLIC_PATHS = ("/api/v1/public/", "/api/nowplaying")
@@ -135,35 +137,54 @@ async def list_public_stations(request: Request) -> Response:
     return _json(await _cache(request).get(("stations",), compute))
 
 
-def _remembered(request: Request) -> dict[str, NowPlaying]:
-    """The last now-playing read fresh per station ref (served, moved along its plan,
-    while the database cannot be read)."""
-    memory: dict[str, NowPlaying] = request.app.state.public_memory
+@dataclass
+class _Memory:
+    """What the public routes read last, per station ref, to answer from while the
+    database cannot be read (at most ``MAX_REMEMBERED`` refs each)."""
+
+    now_playing: dict[str, NowPlaying] = field(default_factory=dict)
+    schedules: dict[str, ScheduleOut] = field(default_factory=dict)
+
+
+def _memory(request: Request) -> _Memory:
+    memory: _Memory = request.app.state.public_memory
     return memory
+
+
+def _keep(memory: dict[str, T], ref: str, value: T) -> None:
+    if len(memory) < MAX_REMEMBERED or ref in memory:
+        memory[ref] = value
+
+
+async def _now_playing_answer(
+    request: Request, kind: str, ref: str, render: Callable[[NowPlaying], bytes]
+) -> Response:
+    """A now-playing answer (ours or AzuraCast's shape). With the database unreachable
+    it comes from memory (the last one read, moved along its plan) rather than 503:
+    players keep showing what plays."""
+    memory = _memory(request).now_playing
+
+    async def body(ctx: ApiContext, row: Station) -> bytes:
+        fresh = await now_playing(ctx, row)
+        _keep(memory, ref, fresh)
+        return render(fresh)
+
+    try:
+        return _json(await _cached_station_answer(request, (kind,), ref, body))
+    except Exception as exc:
+        last = memory.get(ref)
+        if last is None or not is_unreachable(exc):
+            raise
+    out = render(recalled(last, context(request)))
+    return _json(Answer(out, str(last.station.id)), max_age=1)
 
 
 @router.get("/stations/{station}/now-playing", response_model=NowPlayingOut)
 async def public_now_playing(request: Request, station: StationPath) -> Response:
-    """What plays now (with elapsed time), what comes next, what just played.
-
-    With the database unreachable it is answered from memory (the last answer read,
-    moved along its plan) rather than 503: players keep showing what plays."""
-    memory = _remembered(request)
-
-    async def body(ctx: ApiContext, row: Station) -> bytes:
-        fresh = await now_playing(ctx, row)
-        if len(memory) < MAX_REMEMBERED or station in memory:
-            memory[station] = fresh
-        return now_playing_out(fresh).model_dump_json().encode()
-
-    try:
-        return _json(await _cached_station_answer(request, (NP,), station, body))
-    except Exception as exc:
-        last = memory.get(station)
-        if last is None or not is_unreachable(exc):
-            raise
-    out = now_playing_out(recalled(last, context(request)))
-    return _json(Answer(out.model_dump_json().encode(), str(last.station.id)), max_age=1)
+    """What plays now (with elapsed time), what comes next, what just played."""
+    return await _now_playing_answer(
+        request, NP, station, lambda np: now_playing_out(np).model_dump_json().encode()
+    )
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -263,12 +284,34 @@ async def public_schedule(
     """Shows and timeline entries between ``from`` and ``to`` (at most 31 days)."""
     lo, hi = _window(start, end, timedelta(days=1))
 
+    memory = _memory(request).schedules
+
     async def build(ctx: ApiContext, row: Station) -> bytes:
         body = await _schedule(ctx, row, lo, hi)
+        known = memory.get(station)
+        if known is None or body.end >= known.end:
+            _keep(memory, station, body)
         return body.model_dump_json(by_alias=True).encode()
 
     key = ("schedule", _given(start), _given(end))
-    return _json(await _cached_station_answer(request, key, station, build), max_age=60)
+    try:
+        return _json(await _cached_station_answer(request, key, station, build), max_age=60)
+    except Exception as exc:
+        known = memory.get(station)
+        if known is None or not is_unreachable(exc) or not known.start <= lo < known.end:
+            raise
+    # NOTE: from memory, the database being down: what was planned, within what was read
+    # (``end`` says how far that goes)
+    until = min(hi, known.end)
+    part = known.model_copy(
+        update={
+            "start": lo,
+            "end": until,
+            "shows": [s for s in known.shows if s.end > lo and s.start < until],
+            "items": [i for i in known.items if i.end > lo and i.start < until],
+        }
+    )
+    return _json(Answer(part.model_dump_json(by_alias=True).encode(), None), max_age=5)
 
 
 class _Calendar(Response):
@@ -336,10 +379,6 @@ def _filename(ref: str) -> str:
 # -- AzuraCast compatibility and metrics, at the root ----------------------------------------
 
 
-async def _az_body(ctx: ApiContext, station: Station) -> bytes:
-    return azuracast(await now_playing(ctx, station)).model_dump_json().encode()
-
-
 @root_router.get(
     "/api/nowplaying",
     response_model=list[AzNowPlaying],
@@ -363,7 +402,9 @@ async def azuracast_nowplaying_all(request: Request) -> Response:
 )
 async def azuracast_nowplaying(request: Request, station: StationPath) -> Response:
     """AzuraCast-compatible now playing of one station (short name, id or number)."""
-    return _json(await _cached_station_answer(request, (AZ,), station, _az_body))
+    return await _now_playing_answer(
+        request, AZ, station, lambda np: azuracast(np).model_dump_json().encode()
+    )
 
 
 @root_router.get("/metrics", include_in_schema=False)
@@ -414,7 +455,7 @@ cache keys as the routes above make them)."""
 def install(app: FastAPI, ctx: ApiContext) -> None:
     """Answer cache (and its hot path), CORS on the public routes, request metrics."""
     app.state.public_cache = cache = AnswerCache()
-    app.state.public_memory = {}
+    app.state.public_memory = _Memory()
     app.state.api_metrics = api_metrics = ApiMetrics()
     # NOTE: added first, so it runs inside CORS and metrics: hot answers get both.
     app.add_middleware(HotAnswers, cache=cache, routes=HOT_ROUTES, limit=_public_wait)
