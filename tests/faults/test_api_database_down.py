@@ -54,6 +54,7 @@ async def test_public_now_playing_is_answered_from_memory_while_the_database_is_
         before = await anon.get(path)
         assert before.status_code == 200
         assert (await anon.get("/api/nowplaying/wgmr")).status_code == 200
+        assert (await anon.get("/api/v1/public/stations")).status_code == 200
         schedule = "/api/v1/public/stations/wgmr/schedule"
         planned = await anon.get(schedule)
         assert planned.status_code == 200
@@ -67,6 +68,9 @@ async def test_public_now_playing_is_answered_from_memory_while_the_database_is_
             assert during.status_code == 200, during.text
             assert during.json()["station"] == before.json()["station"]
             assert int(during.headers["cache-control"].split("=")[1]) <= 1
+            stations = await anon.get("/api/v1/public/stations")
+            assert stations.status_code == 200, stations.text
+            assert "wgmr" in [s["short_name"] for s in stations.json()]
             azuracast = await anon.get("/api/nowplaying/wgmr")
             assert azuracast.status_code == 200, azuracast.text
             # the schedule already read is served, within what was read

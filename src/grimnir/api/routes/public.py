@@ -124,19 +124,6 @@ async def _enabled_stations(ctx: ApiContext) -> list[Station]:
         return list(rows)
 
 
-@router.get("/stations", response_model=list[PublicStation])
-async def list_public_stations(request: Request) -> Response:
-    """Every enabled station with its stream URLs."""
-    ctx = context(request)
-
-    async def compute() -> Answer:
-        stations = await _enabled_stations(ctx)
-        out = [public_station(s, ctx.on_air.listen_urls(s.id)) for s in stations]
-        return Answer(_STATIONS.dump_json(out), None)
-
-    return _json(await _cache(request).get(("stations",), compute))
-
-
 @dataclass
 class _Memory:
     """What the public routes read last, per station ref, to answer from while the
@@ -144,6 +131,7 @@ class _Memory:
 
     now_playing: dict[str, NowPlaying] = field(default_factory=dict)
     schedules: dict[str, ScheduleOut] = field(default_factory=dict)
+    stations: Answer | None = None
 
 
 def _memory(request: Request) -> _Memory:
@@ -154,6 +142,27 @@ def _memory(request: Request) -> _Memory:
 def _keep(memory: dict[str, T], ref: str, value: T) -> None:
     if len(memory) < MAX_REMEMBERED or ref in memory:
         memory[ref] = value
+
+
+@router.get("/stations", response_model=list[PublicStation])
+async def list_public_stations(request: Request) -> Response:
+    """Every enabled station with its stream URLs."""
+    ctx = context(request)
+
+    memory = _memory(request)
+
+    async def compute() -> Answer:
+        stations = await _enabled_stations(ctx)
+        out = [public_station(s, ctx.on_air.listen_urls(s.id)) for s in stations]
+        memory.stations = Answer(_STATIONS.dump_json(out), None)
+        return memory.stations
+
+    try:
+        return _json(await _cache(request).get(("stations",), compute))
+    except Exception as exc:
+        if memory.stations is None or not is_unreachable(exc):
+            raise
+    return _json(memory.stations, max_age=1)  # NOTE: the database is down: the last list read
 
 
 async def _now_playing_answer(
