@@ -33,11 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "planner"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _library import make_library, store_library
 from sqlalchemy import select
+from tests.planner._library import make_library, store_library
 
 from grimnir.domain import SlotKind, Timing
 from grimnir.planner.builder import build, simulate

@@ -120,6 +120,160 @@ def field_kind(name: str) -> str:
     raise ValueError(f"unknown field {name!r}; use one of {known}")
 
 
+class FieldKind:
+    """What a kind of field (text, number, date) does with a rule: its operands, an
+    in-memory test of one value, a mask over a library column and an SQL condition.
+    The three kinds are the subclasses below (as beets' ``SubstringQuery`` and
+    ``NumericQuery``); a rule asks its field's kind."""
+
+    name: str
+
+    def operands(self, rule: Rule, now: datetime) -> tuple[Any, ...]:
+        """The operands of ``rule`` at ``now``; ValueError says what to fix."""
+        raise NotImplementedError
+
+    def positive(self, modifier: Modifier, ops: tuple[Any, ...]) -> Callable[[Any], bool]:
+        """The test of a present value, before negation (``is_not`` tests ``is``)."""
+        raise NotImplementedError
+
+    def value(self, raw: Any) -> Any:
+        """A track's raw field value as the test takes it (``None``: missing)."""
+        if raw is None:
+            return None
+        return float(to_micros(raw)) if isinstance(raw, datetime) else float(raw)
+
+    def mask(self, rule: Rule, library: TrackLibrary, now: datetime) -> Mask:
+        """``rule`` over every track of ``library`` at once."""
+        values = library.number(rule.field)
+        with np.errstate(invalid="ignore"):
+            hit = numeric_mask(self.name, rule.modifier, rule.bounds(now), values)
+        missing = np.isnan(values)
+        return (~hit | missing) if rule.modifier in NEGATIVE else (hit & ~missing)
+
+    def sql(
+        self, rule: Rule, ops: tuple[Any, ...]
+    ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+        """(the column, the positive condition) over ``MediaItem``."""
+        raise NotImplementedError
+
+
+def _pair(rule: Rule, parse: Callable[[Any], tuple[float, float]]) -> tuple[float, float]:
+    """``[low, high]`` of a ``between``/``in_range`` rule, each end read by ``parse``
+    (a number: (n, n); a date: the start and end of what it names)."""
+    value, mod = rule.value, rule.modifier
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{rule.field} {mod.value}: give a pair [low, high]")
+    (lo, _), (_, hi) = parse(value[0]), parse(value[1])
+    # NOTE: relative ends ("now") are ordered only at evaluation; reversed = empty
+    if lo > hi and not any(is_relative(v) for v in value):
+        raise ValueError(f"{rule.field} {mod.value}: low {value[0]!r} > high {value[1]!r}")
+    return lo, hi
+
+
+def _single(rule: Rule) -> Any:
+    if isinstance(rule.value, list):
+        raise ValueError(f"{rule.field} {rule.modifier.value}: give one value, not a list")
+    return rule.value
+
+
+class TextKind(FieldKind):
+    """Tags and custom fields: compared case- and accent-folded."""
+
+    name = "text"
+
+    def operands(self, rule: Rule, now: datetime) -> tuple[Any, ...]:
+        if not isinstance(rule.value, str) or rule.value == "":
+            raise ValueError(f"{rule.field} {rule.modifier.value}: give a non-empty text value")
+        return (fold(rule.value),)
+
+    def positive(self, modifier: Modifier, ops: tuple[Any, ...]) -> Callable[[Any], bool]:
+        needle = ops[0]
+        tests: dict[Modifier, Callable[[Any], bool]] = {
+            M.IS: lambda v: v == needle,
+            M.IS_NOT: lambda v: v == needle,
+            M.CONTAINS: lambda v: needle in v,
+            M.NOT_CONTAINS: lambda v: needle in v,
+            M.STARTS_WITH: lambda v: v.startswith(needle),
+            M.ENDS_WITH: lambda v: v.endswith(needle),
+        }
+        return tests[modifier]
+
+    def value(self, raw: Any) -> Any:
+        return fold_or_none(raw)
+
+    def mask(self, rule: Rule, library: TrackLibrary, now: datetime) -> Mask:
+        test = rule.tester(now)
+        column = library.text(rule.field)
+        return np.fromiter(map(test, column), np.bool_, len(column))
+
+    def sql(
+        self, rule: Rule, ops: tuple[Any, ...]
+    ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+        col = (
+            custom_text(MediaItem.custom_tags.expression, rule.field[7:])
+            if rule.field.startswith("custom.")
+            else _SQL_TEXT[rule.field]
+        )
+        value = rule.value
+        hit = {
+            M.IS: lambda: Fold(col) == Fold(value),
+            M.IS_NOT: lambda: Fold(col) == Fold(value),
+            M.CONTAINS: lambda: like(col, f"%{escape_like(value)}%"),
+            M.NOT_CONTAINS: lambda: like(col, f"%{escape_like(value)}%"),
+            M.STARTS_WITH: lambda: like(col, f"{escape_like(value)}%"),
+            M.ENDS_WITH: lambda: like(col, f"%{escape_like(value)}"),
+        }[rule.modifier]()
+        return col, hit
+
+
+class NumberKind(FieldKind):
+    """Year, BPM, playable duration (seconds), loudness (LUFS), play count."""
+
+    name = "number"
+
+    def operands(self, rule: Rule, now: datetime) -> tuple[Any, ...]:
+        if rule.modifier in (M.BETWEEN, M.IN_RANGE):
+            return _pair(rule, lambda v: (parse_number(rule.field, v),) * 2)
+        return (parse_number(rule.field, _single(rule)),)
+
+    def positive(self, modifier: Modifier, ops: tuple[Any, ...]) -> Callable[[Any], bool]:
+        return numeric_test(self.name, modifier, ops)
+
+    def sql(
+        self, rule: Rule, ops: tuple[Any, ...]
+    ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+        col = _SQL_NUMBER[rule.field]
+        return col, numeric_sql(rule.modifier, col, ops)
+
+
+class DateKind(FieldKind):
+    """When a track was added or last played, as µs intervals."""
+
+    name = "date"
+
+    def operands(self, rule: Rule, now: datetime) -> tuple[Any, ...]:
+        mod, value = rule.modifier, rule.value
+        if mod == M.IN_RANGE and not isinstance(value, list):
+            length = parse_span(value)
+            return to_micros(now) - length, to_micros(now)
+        if mod in (M.BETWEEN, M.IN_RANGE):
+            return _pair(rule, lambda v: parse_date(v, now))
+        return parse_date(_single(rule), now)
+
+    def positive(self, modifier: Modifier, ops: tuple[Any, ...]) -> Callable[[Any], bool]:
+        return numeric_test(self.name, modifier, ops)
+
+    def sql(
+        self, rule: Rule, ops: tuple[Any, ...]
+    ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+        col = _SQL_DATE[rule.field]
+        return col, date_sql(rule.modifier, col, ops)
+
+
+KINDS: dict[str, FieldKind] = {k.name: k for k in (TextKind(), NumberKind(), DateKind())}
+"""Each kind of field by name (what ``field_kind`` returns)."""
+
+
 class Rule(BaseModel):
     """One condition: ``field`` ``modifier`` ``value``."""
 
@@ -147,6 +301,10 @@ class Rule(BaseModel):
         return field_kind(self.field)
 
     @property
+    def _kind(self) -> FieldKind:
+        return KINDS[self.kind]
+
+    @property
     def relative(self) -> bool:
         """Whether the rule depends on the evaluation time (dates like '30 days ago')."""
         if self.kind != "date":
@@ -156,109 +314,31 @@ class Rule(BaseModel):
 
     def bounds(self, now: datetime) -> tuple[Any, ...]:
         """The operands: (folded text,) · (number,) / (low, high) · µs intervals."""
-        kind, mod, value = self.kind, self.modifier, self.value
-        if kind == "text":
-            if not isinstance(value, str) or value == "":
-                raise ValueError(f"{self.field} {mod.value}: give a non-empty text value")
-            return (fold(value),)
-        pair = mod in (M.BETWEEN, M.IN_RANGE)
-        if kind == "date" and mod == M.IN_RANGE and not isinstance(value, list):
-            length = parse_span(value)
-            return to_micros(now) - length, to_micros(now)
-        lo: float
-        hi: float
-        if pair:
-            if not isinstance(value, list) or len(value) != 2:
-                raise ValueError(f"{self.field} {mod.value}: give a pair [low, high]")
-            if kind == "date":
-                (lo, _), (_, hi) = parse_date(value[0], now), parse_date(value[1], now)
-            else:
-                lo, hi = parse_number(self.field, value[0]), parse_number(self.field, value[1])
-            # NOTE: relative ends ("now") are ordered only at evaluation; reversed = empty
-            if lo > hi and not any(is_relative(v) for v in value):
-                raise ValueError(f"{self.field} {mod.value}: low {value[0]!r} > high {value[1]!r}")
-            return lo, hi
-        if isinstance(value, list):
-            raise ValueError(f"{self.field} {mod.value}: give one value, not a list")
-        if kind == "date":
-            return parse_date(value, now)
-        return (parse_number(self.field, value),)
+        return self._kind.operands(self, now)
 
     # -- in memory ----------------------------------------------------------
 
     def tester(self, now: datetime) -> Callable[[Any], bool]:
         """A test of one column value (folded text, float or µs; ``None``/NaN = missing)."""
-        ops = self.bounds(now)
-        mod = self.modifier
-        if self.kind == "text":
-            needle = ops[0]
-            positive: Callable[[Any], bool] = {
-                M.IS: lambda v: v == needle,
-                M.IS_NOT: lambda v: v == needle,
-                M.CONTAINS: lambda v: needle in v,
-                M.NOT_CONTAINS: lambda v: needle in v,
-                M.STARTS_WITH: lambda v: v.startswith(needle),
-                M.ENDS_WITH: lambda v: v.endswith(needle),
-            }[mod]
-        else:
-            positive = numeric_test(self.kind, mod, ops)
-        if mod in NEGATIVE:
+        positive = self._kind.positive(self.modifier, self.bounds(now))
+        if self.modifier in NEGATIVE:
             return lambda v: v is None or v != v or not positive(v)  # v != v: NaN
         return lambda v: v is not None and v == v and positive(v)
 
     def matches(self, track: Track, now: datetime) -> bool:
         """Whether ``track`` passes this rule at evaluation time ``now``."""
-        raw = track.value(self.field)
-        if self.kind == "text":
-            value: Any = fold_or_none(raw)
-        elif raw is None:
-            value = None
-        elif isinstance(raw, datetime):
-            value = float(to_micros(raw))
-        else:
-            value = float(raw)
-        return self.tester(now)(value)
+        return self.tester(now)(self._kind.value(track.value(self.field)))
 
     def mask(self, library: TrackLibrary, now: datetime) -> Mask:
         """This rule over every track of ``library`` at once."""
-        test = self.tester(now)
-        if self.kind == "text":
-            column = library.text(self.field)
-            return np.fromiter(map(test, column), np.bool_, len(column))
-        values = library.number(self.field)
-        ops = self.bounds(now)
-        with np.errstate(invalid="ignore"):
-            hit = numeric_mask(self.kind, self.modifier, ops, values)
-        missing = np.isnan(values)
-        return (~hit | missing) if self.modifier in NEGATIVE else (hit & ~missing)
+        return self._kind.mask(self, library, now)
 
     # -- SQL ----------------------------------------------------------------
 
     def clause(self, now: datetime) -> ColumnElement[bool]:
         """A parameterised SQL condition over ``MediaItem`` selecting the same tracks."""
-        ops, mod = self.bounds(now), self.modifier
-        if self.kind == "text":
-            col = (
-                custom_text(MediaItem.custom_tags.expression, self.field[7:])
-                if self.field.startswith("custom.")
-                else _SQL_TEXT[self.field]
-            )
-            value = self.value
-            hit = {
-                M.IS: lambda: Fold(col) == Fold(value),
-                M.IS_NOT: lambda: Fold(col) == Fold(value),
-                M.CONTAINS: lambda: like(col, f"%{escape_like(value)}%"),
-                M.NOT_CONTAINS: lambda: like(col, f"%{escape_like(value)}%"),
-                M.STARTS_WITH: lambda: like(col, f"{escape_like(value)}%"),
-                M.ENDS_WITH: lambda: like(col, f"%{escape_like(value)}"),
-            }[mod]()
-        elif self.kind == "number":
-            col = _SQL_NUMBER[self.field]
-            hit = numeric_sql(mod, col, ops)
-        else:
-            col = _SQL_DATE[self.field]
-            hit = date_sql(mod, col, ops)
-        if mod in NEGATIVE:
+        col, hit = self._kind.sql(self, self.bounds(now))
+        if self.modifier in NEGATIVE:
             return or_(col.is_(None), not_(hit))
         return and_(col.is_not(None), hit)
 
@@ -321,4 +401,16 @@ def describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MODIFIERS", "Modifier", "Rule", "RuleSet", "describe", "field_kind"]
+__all__ = [
+    "KINDS",
+    "MODIFIERS",
+    "DateKind",
+    "FieldKind",
+    "Modifier",
+    "NumberKind",
+    "Rule",
+    "RuleSet",
+    "TextKind",
+    "describe",
+    "field_kind",
+]
