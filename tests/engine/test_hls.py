@@ -143,13 +143,28 @@ def test_playlist_follows_rfc_8216_and_ffmpeg_plays_it(
     engine.play(PlayItem("song", str(song)))
     snapshots: list[str] = []
     playlist_file = tmp_path / "hls" / PLAYLIST_NAME
+    listed: set[int] = set()
+    left: dict[int, tuple[int, float]] = {}  # block it left at, that playlist's duration
+    gone: dict[int, int] = {}
     for _ in range(40 * RATE // BLOCK):
         clock.wait()
         engine.step()
-        if clock.block % 10 == 0 and playlist_file.exists():
+        while hls.queued_bytes:  # NOTE: the writer thread has taken what this block gave
+            time.sleep(0.0005)
+        if playlist_file.exists():
             text = playlist_file.read_text(encoding="utf-8")
             if not snapshots or snapshots[-1] != text:
                 snapshots.append(text)
+                now = {s.sequence for s in parse_playlist(text).segments}
+                for sequence in listed - now:
+                    left[sequence] = (
+                        clock.block,
+                        sum(s.duration for s in parse_playlist(snapshots[-2]).segments),
+                    )
+                listed = now
+            for sequence in left.keys() - gone.keys():
+                if not (tmp_path / "hls" / f"seg-{sequence}.aac").exists():
+                    gone[sequence] = clock.block
     engine.close()
     assert hls.state is OutputState.CLOSED
     assert (hls.last_error, hls.dropped_bytes) == (None, 0)
@@ -180,11 +195,16 @@ def test_playlist_follows_rfc_8216_and_ffmpeg_plays_it(
         expected = ORIGIN + timedelta(seconds=(index * 96256 - 1024) / RATE)
         assert abs((segment.date - expected).total_seconds()) <= 0.001
 
-    # Files: the listed ones exist; those out of the window stay one more window, then go.
+    # Files: the listed ones exist; one that left the playlist stays at least its own
+    # duration plus the playlist's (RFC 8216 §6.2.2), then goes.
+    assert gone
+    for sequence, at in gone.items():
+        left_at, playlist_s = left[sequence]
+        assert (at - left_at) * BLOCK / RATE >= 2.005 + playlist_s, sequence
     hls_dir = tmp_path / "hls"
     on_disk = sorted(int(p.stem.split("-")[1]) for p in hls_dir.glob("seg-*.aac"))
     first_listed = final.media_sequence
-    assert on_disk == list(range(first_listed - 5, final.segments[-1].sequence + 1))
+    assert on_disk == list(range(first_listed - 7, final.segments[-1].sequence + 1))
     assert sorted(p.name for p in hls_dir.iterdir() if not p.name.startswith("seg-")) == [
         PLAYLIST_NAME
     ]

@@ -14,8 +14,9 @@ of 1024-sample frames (6 s → 282 frames = 6.016 s) and durations are exact.
 ``EXT-X-TARGETDURATION`` is the ceiling of that duration and never changes.
 The playlist lists the newest ``window_segments`` segments (raised until they
 span three target durations, as RFC 8216 §6.2.2 requires); a segment that
-leaves the playlist is deleted one window later, so a player still fetching
-it does not get a 404.
+leaves the playlist stays on disk for its own duration plus the playlist's
+(§6.2.2 again: a player that read the last playlist listing it may still
+fetch it), and one segment more for a slow player, then it is deleted.
 
 Times: segment ``n`` starts at engine frame ``start_frame + 1024·k − 1024``
 (``k`` frames before it; the AAC encoder's 1024 samples of priming come
@@ -51,6 +52,9 @@ PLAYLIST_NAME: Final = "index.m3u8"
 AAC_PRIMING_SAMPLES: Final = 1024
 """Samples of encoder delay at the start of FFmpeg's AAC stream (ADTS cannot say so)."""
 DEFAULT_MAX_QUEUED_BYTES: Final = 4 * 1024 * 1024
+KEPT_EXTRA: Final = 2
+"""A segment out of the playlist stays ``window_segments + KEPT_EXTRA`` cuts: one for
+its own duration (RFC 8216 §6.2.2: segment + playlist duration), one of grace."""
 _OURS: Final = re.compile(r"(seg-\d+\.aac|\.seg-\d+\.aac\.tmp|index\.m3u8|\.index\.m3u8\.tmp)")
 ADTS_HEADER_BYTES: Final = 7
 SAMPLES_PER_RAW_BLOCK: Final = 1024
@@ -253,11 +257,11 @@ class HlsOutput(Output):
         while len(self._listed) > self.window_segments:
             removed.append(self._listed.popleft()[0])
         self._write_playlist(final=final and self.end_list_on_close)
-        # NOTE: a segment leaves the playlist now but its file stays one more window.
+        # NOTE: a segment leaves the playlist now; its file stays for window + KEPT_EXTRA more cuts:
+        # its own duration + the playlist's (window) + one segment of grace.
         if removed:
-            for old in range(
-                removed[0] - self.window_segments, removed[-1] - self.window_segments + 1
-            ):
+            kept = self.window_segments + KEPT_EXTRA
+            for old in range(removed[0] - kept, removed[-1] - kept + 1):
                 (self.path / f"seg-{old}.aac").unlink(missing_ok=True)
 
     def _frame_of(self, sample: int) -> int:
