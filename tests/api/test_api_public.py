@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
-from grimnir.api.routes._public_ical import escape_text, fold
+from grimnir.api.routes._public_ical import calendar, escape_text, fold
 from grimnir.bus import ITEM_STARTED, Event
 from grimnir.domain import EntryKind, EntryStatus
 from grimnir.store import repos
@@ -244,6 +244,26 @@ async def test_schedule_json_and_ical(world: ApiWorld) -> None:
         for prop in ("UID:", "DTSTAMP:", "DTSTART:", "DTEND:", "SUMMARY:"):
             assert f"\r\n{prop}" in event
         assert re.search(r"DTSTART:\d{8}T\d{6}Z", event)
+
+
+def test_a_calendar_with_no_events_still_has_a_component() -> None:
+    """RFC 5545 §3.6: a VCALENDAR holds at least one component."""
+    raw = calendar("Empty FM", "Europe/Oslo", [], now=datetime(2030, 1, 1, tzinfo=UTC))
+    lines = raw.split("\r\n")[:-1]
+    assert lines[0] == "BEGIN:VCALENDAR"
+    assert lines[-1] == "END:VCALENDAR"
+    inner = lines[1:-1]
+    begins = [x for x in inner if x.startswith("BEGIN:")]
+    assert begins[0] == "BEGIN:VTIMEZONE"
+    assert inner.count("BEGIN:VTIMEZONE") == inner.count("END:VTIMEZONE") == 1
+    assert "BEGIN:VEVENT" not in inner
+
+
+async def test_the_calendar_window_is_documented_as_it_is(world: ApiWorld) -> None:
+    spec = (await world.client().get("/api/v1/openapi.json")).json()
+    ics = spec["paths"]["/api/v1/public/stations/{station}/schedule.ics"]["get"]
+    to = next(p for p in ics["parameters"] if p["name"] == "to")
+    assert "+7 days" in to["description"]
 
 
 def test_ical_folding_never_splits_a_character() -> None:

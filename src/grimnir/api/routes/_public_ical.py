@@ -53,6 +53,20 @@ def fold(line: str) -> str:
     return "\r\n ".join(pieces)
 
 
+UTC_ZONE = [
+    "BEGIN:VTIMEZONE",
+    "TZID:UTC",
+    "BEGIN:STANDARD",
+    "DTSTART:19700101T000000",
+    "TZOFFSETFROM:+0000",
+    "TZOFFSETTO:+0000",
+    "TZNAME:UTC",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+]
+"""The component of a calendar with no events (every time we write is UTC)."""
+
+
 def _utc(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -83,5 +97,8 @@ def calendar(name: str, timezone: str, events: list[CalendarEvent], *, now: date
         if event.categories:
             lines.append(f"CATEGORIES:{escape_text(event.categories)}")
         lines.append("END:VEVENT")
+    if not events:
+        # NOTE: RFC 5545 §3.6 wants at least one component: the UTC zone our times use
+        lines += UTC_ZONE
     lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines)

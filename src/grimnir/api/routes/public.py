@@ -284,6 +284,9 @@ FromQuery = Annotated[
     datetime | None, Query(alias="from", description="Window start (default: now).")
 ]
 ToQuery = Annotated[datetime | None, Query(alias="to", description="Window end (default: +24 h).")]
+ToCalendarQuery = Annotated[
+    datetime | None, Query(alias="to", description="Window end (default: +7 days).")
+]
 
 
 @router.get("/stations/{station}/schedule", response_model=ScheduleOut)
@@ -336,7 +339,7 @@ async def public_schedule_ics(
     request: Request,
     station: StationPath,
     start: FromQuery = None,
-    end: ToQuery = None,
+    end: ToCalendarQuery = None,
     items: Annotated[bool, Query(description="Also list every timeline item.")] = False,
 ) -> Response:
     """The schedule as an iCalendar feed (shows; with ``items=true`` every item too)."""
