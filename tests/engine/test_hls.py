@@ -143,7 +143,7 @@ def test_playlist_follows_rfc_8216_and_ffmpeg_plays_it(
     engine.play(PlayItem("song", str(song)))
     snapshots: list[str] = []
     playlist_file = tmp_path / "hls" / PLAYLIST_NAME
-    listed: set[int] = set()
+    in_playlist: set[int] = set()
     left: dict[int, tuple[int, float]] = {}  # block it left at, that playlist's duration
     gone: dict[int, int] = {}
     for _ in range(40 * RATE // BLOCK):
@@ -156,12 +156,12 @@ def test_playlist_follows_rfc_8216_and_ffmpeg_plays_it(
             if not snapshots or snapshots[-1] != text:
                 snapshots.append(text)
                 now = {s.sequence for s in parse_playlist(text).segments}
-                for sequence in listed - now:
+                for sequence in in_playlist - now:
                     left[sequence] = (
                         clock.block,
                         sum(s.duration for s in parse_playlist(snapshots[-2]).segments),
                     )
-                listed = now
+                in_playlist = now
             for sequence in left.keys() - gone.keys():
                 if not (tmp_path / "hls" / f"seg-{sequence}.aac").exists():
                     gone[sequence] = clock.block
