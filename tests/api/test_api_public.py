@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grimnir.api._nowplaying import NowPlaying, Track
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
+from grimnir.api.routes._public_azuracast import azuracast
 from grimnir.api.routes._public_ical import calendar, escape_text, fold
 from grimnir.bus import ITEM_STARTED, Event
 from grimnir.domain import EntryKind, EntryStatus
@@ -183,7 +185,7 @@ async def test_azuracast_shape(world: ApiWorld) -> None:
     assert now["song"]["text"] == "Artist A - Current Song"
     assert now["duration"] == 100
     assert 20 - 1 <= now["elapsed"] <= 20 + waited_s + 1  # whole seconds since its start
-    assert now["elapsed"] + now["remaining"] in (99, 100, 101)
+    assert now["elapsed"] + now["remaining"] == now["duration"]
     assert np["playing_next"]["song"]["title"] == "Next Song"
     assert [h["song"]["title"] for h in np["song_history"]] == ["Old Song"]
     # the same station by UUID and by AzuraCast number
@@ -244,6 +246,31 @@ async def test_schedule_json_and_ical(world: ApiWorld) -> None:
         for prop in ("UID:", "DTSTAMP:", "DTSTART:", "DTEND:", "SUMMARY:"):
             assert f"\r\n{prop}" in event
         assert re.search(r"DTSTART:\d{8}T\d{6}Z", event)
+
+
+def test_azuracast_elapsed_and_remaining_add_up_to_the_duration() -> None:
+    """Rounded once: 100.4 s long, 20.6 s in → 100 = 21 + 79 (not 21 + 80)."""
+    started = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    track = Track(
+        id=str(uuid.uuid4()), title="T", artist="A", album="", started_at=started,
+        duration_ms=100_400,
+    )  # fmt: skip
+    for into_ms in (0, 20_600, 50_500, 100_400, 130_000):
+        np = NowPlaying(
+            station=Station(
+                id=uuid.uuid4(), name="X", short_name="x", timezone="UTC", description=""
+            ),
+            at=started + timedelta(milliseconds=into_ms),
+            current=track,
+            next=[],
+            history=[],
+            listeners=None,
+            is_online=True,
+        )
+        now = azuracast(np).now_playing
+        assert now.duration == 100
+        assert now.elapsed + now.remaining == 100, into_ms
+        assert 0 <= now.remaining <= 100
 
 
 def test_a_calendar_with_no_events_still_has_a_component() -> None:

@@ -182,14 +182,18 @@ def azuracast(np: NowPlaying) -> AzNowPlaying:
             remaining=0,
         )
     else:
-        elapsed = np.elapsed_ms()
-        duration = current.duration_ms
-        remaining = 0 if duration is None else max(0, duration - elapsed)
+        # NOTE: whole seconds that add up: elapsed + remaining == duration (players
+        # draw progress bars from them), each rounded once
+        history = _history(current)
+        elapsed, remaining = _seconds(np.elapsed_ms()), 0
+        if current.duration_ms is not None:
+            elapsed = min(elapsed, history.duration)
+            remaining = history.duration - elapsed
         playing = AzCurrent(
-            **_history(current).model_dump(exclude={"song"}),
+            **history.model_dump(exclude={"song"}),
             song=_song(current.artist, current.title, current.album),
-            elapsed=_seconds(elapsed),
-            remaining=_seconds(remaining),
+            elapsed=elapsed,
+            remaining=remaining,
         )
     upcoming = np.next[0] if np.next else None
     playing_next = None
