@@ -90,6 +90,7 @@ need_program ffmpeg ffmpeg
 need_program icecast2 icecast2
 need_program srt-live-transmit srt-tools
 need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo)
+need_program mpg123 mpg123  # an HTTP/1.0 player (tests/test_up_api.py)
 need_program stress stress  # CPU load beside the suite: no test may depend on wall-clock speed
 
 if [ "${1:-}" = "--bench" ]; then

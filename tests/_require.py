@@ -20,6 +20,8 @@ PEERS: dict[str, str] = {
     "icecast2": "apt-get install icecast2",
     "srt-live-transmit": "apt-get install srt-tools",
     "espeak-ng": "apt-get install espeak-ng",
+    "mpg123": "apt-get install mpg123",
+    "redis-server": "apt-get install redis-server",
     "bash": "apt-get install bash",
 }
 

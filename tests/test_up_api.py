@@ -210,6 +210,43 @@ async def test_the_listen_proxy_relays_a_stream_ffmpeg_decodes(running: Running)
     assert quiet * 0.02 <= 0.1, f"a gap of {quiet * 0.02:.2f} s in the relayed programme"
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@peer("mpg123")
+async def test_an_http_1_0_player_gets_the_stream_as_is_not_chunked(
+    running: Running, tmp_path: Path
+) -> None:
+    """HTTP/1.0 has no chunked encoding (RFC 1945): the stream's body ends where the
+    connection does. mpg123 (an HTTP/1.0 client) plays it without losing sync."""
+    executor = running.plane.executor(running.plane.slots[0].station.id)
+    assert executor is not None
+    async with asyncio.timeout(60):
+        while executor.current is None:
+            await asyncio.sleep(0.05)
+    host, port = running.base.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(f"GET /listen/{STATION}{MOUNT} HTTP/1.0\r\n\r\n".encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        body = await asyncio.wait_for(reader.readexactly(8192), 10)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert b"transfer-encoding" not in head.lower(), head
+    assert body[0] == 0xFF, body[:16]  # an MP3 frame's sync, not a chunk size line
+    wav = tmp_path / "mpg123.wav"
+    mpg123 = await asyncio.create_subprocess_exec(
+        "mpg123", "-n", "200", "-w", str(wav), f"{running.base}/listen/{STATION}{MOUNT}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await asyncio.wait_for(mpg123.communicate(), timeout=60)
+    said = errors.decode(errors="replace")
+    assert mpg123.returncode == 0, said
+    assert "resync" not in said.lower(), said
+    assert "error" not in said.lower(), said
+    assert wav.stat().st_size > 200 * 1152 * 4 * 0.9  # 200 frames of stereo 16-bit
+
+
 def longest_run(flags: npt.NDArray[np.bool_]) -> int:
     """The longest run of True in ``flags``."""
     longest = run = 0

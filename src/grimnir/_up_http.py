@@ -8,9 +8,11 @@ import contextlib
 import errno
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from grimnir.domain.errors import GrimnirError
 
@@ -21,6 +23,46 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+_UNBOUNDED = 1 << 62
+"""The length a close-delimited body is sent under (never reached)."""
+
+
+class _HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, except that an HTTP/1.0 request's streamed answer
+    (no ``Content-Length``: a listener on ``/listen/…``) ends where the connection does
+    (RFC 1945 §7.2.2) instead of being sent chunked, which HTTP/1.0 clients (mpg123,
+    many hardware players) do not understand: they play the chunk sizes as audio."""
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        if cycle.scope.get("http_version") == "1.0" and cycle.scope.get("method") != "HEAD":
+            cycle.send = _close_delimited(cycle)  # type: ignore[method-assign]
+        super()._start_asgi_task(cycle, app)
+
+
+def _close_delimited(cycle: RequestResponseCycle) -> Any:
+    send = cycle.send
+    open_ended = False
+
+    async def send_message(message: Any) -> None:
+        nonlocal open_ended
+        if message["type"] == "http.response.start":
+            names = {bytes(name).lower() for name, _ in message.get("headers", [])}
+            if not names & {b"content-length", b"transfer-encoding"} and message["status"] not in (
+                204,
+                304,
+            ):
+                # NOTE: what uvicorn reads to frame the body: not chunked, and a length
+                # that the last part of the body sets to what is left
+                open_ended = True
+                cycle.chunked_encoding = False
+                cycle.expected_content_length = _UNBOUNDED
+        elif open_ended and not message.get("more_body", False):
+            cycle.expected_content_length = len(message.get("body", b""))  # the last part
+        await send(message)
+
+    return send_message
 
 
 class ApiServer:
@@ -44,6 +86,7 @@ class ApiServer:
             # NOTE: listeners and event streams never end on their own: give them 2 s.
             timeout_graceful_shutdown=2,
             ws_ping_interval=20.0,
+            http=_HttpProtocol,
         )
         self._server = server = _QuietServer(config)
         self._task = asyncio.create_task(self._run(server), name="grimnir-api")
