@@ -342,6 +342,40 @@ async def test_the_public_api_tells_the_page_what_is_on_air_and_where(running: R
         assert now["station"]["listen_urls"] == plane.listen_urls(slot.station.id)
 
 
+@pytest.mark.asyncio(loop_scope="module")
+async def test_urls_handed_out_are_on_the_host_the_caller_used(running: Running) -> None:
+    """A player on another machine must get URLs it can reach: the request's host, not
+    the bind address; each caller its own, though the answer is cached and shared; a
+    forged X-Forwarded-Host from a peer that is not a trusted proxy changes nothing."""
+    path = f"/listen/{STATION}{MOUNT}"
+    routes = (
+        f"/api/v1/public/stations/{STATION}/now-playing",  # cached: the hot path
+        "/api/v1/public/stations",
+        f"/api/nowplaying/{STATION}",
+    )
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        for route in routes:
+            for host in ("radio.example.com", "10.1.2.3:8080", "radio.example.com"):
+                reply = await client.get(
+                    route,
+                    headers={
+                        "Host": host,
+                        "X-Forwarded-Host": "evil.example",
+                        "X-Forwarded-Proto": "https",
+                    },
+                )
+                assert reply.status_code == 200, reply.text
+                text = reply.text
+                assert f"http://{host}{path}" in text, (route, host, text[text.find("listen"):][:300])
+                assert "evil.example" not in text
+                assert "grimnir-base.invalid" not in text
+                assert int(reply.headers["content-length"]) == len(reply.content)
+        # a Host that is not a host name is not put into a URL
+        reply = await client.get(routes[0], headers={"Host": "bad host/<x>"})
+        assert "<x>" not in reply.text
+        assert running.base + path in reply.text
+
+
 # -- the command ----------------------------------------------------------------------------
 
 

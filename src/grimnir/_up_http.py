@@ -87,6 +87,9 @@ class ApiServer:
             timeout_graceful_shutdown=2,
             ws_ping_interval=20.0,
             http=_HttpProtocol,
+            # NOTE: X-Forwarded-* are believed only from the `trusted_proxies` setting
+            # (grimnir.api._urls), not from whoever connects over loopback
+            proxy_headers=False,
         )
         self._server = server = _QuietServer(config)
         self._task = asyncio.create_task(self._run(server), name="grimnir-api")

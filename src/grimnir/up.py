@@ -225,13 +225,14 @@ class ControlPlane:
         slot = self._slot(station_id)
         return slot.client if slot is not None else None
 
-    def listen_urls(self, station_id: uuid.UUID) -> list[str]:
-        """The station's streams as proxied on ``--http`` (``/listen/<short name>/…``)."""
+    def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
+        """The station's streams as proxied on ``--http`` (``/listen/<short name>/…``),
+        under ``base`` (default: the address ``--http`` is bound to)."""
         slot = self._slot(station_id)
         if slot is None:
             return []
-        base = f"{self.http_url}/listen/{slot.station.short_name}"
-        return [base + path for path in slot.stream_paths()]
+        prefix = f"{base or self.http_url}/listen/{slot.station.short_name}"
+        return [prefix + path for path in slot.stream_paths()]
 
     def stream_upstream(self, station: str, path: str) -> str | None:
         """The engine URL serving ``path`` of ``station`` (id or short name), or ``None``."""

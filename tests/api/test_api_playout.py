@@ -60,7 +60,7 @@ class OnAirHere:
     def engine(self, station_id: uuid.UUID) -> EngineClient | None:
         return self._engine if station_id == self.station else None
 
-    def listen_urls(self, station_id: uuid.UUID) -> list[str]:
+    def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
         return []
 
 

@@ -200,7 +200,7 @@ class OneStation:
             self.clients["c"] = InProcessEngineClient(self.runtime)
         return self.clients["c"]
 
-    def listen_urls(self, station_id: uuid.UUID) -> list[str]:
+    def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
         return []
 
 

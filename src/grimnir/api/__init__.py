@@ -2,8 +2,8 @@
 
 from grimnir.api.app import API_PREFIX, create_app
 from grimnir.api.context import ApiContext, NothingOnAir, OnAir, load_secret
-from grimnir.api.routes._harbor import AUTH_PATH as HARBOR_AUTH_PATH
-from grimnir.api.routes._harbor import ShowEndKicker, harbor_secret
+from grimnir.api.routes import AUTH_PATH as HARBOR_AUTH_PATH
+from grimnir.api.routes import ShowEndKicker, harbor_secret
 
 __all__ = [
     "API_PREFIX",

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grimnir.api._urls import listen_urls
 from grimnir.api.context import ApiContext
 from grimnir.domain import EntryKind, EntryStatus
 from grimnir.store.models import AsRun, MediaItem, Mount, Station, TimelineEntry
@@ -222,7 +223,7 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
         history=[_aired(r, durations) for r in history_rows],
         listeners=None if counts is None else sum(counts.values()),
         mounts=infos,
-        listen_urls=ctx.on_air.listen_urls(station.id),
+        listen_urls=listen_urls(ctx, station),
         is_live=is_live,
         streamer=(current.artist or current.title) if is_live and current is not None else "",
         is_online=executor.engine_up if executor is not None else current is not None,

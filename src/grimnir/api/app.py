@@ -13,6 +13,7 @@ from grimnir import __version__
 from grimnir.api import _storable, problems
 from grimnir.api._body_limit import BodyLimit, RouteLimit
 from grimnir.api._docs import install_docs
+from grimnir.api._urls import CallerBase
 from grimnir.api.context import ApiContext
 
 log = logging.getLogger("grimnir.api")
@@ -77,4 +78,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
         install = getattr(module, "install", None)
         if install is not None:
             install(app, ctx)
+    # NOTE: outermost: answers served from the public cache get the caller's base too
+    app.add_middleware(CallerBase, settings=ctx.settings)
     return app

@@ -20,6 +20,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grimnir.api._urls import trusted_proxy
 from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
 from grimnir.api.ratelimit import retry_after
@@ -85,12 +86,15 @@ def context(request: Request) -> ApiContext:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address (the first ``X-Forwarded-For`` hop behind a trusted proxy)."""
-    if context(request).trust_forwarded:
+    """The caller's address (the first ``X-Forwarded-For`` hop behind a trusted proxy:
+    the ``trusted_proxies`` setting)."""
+    ctx = context(request)
+    peer = request.client.host if request.client else None
+    if ctx.trust_forwarded or trusted_proxy(ctx.settings, peer):
         forwarded = request.headers.get("x-forwarded-for", "")
         if forwarded:
             return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    return peer or "unknown"
 
 
 def _credential(request: Request) -> str | None:

@@ -31,8 +31,9 @@ class OnAir(Protocol):
         """A control client of the station's engine, or ``None``."""
         ...
 
-    def listen_urls(self, station_id: uuid.UUID) -> list[str]:
-        """Where listeners hear the station (empty when not on air here)."""
+    def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
+        """Where listeners hear the station (empty when not on air here), under ``base``
+        (default: the address this process serves on)."""
         ...
 
 
@@ -45,7 +46,7 @@ class NothingOnAir:
     def engine(self, station_id: uuid.UUID) -> EngineClient | None:
         return None
 
-    def listen_urls(self, station_id: uuid.UUID) -> list[str]:
+    def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
         return []
 
 

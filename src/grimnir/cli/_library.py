@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from grimnir.cli._common import JsonOpt, current_settings, ensure_schema, err, fail, out, print_json
 from grimnir.cli._common import run_db as _run_db
 from grimnir.domain import MediaState
-from grimnir.library._columns import TAG_FIELDS
+from grimnir.library import TAG_FIELDS
 
 if TYPE_CHECKING:
     from grimnir.config.settings import Settings

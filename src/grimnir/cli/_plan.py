@@ -105,7 +105,7 @@ def plan_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan the station's timeline (rebuilds future planned entries; aired ones stay)."""
-    from grimnir.planner._time import zone
+    from grimnir.planner import zone
     from grimnir.planner.builder import build
 
     begin = _parse_from(start)
@@ -131,7 +131,7 @@ def plan_show(
     as_json: JsonOpt = False,
 ) -> None:
     """The stored timeline from now on, in the station's local time."""
-    from grimnir.planner._time import zone
+    from grimnir.planner import zone
     from grimnir.planner.reports import PlannedEntry
     from grimnir.store.models import Playlist, Show, SmartBlock, TimelineEntry
 
@@ -221,7 +221,7 @@ def plan_check(
     Exits 1 when there are errors (a hole in the stored timeline, show
     conflicts or dead air in the plan).
     """
-    from grimnir.planner._time import zone
+    from grimnir.planner import zone
     from grimnir.planner.builder import simulate, timeline_holes
 
     now = datetime.now(UTC)

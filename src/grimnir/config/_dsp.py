@@ -14,12 +14,10 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from grimnir.config._base import AT_KEY_ERROR, ConfigModel, check_unique_ids
+from grimnir.domain.layers import Layer
 
 GRAPHIC_EQ_BANDS_HZ: tuple[int, ...] = (31, 62, 125, 250, 500, 1000, 2000, 4000, 8000, 16000)
 """Centre frequencies of the ten ``bands_db`` gains, in order."""
-
-Layer = Literal["emergency", "live", "automation", "fallback"]
-"""A source layer of the mixer, from the priority ladder."""
 
 Gain24 = Annotated[float, Field(ge=-24, le=24)]
 

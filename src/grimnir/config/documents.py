@@ -8,12 +8,12 @@ messages and "did you mean" hints.
 from __future__ import annotations
 
 import os
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from grimnir.config._errors import raise_problems, translate_errors
-from grimnir.config._yamlpos import PositionedYaml, load_yaml_with_positions
+from grimnir.config._yamlpos import PositionedYaml, format_path, load_yaml_with_positions
 from grimnir.domain.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -51,6 +51,17 @@ def parse_positioned(
     if problems or result is None:
         raise_problems(problems, filename)
     return result, document
+
+
+def data_problems(exc: ValidationError, data: Any, model: type[BaseModel]) -> list[tuple[str, str]]:
+    """``(key path, what to fix)`` per problem of ``exc``, raised validating ``data`` as ``model``.
+
+    For data that came from no file (a request's JSON): the same words as a
+    file's messages, without line numbers.
+    """
+    return [
+        (format_path(p.path), p.message) for p in translate_errors(exc, PositionedYaml(data), model)
+    ]
 
 
 def load_document(path: str | os.PathLike[str], model: type[M], *, what: str, keys: str) -> M:

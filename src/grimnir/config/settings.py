@@ -9,6 +9,7 @@ instances with different ``GRIMNIR_DATA_DIR`` never share state by accident.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -65,6 +66,52 @@ class Settings(BaseSettings):
         description="Event bus: memory://, redis://host:6379/0 or nats://host:4222.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    public_url: str | None = Field(
+        default=None,
+        description="Base of the URLs listeners and players are given (listen URLs, "
+        "player and playlist links), e.g. https://radio.example.com; default: the "
+        "scheme and host each request came to.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For, -Proto and -Host are "
+        "believed: addresses or networks, comma-separated (127.0.0.1,10.0.0.0/8).",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+            raise ValueError(
+                f"public_url {value!r}: give the base listeners reach, "
+                "e.g. https://radio.example.com (http or https, no query)"
+            )
+        return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (x.strip() for x in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {item!r} is not an address or a network "
+                    "(give e.g. 127.0.0.1 or 10.0.0.0/8, comma-separated)"
+                ) from None
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed."""
+        return tuple(
+            ipaddress.ip_network(x.strip(), strict=False)
+            for x in self.trusted_proxies.split(",")
+            if x.strip()
+        )
 
     @field_validator("log_level", mode="before")
     @classmethod

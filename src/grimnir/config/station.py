@@ -98,6 +98,11 @@ class StationInfo(ConfigModel):
     description: str = Field(default="", description="One-line description for directories.")
     genre: str = Field(default="", description="Genre for directories (ice-genre).")
     url: HttpUrl | None = Field(default=None, description="The station's web site.")
+    public_url: HttpUrl | None = Field(
+        default=None,
+        description="Base of the listen, player and playlist URLs handed out for this "
+        "station (e.g. https://stream.wgmr.example), overriding the `public_url` setting.",
+    )
 
     @property
     def resolved_short_name(self) -> str:

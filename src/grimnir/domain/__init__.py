@@ -23,6 +23,7 @@ from grimnir.domain.errors import (
     StoreError,
 )
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
+from grimnir.domain.layers import COMMAND_LAYERS, Layer
 from grimnir.domain.priority import Priority
 from grimnir.domain.state import ExecutorState
 from grimnir.domain.units import (
@@ -43,6 +44,7 @@ __all__ = [
     "BLOCK_FRAMES",
     "BLOCK_MILLIS",
     "CHANNELS",
+    "COMMAND_LAYERS",
     "SAMPLE_RATE",
     "AudioFormat",
     "ConfigError",
@@ -57,6 +59,7 @@ __all__ = [
     "Frames",
     "GrimnirError",
     "InvalidTransitionError",
+    "Layer",
     "LibraryError",
     "MediaState",
     "Millis",

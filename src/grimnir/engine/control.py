@@ -4,7 +4,8 @@
 implements it over a bare ``Engine`` (tests, ``grimnir render``), and the
 station runtime (``grimnir engine``) implements it with harbor, web streams
 and listener outputs on top. Every method is thread-safe: audio changes are
-queued and applied at the next block boundary.
+queued and applied at the next block boundary, and ``status`` reads the
+snapshot the block loop took at its last one.
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from grimnir.config._dsp import DspGraph
+from grimnir.config import DspGraph
 from grimnir.domain.errors import EngineError, NotFoundError
 from grimnir.domain.fades import FadeCurve, Timing
-from grimnir.engine.audio import BLOCK, RATE
+from grimnir.engine.audio import BLOCK
 from grimnir.engine.automation import AutomationPlayer, PlayItem
 from grimnir.engine.engine import Engine
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.snapshot import EngineSnapshot
 from grimnir.engine.sources import AnalysisRequest, AnalysisResult, Analyzer, FileSource
 
 EventCallback = Callable[[EngineEvent], None]
 Unsubscribe = Callable[[], None]
-LAYERS = ("automation", "emergency", "live")
 JOURNAL_EVENTS = 20_000
 """Events (telemetry left out) an engine keeps for a control plane that comes back:
 days of a station's item, layer and live events."""
@@ -218,30 +219,12 @@ class LocalControl:
         self.metadata = metadata
 
     def status(self) -> dict[str, Any]:
-        engine = self.engine
-        current = engine.automation.current
-        return {
-            "station_id": self._station_id,
-            "pid": os.getpid(),
-            "frame": engine.clock.frame,
-            "time": engine.clock.time_at(engine.clock.frame).isoformat(),
-            "on_air": engine.mixer.on_air.value if engine.mixer.on_air else None,
-            "current": None
-            if current is None
-            else {
-                "item_id": current.item.item_id,
-                "title": current.item.title,
-                "artist": current.item.artist,
-                "position_ms": current.source.position_frames * 1000 // RATE,
-            },
-            "queue": [item.item_id for item in engine.automation.queue],
-            "outputs": [
-                {"name": binding.output.name, "state": binding.output.state.value}
-                for binding, _ in engine.outputs
-            ],
-            "late_blocks": engine.clock.late_blocks,
-            "fallback": engine.fallback.status(),
-        }
+        return self._status(self.engine.snapshot())
+
+    def _status(self, snapshot: EngineSnapshot) -> dict[str, Any]:
+        # NOTE: from a snapshot the block loop took at a block boundary: the calling
+        # thread (gRPC, the in-process client) never walks the engine's structures.
+        return {"station_id": self._station_id, "pid": os.getpid(), **snapshot.as_status()}
 
     def subscribe(self, callback: EventCallback, since_frame: int | None = None) -> Unsubscribe:
         with self._lock:

@@ -18,10 +18,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from grimnir.config._dsp import DspGraph
+from grimnir.config import DspGraph
 from grimnir.config.station import Failover
 from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import EngineError
+from grimnir.domain.layers import Layer
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, HOLD_FRAMES, RATE, Block, BlockBuffer
 from grimnir.engine.automation import DECLICK_MS, AutomationPlayer, PlayItem
@@ -31,8 +32,9 @@ from grimnir.engine.encoders import EncoderHandle, EncoderKey, EncoderPool
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import FallbackPlayer, air_is_empty
 from grimnir.engine.feeds import make_contribution, make_stream
-from grimnir.engine.layers import DuckSettings, Layer, LayerMixer, MixSettings
+from grimnir.engine.layers import DuckSettings, LayerMixer, MixSettings
 from grimnir.engine.outputs import FileOutput, Output
+from grimnir.engine.snapshot import EngineSnapshot, take_snapshot
 from grimnir.engine.sources import AnalysisRequest, FileSource, Source
 from grimnir.engine.telemetry import TelemetryCollector
 
@@ -142,6 +144,15 @@ class Engine:
         self._measuring: list[tuple[PlayItem, FileSource]] = []
         self._early: set[Source] = set()
         """Sources started by ``play`` whose command has not been applied yet."""
+        self._loop: threading.Thread | None = None
+        """The thread in ``run``: while it runs the engine's state is its alone."""
+        self._handover = threading.Lock()
+        """Guards ``_loop`` and ``_close_asked``: a close is either the loop's or the caller's."""
+        self._close_asked = False
+        self._close_failed: BaseException | None = None
+        """What the loop's ``_finish`` raised, for the ``close`` that waits for it to raise."""
+        self._snapshot: EngineSnapshot = take_snapshot(self)
+        """The state at the loop's last block boundary (swapped whole, never changed)."""
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -446,8 +457,12 @@ class Engine:
         return self._step(), 1
 
     def _apply_commands(self) -> None:
+        looping = self._loop is not None
         while not self._commands.empty():
             self._commands.get_nowait()()
+            if looping:
+                # NOTE: a status asked once a command is applied shows it, not a block later.
+                self._snapshot = take_snapshot(self)
         if self._measuring:
             self._collect_measurements()
 
@@ -663,16 +678,52 @@ class Engine:
     def run(
         self, until_frame: int | None = None, progress: Callable[[int], None] | None = None
     ) -> None:
-        """Run blocks until ``until_frame`` (or until stopped)."""
-        while not self._stopped and self.clock.wait():
-            if until_frame is not None and self.clock.frame >= until_frame:
-                break
+        """Run blocks until ``until_frame`` (or until stopped) on this thread, the loop thread.
+
+        While it runs the engine's state is this thread's: it takes a snapshot after
+        every block for the others (``snapshot``), and a ``close`` asked meanwhile is
+        carried out here, on the way out.
+        """
+        with self._handover:
+            if self._loop is not None:
+                raise EngineError(f"the engine already runs on thread {self._loop.name!r}")
+            self._loop = threading.current_thread()
+        try:
             with self._stepping:
-                if self._stopped:  # closed while this thread waited for the clock
+                self._snapshot = take_snapshot(self)
+            while not self._stopped and self.clock.wait():
+                if until_frame is not None and self.clock.frame >= until_frame:
                     break
-                self._step()
-            if progress is not None:
-                progress(self.clock.frame + BLOCK)
+                with self._stepping:
+                    if self._stopped:  # closed while this thread waited for the clock
+                        break
+                    self._step()
+                    self._snapshot = take_snapshot(self)
+                if progress is not None:
+                    progress(self.clock.frame + BLOCK)
+        finally:
+            with self._handover:
+                self._loop = None
+                closing = self._close_asked
+            if closing:
+                try:
+                    with self._stepping:
+                        self._finish()
+                except BaseException as exc:  # raised by ``close``, on the caller's thread
+                    self._close_failed = exc
+
+    def snapshot(self) -> EngineSnapshot:
+        """The engine's state at a block boundary, safe to read from any thread.
+
+        While ``run`` runs: the one its thread took after its last block, or after
+        the last command it applied (at most a block old, and showing every
+        command applied so far). Otherwise (offline, a test stepping the clock)
+        one taken now, between blocks.
+        """
+        if self._loop is not None:
+            return self._snapshot
+        with self._stepping:
+            return take_snapshot(self)
 
     @property
     def idle(self) -> bool:
@@ -687,12 +738,26 @@ class Engine:
     def close(self) -> None:
         """Flush encoders, close outputs and sources (in reverse order of creation).
 
-        Safe from another thread than ``run``'s: it waits for the block in progress.
+        While ``run`` runs, its thread does it after the block in progress and this
+        waits for that thread to end: the encoders, outputs and sources never see a
+        second thread. Without a loop thread (offline, a test stepping the clock) it
+        is done here, between blocks.
         """
         self._stopped = True
+        # NOTE: the loop leaves at once (a RealtimeClock would sleep up to a whole
+        # burst before a queued command ran) and runs ``_finish`` on its way out.
         self.clock.stop()
-        with self._stepping:
-            self._finish()
+        with self._handover:
+            loop = self._loop
+            self._close_asked = loop is not None
+        if loop is None:
+            with self._stepping:
+                self._finish()
+        elif loop is not threading.current_thread():  # from the loop itself: on its way out
+            loop.join()
+            failed, self._close_failed = self._close_failed, None
+            if failed is not None:
+                raise failed
 
     def _finish(self) -> None:
         try:

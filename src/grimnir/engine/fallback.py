@@ -27,11 +27,12 @@ from typing import Any
 
 from grimnir.domain.catalog import EndReason
 from grimnir.domain.fades import Timing
+from grimnir.domain.layers import Layer
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, RATE, Block, silence
 from grimnir.engine.automation import AutomationPlayer, PlayItem, SourceFactory, Voice
 from grimnir.engine.events import EngineEvent
-from grimnir.engine.layers import PROGRAMME_LAYERS, Layer
+from grimnir.engine.layers import PROGRAMME_LAYERS
 from grimnir.engine.sources import Source
 
 AUDIO_EXTENSIONS = frozenset(

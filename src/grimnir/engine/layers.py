@@ -19,34 +19,13 @@ audio is heard again it fades out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
-from grimnir.domain.priority import Priority
+from grimnir.domain.layers import Layer
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, SILENCE_FLOOR_DB, Block, db_to_gain, rms_db, silence
 
-
-class Layer(StrEnum):
-    """A mixer input, in priority order."""
-
-    EMERGENCY = "emergency"
-    LIVE = "live"
-    AUTOMATION = "automation"
-    FALLBACK = "fallback"
-
-    @property
-    def priority(self) -> Priority:
-        return _PRIORITY[self]
-
-
-_PRIORITY = {
-    Layer.EMERGENCY: Priority.EMERGENCY,
-    Layer.LIVE: Priority.LIVE_OVERRIDE,
-    Layer.AUTOMATION: Priority.AUTOMATION,
-    Layer.FALLBACK: Priority.FALLBACK,
-}
 PROGRAMME_LAYERS = (Layer.EMERGENCY, Layer.LIVE, Layer.AUTOMATION)
 
 

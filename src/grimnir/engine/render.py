@@ -14,7 +14,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from grimnir.config._base import ConfigModel, NonEmptyStr
+from grimnir.config import ConfigModel, NonEmptyStr
 from grimnir.config.documents import load_document
 from grimnir.config.station import StationConfig
 from grimnir.domain.catalog import AudioFormat

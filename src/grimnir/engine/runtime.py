@@ -21,28 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grimnir import config
 from grimnir.config import PathProblem, create_output_folders
-from grimnir.config._outputs import (
-    FileOutput as FileOutputConfig,
-)
-from grimnir.config._outputs import (
-    HlsOutput as HlsOutputConfig,
-)
-from grimnir.config._outputs import (
-    HttpOutput as HttpOutputConfig,
-)
-from grimnir.config._outputs import (
-    IcecastOutput as IcecastOutputConfig,
-)
-from grimnir.config._outputs import (
-    NullOutput as NullOutputConfig,
-)
-from grimnir.config._outputs import (
-    RecordingOutput as RecordingOutputConfig,
-)
 from grimnir.config.station import StationConfig
 from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import NotFoundError
+from grimnir.domain.layers import Layer
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl, Metadata
@@ -50,7 +34,6 @@ from grimnir.engine.encoders import CONTENT_TYPES
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.harbor import ApiHarborAuth, HarborGate
-from grimnir.engine.layers import Layer
 from grimnir.engine.outputs import (
     HlsOutput,
     IcecastOutput,
@@ -186,7 +169,7 @@ class StationRuntime(LocalControl):
 
     def _open_output(self, mount_id: str, out: object, info: StreamInfo) -> None:
         engine = self.engine
-        if isinstance(out, IcecastOutputConfig):
+        if isinstance(out, config.IcecastOutput):
             fmt = out.format
             stream_info = StreamInfo(
                 name=out.name or info.name,
@@ -209,7 +192,7 @@ class StationRuntime(LocalControl):
             made = engine.attach(fmt, out.bitrate_kbps, make_icecast)
             if isinstance(made, IcecastOutput):
                 self.icecast.append(made)
-        elif isinstance(out, HttpOutputConfig):
+        elif isinstance(out, config.HttpOutput):
             fmt = out.format
             stream_info = StreamInfo(
                 name=info.name,
@@ -231,7 +214,7 @@ class StationRuntime(LocalControl):
             made = engine.attach(fmt, out.bitrate_kbps, make_mount)
             if isinstance(made, ListenerMount):
                 self.listener_mounts.append(made)
-        elif isinstance(out, HlsOutputConfig):
+        elif isinstance(out, config.HlsOutput):
             directory = Path(out.path)
             hls = HlsOutput(
                 directory,
@@ -248,7 +231,7 @@ class StationRuntime(LocalControl):
             else:
                 self.server.add_static(f"/hls/{mount_id}", directory)
                 self.hls_paths.append(f"/hls/{mount_id}")
-        elif isinstance(out, RecordingOutputConfig):
+        elif isinstance(out, config.RecordingOutput):
             recording = RecordingOutput(
                 Path(out.path),
                 fmt=AudioFormat(out.format),
@@ -262,14 +245,14 @@ class StationRuntime(LocalControl):
             engine.add_pcm_sink(recording)
             engine.subscribe(recording.on_event)
             self.recordings.append(recording)
-        elif isinstance(out, FileOutputConfig):
+        elif isinstance(out, config.FileOutput):
             engine.add_file_output(
                 Path(out.path),
                 AudioFormat(out.format),
                 out.bitrate_kbps,
                 synchronous=False,
             )
-        elif isinstance(out, NullOutputConfig):
+        elif isinstance(out, config.NullOutput):
             engine.add_output(OutputBinding(NullOutput(), out.format, out.bitrate_kbps))
 
     # -- running ----------------------------------------------------------------------
@@ -299,7 +282,7 @@ class StationRuntime(LocalControl):
         with self._metadata_wake:
             self._metadata_wake.notify_all()
         self.harbor.close()
-        self.engine.close()
+        self.engine.close()  # on the engine's own thread, which it waits for
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.server.close()
@@ -342,7 +325,8 @@ class StationRuntime(LocalControl):
                     self._queue_metadata(Metadata(title=title))
 
     def _live_title(self, mount: str, title: str) -> None:
-        if self.engine.live_label == mount:
+        # NOTE: runs on a harbor thread: the live mount comes from the loop's snapshot.
+        if self.engine.snapshot().live_label == mount:
             self._queue_metadata(Metadata(title=title))
 
     def set_metadata(self, metadata: Metadata) -> None:
@@ -386,13 +370,14 @@ class StationRuntime(LocalControl):
             raise NotFoundError(f"no live source is connected on {mount}")
 
     def status(self) -> dict[str, Any]:
-        status = super().status()
+        snapshot = self.engine.snapshot()
+        status = self._status(snapshot)
         status["uptime_s"] = round(time.monotonic() - self._started, 1)
         host, port = self.server.address
         status["stream_server"] = {"host": host, "port": port}
         status["listeners"] = {m.name: m.listener_count for m in self.listener_mounts}
         status["harbor"] = self.harbor.status()
-        status["live"] = self.engine.live_label or None
+        status["live"] = snapshot.live_label or None
         status["metadata"] = {"title": self.metadata.title, "artist": self.metadata.artist}
         return status
 

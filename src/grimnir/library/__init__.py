@@ -6,12 +6,16 @@ builds on these pieces: :func:`read_tags` for what the file says about itself,
 cover, and a :class:`Storage` backend to keep it.
 """
 
+from grimnir.library._columns import MAX_CUSTOM_BYTES, MAX_TAG_BYTES, TAG_FIELDS
 from grimnir.library.analysis import AnalysisOptions, MediaAnalysis, analyze_file
 from grimnir.library.artwork import thumbnail
 from grimnir.library.storage import LocalStorage, Storage, StoredFile, safe_name
 from grimnir.library.tags import TagInfo, fix_text, read_tags
 
 __all__ = [
+    "MAX_CUSTOM_BYTES",
+    "MAX_TAG_BYTES",
+    "TAG_FIELDS",
     "AnalysisOptions",
     "LocalStorage",
     "MediaAnalysis",

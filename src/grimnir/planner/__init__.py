@@ -5,8 +5,10 @@ playlists fill spans of air time through one ``PlayHistory``, so separation
 holds across blocks, shows and the day boundary.
 """
 
+from grimnir.planner._load import Context, load_context
 from grimnir.planner._result import Fill
 from grimnir.planner._text import register_sqlite_functions
+from grimnir.planner._time import zone
 from grimnir.planner.builder import LOCK, build, simulate
 from grimnir.planner.clocks import DEFAULT_CLOCK_NAME, ClockSpec, SlotInstance, SlotSpec
 from grimnir.planner.history import Play, PlayHistory
@@ -44,6 +46,7 @@ __all__ = [
     "BuildReport",
     "ClockSpec",
     "Conflict",
+    "Context",
     "Fill",
     "Gap",
     "Modifier",
@@ -69,6 +72,7 @@ __all__ = [
     "build",
     "diff",
     "fill",
+    "load_context",
     "load_playlists",
     "load_smart_blocks",
     "occurrences",
@@ -76,4 +80,5 @@ __all__ = [
     "register_sqlite_functions",
     "schedule",
     "simulate",
+    "zone",
 ]

@@ -1,1 +1,9 @@
-"""One module per resource; see ``grimnir.api.app.ROUTE_MODULES``."""
+"""One module per resource; see ``grimnir.api.app.ROUTE_MODULES``.
+
+Named here for the rest of the control plane: the harbor's credential
+callback path, its secret, and the show-end kicker that ``grimnir up`` runs.
+"""
+
+from grimnir.api.routes._harbor import AUTH_PATH, ShowEndKicker, harbor_secret
+
+__all__ = ["AUTH_PATH", "ShowEndKicker", "harbor_secret"]

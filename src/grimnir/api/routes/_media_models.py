@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from grimnir.domain import MediaState
-from grimnir.library._columns import MAX_CUSTOM_BYTES, MAX_TAG_BYTES
+from grimnir.library import MAX_CUSTOM_BYTES, MAX_TAG_BYTES
 from grimnir.store.models import MediaItem
 
 _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")

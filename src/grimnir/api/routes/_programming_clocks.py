@@ -27,8 +27,7 @@ from grimnir.api.routes._programming_common import (
 )
 from grimnir.api.routes._programming_report import EntryOut, ReportOut
 from grimnir.domain import SlotKind, Timing
-from grimnir.planner._load import load_context
-from grimnir.planner._time import zone
+from grimnir.planner import load_context, zone
 from grimnir.planner.builder import plan
 from grimnir.planner.clocks import HOUR_MS, ClockSpec, SlotSpec, validate_slots
 from grimnir.planner.shows import ShowSchedule

@@ -23,7 +23,7 @@ from grimnir.api.routes._programming_shows import (
     _out,
 )
 from grimnir.domain import ShowExceptionKind
-from grimnir.planner._time import zone
+from grimnir.planner import zone
 from grimnir.planner.shows import Content, occurrences
 from grimnir.store.models import Show, ShowException
 

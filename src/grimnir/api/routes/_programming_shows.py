@@ -26,7 +26,7 @@ from grimnir.api.routes._programming_common import (
     unique_name,
 )
 from grimnir.domain import PlannerError, ShowExceptionKind
-from grimnir.planner._time import zone
+from grimnir.planner import zone
 from grimnir.planner.shows import occurrences, schedule
 from grimnir.store.models import (
     Clock,

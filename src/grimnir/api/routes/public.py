@@ -28,6 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from grimnir.api._nowplaying import NowPlaying, now_playing, recalled
+from grimnir.api._urls import listen_urls
 from grimnir.api.auth import PublicDep, client_address, context, limit_public
 from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
@@ -153,7 +154,7 @@ async def list_public_stations(request: Request) -> Response:
 
     async def compute() -> Answer:
         stations = await _enabled_stations(ctx)
-        out = [public_station(s, ctx.on_air.listen_urls(s.id)) for s in stations]
+        out = [public_station(s, listen_urls(ctx, s)) for s in stations]
         memory.stations = Answer(_STATIONS.dump_json(out), None)
         return memory.stations
 
@@ -263,7 +264,7 @@ async def _schedule(ctx: ApiContext, station: Station, lo: datetime, hi: datetim
     described = {s.id: s.description for s in shows}
     occurrences = show_schedule([(s, s.exceptions) for s in shows], tz, lo, hi).occurrences
     return ScheduleOut(
-        station=public_station(station, ctx.on_air.listen_urls(station.id)),
+        station=public_station(station, listen_urls(ctx, station)),
         start=lo,
         end=hi,
         shows=[

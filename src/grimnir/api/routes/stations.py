@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from grimnir.api._urls import listen_urls
 from grimnir.api.audit import audit
 from grimnir.api.auth import (
     AdminDep,
@@ -90,7 +91,7 @@ def _station_out(request: Request, station: Station, role: Role | None) -> dict[
         "description": station.description,
         "enabled": station.enabled,
         "role": role,
-        "listen_urls": context(request).on_air.listen_urls(station.id),
+        "listen_urls": listen_urls(context(request), station),
         "created_at": station.created_at,
         "updated_at": station.updated_at,
     }

@@ -3,23 +3,18 @@
 ``EngineClient`` is the interface; ``GrpcEngineClient`` talks to an engine
 process, ``InProcessEngineClient`` to an engine in this process, and
 ``EngineSupervisor`` (``grimnir.engine.client.supervisor``) keeps engine
-processes running.
+processes running. The values they take and give (``PlayRequest``,
+``EngineEventRecord``, …) live with the contract in ``grimnir.engine.v1``.
 """
 
+from grimnir.domain.layers import COMMAND_LAYERS, Layer
 from grimnir.engine.client._api import EngineClient
 from grimnir.engine.client._grpc import TRACEPARENT, GrpcEngineClient
 from grimnir.engine.client._inprocess import InProcessEngineClient
-from grimnir.engine.client._types import (
-    LAYERS,
-    SUBSCRIBED,
-    EngineEventRecord,
-    Layer,
-    MediaAnalysis,
-    PlayRequest,
-)
+from grimnir.engine.v1.types import SUBSCRIBED, EngineEventRecord, MediaAnalysis, PlayRequest
 
 __all__ = [
-    "LAYERS",
+    "COMMAND_LAYERS",
     "SUBSCRIBED",
     "TRACEPARENT",
     "EngineClient",

@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Protocol
 
 from grimnir.domain.fades import FadeCurve
-from grimnir.engine.client._types import EngineEventRecord, MediaAnalysis, PlayRequest
+from grimnir.engine.v1.types import EngineEventRecord, MediaAnalysis, PlayRequest
 
 
 class EngineClient(Protocol):

@@ -18,8 +18,11 @@ import grpc.aio
 
 from grimnir.domain.errors import GrimnirError
 from grimnir.domain.fades import FadeCurve
-from grimnir.engine.client._types import EngineEventRecord, MediaAnalysis, PlayRequest
-from grimnir.engine.client._wire import (
+from grimnir.engine.v1 import engine_pb2 as pb
+from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
+from grimnir.engine.v1.address import grpc_target
+from grimnir.engine.v1.types import EngineEventRecord, MediaAnalysis, PlayRequest
+from grimnir.engine.v1.wire import (
     curve_to_pb,
     error_from_status,
     event_from_pb,
@@ -30,9 +33,6 @@ from grimnir.engine.client._wire import (
     plain,
     telemetry_dict,
 )
-from grimnir.engine.v1 import engine_pb2 as pb
-from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
-from grimnir.engine.v1.address import grpc_target
 
 T = TypeVar("T")
 

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from grimnir.domain.fades import FadeCurve
-from grimnir.engine.client._timebase import Timebase
-from grimnir.engine.client._types import SUBSCRIBED, EngineEventRecord, MediaAnalysis, PlayRequest
-from grimnir.engine.client._wire import (
+from grimnir.engine.v1.timebase import Timebase
+from grimnir.engine.v1.types import SUBSCRIBED, EngineEventRecord, MediaAnalysis, PlayRequest
+from grimnir.engine.v1.wire import (
     as_domain_error,
     check_layer,
     check_station,
@@ -52,9 +52,9 @@ class InProcessEngineClient:
         # NOTE: the one place the client package touches engine code: turning
         # requests into engine objects. Imported here, not at module level, so
         # a control plane that only talks gRPC never loads the engine.
-        from grimnir.engine.grpc import _adapter
+        from grimnir.engine import adapter
 
-        self._adapter = _adapter
+        self._adapter = adapter
         self._control = control
         self._asked = control.station_id if station_id is None else station_id
         self._timebase = Timebase(control)

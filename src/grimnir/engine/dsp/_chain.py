@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from grimnir.config._dsp import (
+from grimnir.config import (
     Agc,
     Compressor,
     DspGraph,

@@ -7,7 +7,7 @@ from typing import Final
 
 import pedalboard
 
-from grimnir.config._dsp import GRAPHIC_EQ_BANDS_HZ, ParametricBand
+from grimnir.config import GRAPHIC_EQ_BANDS_HZ, ParametricBand
 from grimnir.engine.dsp._base import PluginNode
 
 GRAPHIC_Q: Final = 1.41

@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
 
-from grimnir.engine.client._timebase import Timebase
-from grimnir.engine.client._types import SUBSCRIBED, EngineEventRecord
-from grimnir.engine.client._wire import (
+from grimnir.engine.adapter import fallback_items, metadata, parse_graph, to_play_item
+from grimnir.engine.grpc._streams import Mailbox
+from grimnir.engine.v1 import engine_pb2 as pb
+from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
+from grimnir.engine.v1.timebase import Timebase
+from grimnir.engine.v1.types import SUBSCRIBED, EngineEventRecord
+from grimnir.engine.v1.wire import (
     check_station,
     curve_from_pb,
     event_to_pb,
@@ -32,10 +36,6 @@ from grimnir.engine.client._wire import (
     to_struct,
     to_timestamp,
 )
-from grimnir.engine.grpc._adapter import fallback_items, metadata, parse_graph, to_play_item
-from grimnir.engine.grpc._streams import Mailbox
-from grimnir.engine.v1 import engine_pb2 as pb
-from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
 
 if TYPE_CHECKING:
     from grimnir.engine.control import EngineControl

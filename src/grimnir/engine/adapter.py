@@ -12,14 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from grimnir.config._dsp import DspGraph
-from grimnir.config._errors import translate_errors
-from grimnir.config._yamlpos import PositionedYaml, format_path
+from grimnir.config import DspGraph
+from grimnir.config.documents import data_problems
 from grimnir.domain.errors import EngineError
 from grimnir.engine.automation import PlayItem
-from grimnir.engine.client._timebase import Timebase
-from grimnir.engine.client._types import PlayRequest
 from grimnir.engine.control import Metadata
+from grimnir.engine.v1.timebase import Timebase
+from grimnir.engine.v1.types import PlayRequest
 
 
 def to_play_item(request: PlayRequest, timebase: Timebase) -> PlayItem:
@@ -64,8 +63,8 @@ def parse_graph(graph: str | Mapping[str, Any]) -> DspGraph:
     try:
         return DspGraph.model_validate(data)
     except ValidationError as exc:
-        problems = translate_errors(exc, PositionedYaml(data), DspGraph)
-        lines = [f"dsp_graph.{format_path(p.path)}: {p.message}" for p in problems]
+        problems = data_problems(exc, data, DspGraph)
+        lines = [f"dsp_graph.{path}: {message}" for path, message in problems]
         count = len(lines)
         plural = "" if count == 1 else "s"
         head = f"dsp_graph refused ({count} problem{plural}); the old graph keeps running"

@@ -2,21 +2,18 @@
 
 These values are the same whichever way a request travels (gRPC or in
 process); they use only domain types, so the control plane never imports
-engine internals.
+engine internals. The engine's gRPC server and every client share them;
+``grimnir.engine.client`` names them for the control plane.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from grimnir.domain.errors import EngineError
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
-
-Layer = Literal["automation", "emergency", "live"]
-"""A layer a command addresses (fallback is the engine's own business)."""
-LAYERS: tuple[Layer, ...] = ("automation", "emergency", "live")
 
 SUBSCRIBED = "subscribed"
 """Type of the first event of every event stream: from here on nothing is missed."""

@@ -24,9 +24,10 @@ from grimnir.domain.errors import (
     NotFoundError,
 )
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
+from grimnir.domain.layers import COMMAND_LAYERS, Layer
 from grimnir.domain.units import Millis
-from grimnir.engine.client._types import LAYERS, EngineEventRecord, Layer, PlayRequest
 from grimnir.engine.v1 import engine_pb2 as pb
+from grimnir.engine.v1.types import EngineEventRecord, PlayRequest
 
 # -- plain data and Struct --------------------------------------------------------------
 
@@ -92,16 +93,18 @@ def from_timestamp(stamp: timestamp_pb2.Timestamp) -> datetime:
 
 # -- enums ----------------------------------------------------------------------------
 
+# NOTE: the one place the contract's ``Layer`` meets ours (fallback has no number:
+# no command addresses it).
 _LAYER_TO_PB = {
-    "automation": pb.LAYER_AUTOMATION,
-    "emergency": pb.LAYER_EMERGENCY,
-    "live": pb.LAYER_LIVE,
+    Layer.AUTOMATION: pb.LAYER_AUTOMATION,
+    Layer.EMERGENCY: pb.LAYER_EMERGENCY,
+    Layer.LIVE: pb.LAYER_LIVE,
 }
 _LAYER_FROM_PB: dict[int, Layer] = {
-    pb.LAYER_UNSPECIFIED: "automation",
-    pb.LAYER_AUTOMATION: "automation",
-    pb.LAYER_EMERGENCY: "emergency",
-    pb.LAYER_LIVE: "live",
+    pb.LAYER_UNSPECIFIED: Layer.AUTOMATION,
+    pb.LAYER_AUTOMATION: Layer.AUTOMATION,
+    pb.LAYER_EMERGENCY: Layer.EMERGENCY,
+    pb.LAYER_LIVE: Layer.LIVE,
 }
 _TIMING_TO_PB = {Timing.SOFT: pb.TIMING_SOFT, Timing.HARD: pb.TIMING_HARD}
 _TIMING_FROM_PB: dict[int, Timing] = {
@@ -120,21 +123,26 @@ _CURVE_FROM_PB: dict[int, FadeCurve] = {value: key for key, value in _CURVE_TO_P
 _CURVE_FROM_PB[pb.FADE_CURVE_UNSPECIFIED] = FadeCurve.LINEAR
 
 
-def check_layer(layer: str) -> Layer:
-    """``layer`` if it is one a command may address, else an ``EngineError`` naming them."""
-    for known in LAYERS:
+def check_layer(layer: str) -> str:
+    """``layer`` if it is one a command may address, else an ``EngineError`` naming them.
+
+    NOTE: the plain name (a ``Layer``'s value), as ``EngineControl`` takes it and
+    its messages quote it.
+    """
+    for known in COMMAND_LAYERS:
         if layer == known:
-            return known
-    raise EngineError(f"unknown layer {layer!r}: use one of {', '.join(LAYERS)}")
+            return known.value
+    raise EngineError(f"unknown layer {layer!r}: use one of {', '.join(COMMAND_LAYERS)}")
 
 
 def layer_to_pb(layer: str) -> pb.Layer:
-    return _LAYER_TO_PB[check_layer(layer)]
+    return _LAYER_TO_PB[Layer(check_layer(layer))]
 
 
-def layer_from_pb(value: int) -> Layer:
+def layer_from_pb(value: int) -> str:
+    """The plain name of the contract's layer ``value`` (unspecified: automation)."""
     try:
-        return _LAYER_FROM_PB[value]
+        return _LAYER_FROM_PB[value].value
     except KeyError:
         raise EngineError(f"unknown layer number {value}") from None
 

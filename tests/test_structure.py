@@ -1,0 +1,144 @@
+"""Package boundaries that hold for the whole source tree (ARCHITECTURE.md).
+
+A package's public names are in its ``__init__.py`` (or in its public modules);
+a ``_private`` module is imported only from its own package or from a package
+below it. The check reads every module under ``src/grimnir`` with :mod:`ast`
+(absolute and relative imports, at module level, inside functions and under
+``TYPE_CHECKING`` alike), so it needs nothing imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import grimnir
+
+SRC = Path(grimnir.__file__).resolve().parent.parent
+# Dunder names are not private modules: ``from __future__ import ...`` and
+# ``pkg.__init__`` spelled out.
+NOT_PRIVATE = frozenset({"__init__", "__future__"})
+
+
+def _module_name(path: Path, src: Path) -> tuple[str, bool]:
+    """The dotted name of the module at ``path`` and whether it is a package."""
+    parts = list(path.relative_to(src).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts.pop()
+    return ".".join(parts), is_package
+
+
+def _is_module(dotted: str, src: Path) -> bool:
+    """Whether ``dotted`` names a module or package of ours (not a name inside one)."""
+    base = src.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or base.is_dir()
+
+
+def _imported_modules(
+    tree: ast.AST, module: str, is_package: bool, src: Path = SRC
+) -> Iterator[str]:
+    """Every module that ``tree`` imports, as an absolute dotted name."""
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")
+                if node.level > 1:
+                    anchor = anchor[: -(node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                base = node.module or ""
+            yield base
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                if alias.name != "*" and _is_module(candidate, src):
+                    yield candidate
+
+
+def _private_parents(dotted: str) -> Iterator[str]:
+    """The package holding each private component of ``dotted``."""
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and part not in NOT_PRIVATE:
+            yield ".".join(parts[:i])
+
+
+def _within(package: str, ancestor: str) -> bool:
+    return package == ancestor or package.startswith(ancestor + ".")
+
+
+def offenders(src: Path = SRC) -> list[str]:
+    """``importer -> imported`` for each private module imported from outside its package."""
+    found: set[str] = set()
+    for path in sorted(src.joinpath("grimnir").rglob("*.py")):
+        module, is_package = _module_name(path, src)
+        package = module if is_package else module.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for imported in _imported_modules(tree, module, is_package, src):
+            if not imported.startswith("grimnir."):
+                continue
+            if any(not _within(package, parent) for parent in _private_parents(imported)):
+                found.add(f"{module} -> {imported}")
+    return sorted(found)
+
+
+def test_no_private_module_is_imported_from_another_package() -> None:
+    bad = offenders()
+    assert not bad, "private modules imported from another package:\n" + "\n".join(bad)
+
+
+def test_the_check_sees_each_kind_of_import() -> None:
+    """The walker resolves absolute, relative and ``from pkg import _mod`` imports."""
+    source = (
+        "import grimnir.config._dsp\n"
+        "from grimnir.engine.client import _grpc\n"
+        "from ..sources._file import FileSource\n"
+        "from . import _servicer\n"
+        "def f():\n"
+        "    from grimnir.config._outputs import FileOutput\n"
+    )
+    tree = ast.parse(source)
+    seen = set(_imported_modules(tree, "grimnir.engine.grpc.server", is_package=False))
+    assert {
+        "grimnir.config._dsp",
+        "grimnir.engine.client._grpc",
+        "grimnir.engine.sources._file",
+        "grimnir.engine.grpc._servicer",
+        "grimnir.config._outputs",
+    } <= seen
+    assert list(_private_parents("grimnir.engine.client._grpc")) == ["grimnir.engine.client"]
+    assert list(_private_parents("__future__")) == []
+    assert _within("grimnir.engine.sources", "grimnir.engine")
+    assert not _within("grimnir.engine", "grimnir.engine.sources")
+    assert not _within("grimnir.engineering", "grimnir.engine")
+
+
+def test_the_check_names_each_offender(tmp_path: Path) -> None:
+    """Own package and ancestors may import a private module; siblings and cousins may not."""
+    files = {
+        "grimnir/__init__.py": "",
+        "grimnir/a/__init__.py": "from grimnir.a import _x\n",
+        "grimnir/a/_x.py": "",
+        "grimnir/a/b/__init__.py": "",
+        "grimnir/a/b/y.py": "import grimnir.a._x\nfrom .._x import f\n",
+        "grimnir/a/b/_z.py": "",
+        "grimnir/c.py": "from grimnir.a import _x\n",
+        "grimnir/d/__init__.py": "",
+        "grimnir/d/e.py": "from ..a._x import f\nfrom grimnir.a.b._z import g\n",
+        "grimnir/a/w.py": "from grimnir.a.b import _z\nfrom __future__ import annotations\n",
+    }
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert offenders(tmp_path) == [
+        "grimnir.a.w -> grimnir.a.b._z",
+        "grimnir.c -> grimnir.a._x",
+        "grimnir.d.e -> grimnir.a._x",
+        "grimnir.d.e -> grimnir.a.b._z",
+    ]
