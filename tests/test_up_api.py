@@ -366,7 +366,8 @@ async def test_urls_handed_out_are_on_the_host_the_caller_used(running: Running)
                 )
                 assert reply.status_code == 200, reply.text
                 text = reply.text
-                assert f"http://{host}{path}" in text, (route, host, text[text.find("listen"):][:300])
+                where = text[text.find("listen") :][:300]
+                assert f"http://{host}{path}" in text, (route, host, where)
                 assert "evil.example" not in text
                 assert "grimnir-base.invalid" not in text
                 assert int(reply.headers["content-length"]) == len(reply.content)
