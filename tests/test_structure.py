@@ -142,3 +142,139 @@ def test_the_check_names_each_offender(tmp_path: Path) -> None:
         "grimnir.d.e -> grimnir.a._x",
         "grimnir.d.e -> grimnir.a.b._z",
     ]
+
+
+# -- the executor's state has owners (issue 16) -------------------------------------
+
+EXECUTOR_VARIABLES = frozenset({"ex", "executor"})
+"""Names that hold a ``StationExecutor`` by convention in ``executor/`` modules."""
+MUTATORS = frozenset(
+    {
+        "add",
+        "append",
+        "clear",
+        "difference_update",
+        "discard",
+        "extend",
+        "insert",
+        "intersection_update",
+        "pop",
+        "popitem",
+        "remove",
+        "setdefault",
+        "symmetric_difference_update",
+        "update",
+    }
+)
+"""Container methods that change the container they are called on."""
+
+
+def _executor_names(tree: ast.AST) -> set[str]:
+    """Variables of a module that hold the executor: named so, or annotated with
+    ``StationExecutor`` (parameters and annotated assignments)."""
+    names = set(EXECUTOR_VARIABLES)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            name, annotation = node.arg, node.annotation
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            name, annotation = node.target.id, node.annotation
+        else:
+            continue
+        if annotation is not None and "StationExecutor" in ast.unparse(annotation):
+            names.add(name)
+    return names
+
+
+def _executor_attribute(expr: ast.expr, names: set[str]) -> str | None:
+    """``ex.name`` when ``expr`` is an attribute (or an item of one) of an executor."""
+    if isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if (
+        isinstance(expr, ast.Attribute)
+        and isinstance(expr.value, ast.Name)
+        and expr.value.id in names
+    ):
+        return f"{expr.value.id}.{expr.attr}"
+    return None
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    """What an assignment (or ``del``) writes to, tuples unpacked."""
+    if isinstance(node, ast.Assign | ast.Delete):
+        found = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        found = [node.target]
+    else:
+        return []
+    flat: list[ast.expr] = []
+    while found:
+        target = found.pop()
+        if isinstance(target, ast.Tuple | ast.List):
+            found.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            found.append(target.value)
+        else:
+            flat.append(target)
+    return flat
+
+
+def executor_writers(src: Path = SRC) -> list[str]:
+    """``module:line ex.name`` for each place outside ``executor/station.py`` that
+    changes an attribute of a ``StationExecutor``: assigns it (``ex.name = …``,
+    ``ex.name += …``, ``ex.name[k] = …``, ``del ex.name``) or calls a mutating
+    container method on it (``ex.name.add(…)``). Reads, and calls of the state
+    objects' own methods (``ex.items.sent(…)``), are what the others should do."""
+    found: list[str] = []
+    for path in sorted(src.joinpath("grimnir", "executor").glob("*.py")):
+        if path.name == "station.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        names = _executor_names(tree)
+        for node in ast.walk(tree):
+            written = [_executor_attribute(target, names) for target in _targets(node)]
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in MUTATORS
+            ):
+                written.append(_executor_attribute(node.func.value, names))
+            found.extend(
+                f"{path.name}:{getattr(node, 'lineno', 0)} {name}" for name in written if name
+            )
+    return sorted(found)
+
+
+def test_only_station_py_changes_the_executors_attributes() -> None:
+    """ARCHITECTURE: an executor's state belongs to small objects that own it; other
+    modules call their methods (``ex.items.sent``, ``ex.link.lost``), never assign."""
+    bad = executor_writers()
+    assert not bad, "StationExecutor attributes changed outside station.py:\n" + "\n".join(bad)
+
+
+def test_the_executor_check_sees_each_kind_of_write(tmp_path: Path) -> None:
+    """Assignments, augmented and subscript assignments, ``del`` and mutating calls
+    through a variable named or annotated as the executor; not reads, not station.py."""
+    package = tmp_path / "grimnir" / "executor"
+    package.mkdir(parents=True)
+    (package / "station.py").write_text("def f(ex):\n    ex.a = 1\n", encoding="utf-8")
+    (package / "other.py").write_text(
+        "def f(ex, station: StationExecutor, other):\n"
+        "    ex.a = 1\n"
+        "    station.b += 1\n"
+        "    ex.c[1] = 2\n"
+        "    x, ex.d = 1, 2\n"
+        "    del ex.e\n"
+        "    executor.f.add(1)\n"
+        "    ex.items.sent(1)\n"
+        "    other.g = ex.h\n"
+        "    y = ex.i.get(1)\n",
+        encoding="utf-8",
+    )
+    assert executor_writers(tmp_path) == [
+        "other.py:2 ex.a",
+        "other.py:3 station.b",
+        "other.py:4 ex.c",
+        "other.py:5 ex.d",
+        "other.py:6 ex.e",
+        "other.py:7 executor.f",
+    ]

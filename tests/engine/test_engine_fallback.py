@@ -56,7 +56,7 @@ def of(events: list[EngineEvent], kind: str, **data: Any) -> list[EngineEvent]:
 
 def flow(events: list[EngineEvent]) -> list[tuple[str, int, str]]:
     """(type, frame, item or layer) of the events that tell what aired, in order."""
-    out = []
+    out: list[tuple[str, int, str]] = []
     for e in events:
         if e.type in ("item.started", "item.ended"):
             out.append((e.type, e.frame, str(e.data["item_id"])))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,24 +24,22 @@ from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import EngineError
 from grimnir.domain.layers import Layer
 from grimnir.domain.units import Millis, millis_to_frames
-from grimnir.engine.audio import BLOCK, HOLD_FRAMES, RATE, Block, BlockBuffer
+from grimnir.engine.audio import BLOCK, RATE, Block, BlockBuffer
 from grimnir.engine.automation import DECLICK_MS, AutomationPlayer, PlayItem
 from grimnir.engine.clock import Clock, VirtualClock
 from grimnir.engine.dsp import DspChain, build_chain
 from grimnir.engine.encoders import EncoderHandle, EncoderKey, EncoderPool
-from grimnir.engine.events import EngineEvent
+from grimnir.engine.events import EngineEvent, EventType, MixChange
 from grimnir.engine.fallback import FallbackPlayer, air_is_empty
 from grimnir.engine.feeds import make_contribution, make_stream
-from grimnir.engine.layers import DuckSettings, LayerMixer, MixSettings
+from grimnir.engine.layers import DuckSettings, LayerMixer, LayerPlayer, MixSettings
+from grimnir.engine.live import LivePlayer
 from grimnir.engine.outputs import FileOutput, Output
 from grimnir.engine.snapshot import EngineSnapshot, take_snapshot
 from grimnir.engine.sources import AnalysisRequest, FileSource, Source
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
-LIVE_HOLD_FRAMES = HOLD_FRAMES
-"""A live source holds the air this long after its audio last arrived (100 ms: network
-jitter), then automation takes it back while the DJ has ``live_grace_sec`` to return."""
 
 
 class PcmSink(Protocol):
@@ -116,12 +114,18 @@ class Engine:
             None if emergency_audio is None else Path(emergency_audio),
         )
         self._sinks.append(self.fallback.observe)
-        self.live: Source | None = None
-        self.live_label = ""
-        self._live_heard: int | None = None
-        """Engine frame after the live source's last real audio (None: none yet)."""
-        self._live_grace = seconds_to_frames(failover.live_grace_sec)
-        self._live_timeout = seconds_to_frames(failover.live_timeout_sec)
+        self.live_player = LivePlayer(
+            self._emit,
+            grace_frames=seconds_to_frames(failover.live_grace_sec),
+            timeout_frames=seconds_to_frames(failover.live_timeout_sec),
+        )
+        self.players: Mapping[Layer, LayerPlayer] = {
+            Layer.EMERGENCY: self.emergency,
+            Layer.LIVE: self.live_player,
+            Layer.AUTOMATION: self.automation,
+            Layer.FALLBACK: self.fallback,
+        }
+        """The layer switch's inputs, by priority (what the mixer chooses from)."""
         self.encoders = EncoderPool()
         self.outputs: list[tuple[OutputBinding, EncoderHandle]] = []
         self._routes: dict[EncoderKey, list[Output]] = {}
@@ -269,7 +273,7 @@ class Engine:
     def submit(self, command: Callable[[], None]) -> None:
         self._commands.put(command)
 
-    def announce(self, event_type: str, data: dict[str, Any]) -> None:
+    def announce(self, event_type: EventType, data: dict[str, Any]) -> None:
         """Raise an event from another thread, stamped with the next block's frame."""
         self.submit(lambda: self._emit(EngineEvent(event_type, self.clock.frame, data)))
 
@@ -334,58 +338,21 @@ class Engine:
         is still holding the air (a DJ reconnecting within the grace time) keeps
         the air without a switch. ``label`` names it in events (the harbor mount).
         """
+        self.submit(lambda: self.live_player.route(source, label, self.clock.frame))
 
-        def apply() -> None:
-            if self.live is not None:
-                self.live.close()
-                if source is None:
-                    self._end_live("routed_off", self.clock.frame, close=False)
-            self.live = source
-            self.live_label = label
-            if source is not None:
-                source.start()
+    @property
+    def live(self) -> Source | None:
+        """The source on the live layer (None: no DJ routed).
 
-        self.submit(apply)
-
-    def _live_step(self, frame0: int) -> tuple[Block, bool]:
-        """Read the live layer; is it holding the air?
-
-        Only while the DJ's audio flows: the moment it stops (a dropout, a
-        disconnect) the layer lets go, and what plays underneath (automation)
-        is audible again within the layer fade. The session itself lasts: a DJ
-        whose audio returns (or who reconnects) within ``live_grace_sec`` takes
-        the air back; after that a disconnected source is dropped, and a
-        connected one that stays quiet for ``live_timeout_sec`` too.
+        NOTE: the harbor's admission reads it (and ``live_label``) from its own
+        thread: each is one reference, which only the block loop replaces.
         """
-        live = self.live
-        if live is None:  # pragma: no cover - the caller checks
-            raise RuntimeError("no live source")
-        block, real = live.read(BLOCK)
-        if real > 0:
-            if self._live_heard is None:
-                self._emit(EngineEvent("live.started", frame0, {"mount": self.live_label}))
-            self._live_heard = frame0 + real
-        heard = self._live_heard
-        gap = BLOCK if heard is None else frame0 + BLOCK - heard
-        if live.finished and (heard is None or gap >= self._live_grace):
-            self._end_live("error" if live.error else "disconnected", frame0)
-            return block, False
-        if heard is None:
-            return block, False
-        if gap >= self._live_timeout:
-            self._end_live("timeout", frame0)
-            return block, False
-        return block, gap < LIVE_HOLD_FRAMES
+        return self.live_player.source
 
-    def _end_live(self, reason: str, frame: int, *, close: bool = True) -> None:
-        if close and self.live is not None:
-            self.live.close()
-            self.live = None
-        if self._live_heard is not None:
-            self._emit(
-                EngineEvent("live.ended", frame, {"mount": self.live_label, "reason": reason})
-            )
-        self._live_heard = None
+    @property
+    def live_label(self) -> str:
+        """The harbor mount on the live layer ("" before the first)."""
+        return self.live_player.label
 
     # -- the block ------------------------------------------------------------------------
 
@@ -475,13 +442,12 @@ class Engine:
         """
         limit = min(limit, max(1, -(-(self.telemetry.next_frame - frame0) // BLOCK)))
         active: dict[Layer, bool] = {}
-        live = self.live
-        if live is not None:
-            # A DJ whose audio flowed in the last block whole and is known to go on
-            # flowing (``steady_frames``: scripted feeds) holds the air as it is.
-            if self._live_heard != frame0 or live.finished or live.dry_frames:
+        held = self.live_player.steady_blocks(frame0)
+        if held is not None:
+            # NOTE: a DJ that may change in the next block mixes block by block.
+            if held <= 0:
                 return 0
-            limit = min(limit, live.steady_frames // BLOCK)
+            limit = min(limit, held)
             active[Layer.LIVE] = True
         for layer, player in (
             (Layer.AUTOMATION, self.automation),
@@ -536,9 +502,9 @@ class Engine:
             if rendered is not None:
                 blocks[layer] = rendered
                 active[layer] = player.holds_air
-        if self.live is not None:  # NOTE: flowing throughout (``_quiet_blocks``)
-            blocks[Layer.LIVE], real = self.live.read(n)
-            self._live_heard = frame0 + real
+        live = self.live_player.render(frame0, n, steady=True)  # NOTE: see ``_quiet_blocks``
+        if live is not None:
+            blocks[Layer.LIVE] = live
             active[Layer.LIVE] = True
         if self.mixer.fallback_on:  # NOTE: steady on fallback (``_quiet_blocks``)
             blocks[Layer.FALLBACK] = self.fallback.render(frame0, n)
@@ -592,10 +558,11 @@ class Engine:
             if rendered is not None:
                 blocks[layer] = rendered
                 active[layer] = player.holds_air
-        if self.live is not None:
-            blocks[Layer.LIVE], active[Layer.LIVE] = self._live_step(frame0)
+        live = self.live_player.render(frame0, BLOCK)
+        if live is not None:
+            blocks[Layer.LIVE], active[Layer.LIVE] = live, self.live_player.holds_air
         fallback, mixer = self.fallback, self.mixer
-        # NOTE: a routed DJ whose audio stopped holds no air (``_live_step``): with
+        # NOTE: a routed DJ whose audio stopped holds no air (``LivePlayer``): with
         # nothing under it the air is empty, fallback covers until the DJ is back
         empty = air_is_empty(frame0, active, self.automation, self.emergency)
         mixer.fallback_enabled = fallback.ready(frame0)
@@ -648,7 +615,7 @@ class Engine:
                 for output in self._routes.get(key, ()):
                     output.write(data)
 
-    def _emit_change(self, change: str, frame: int, before: Layer | None) -> None:
+    def _emit_change(self, change: MixChange, frame: int, before: Layer | None) -> None:
         if change == "layer.changed":
             after = self.mixer.on_air
             self._emit(
@@ -768,13 +735,10 @@ class Engine:
                 out_binding.output.close()
             for sink in self._pcm_sinks:
                 sink.close()
-            self.automation.close()
-            self.emergency.close()
-            self.fallback.close()
+            for player in self.players.values():
+                player.close()
             for source in list(self._early):  # played, but closed before the next block
                 source.close()
-            if self.live is not None:
-                self.live.close()
 
 
 def seconds_to_frames(seconds: float) -> int:

@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 from grimnir.config.station import Failover
 from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
+from grimnir.engine.events import EventType, WebStreamEventType
 from grimnir.engine.sources import RtpSource, Source, SrtSource, TimedSource, WebStreamChain
 from grimnir.engine.voice import PlayItem
 
-Announce = Callable[[str, dict[str, Any]], None]
+Announce = Callable[[EventType, dict[str, Any]], None]
 
 
 def make_stream(item: PlayItem, failover: Failover, announce: Announce) -> Source:
@@ -28,7 +29,7 @@ def make_stream(item: PlayItem, failover: Failover, announce: Announce) -> Sourc
     """
     backups = [str(url) for url in item.meta.get("backup_urls", ()) if url != item.path]
 
-    def on_event(kind: str, data: dict[str, Any]) -> None:
+    def on_event(kind: WebStreamEventType, data: dict[str, Any]) -> None:
         announce(kind, {"item_id": item.item_id, **data})
 
     def on_title(title: str) -> None:

@@ -19,14 +19,37 @@ audio is heard again it fades out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from grimnir.domain.layers import Layer
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, SILENCE_FLOOR_DB, Block, db_to_gain, rms_db, silence
+from grimnir.engine.events import MixChange
 
 PROGRAMME_LAYERS = (Layer.EMERGENCY, Layer.LIVE, Layer.AUTOMATION)
+
+
+class LayerPlayer(Protocol):
+    """What plays on one layer: an input of the layer switch (``LayerMixer``).
+
+    As in Liquidsoap's ``switch`` every input is a child of the switch: each
+    block the engine asks the layers' players for their audio and the mixer
+    decides what is on air. ``AutomationPlayer`` (automation, emergency),
+    ``LivePlayer`` and ``FallbackPlayer`` implement it; how each is fed (a
+    queue, a routed DJ, a rotation) is its own.
+    """
+
+    @property
+    def active(self) -> bool:
+        """True while something plays on the layer."""
+
+    def render(self, frame0: int, n: int) -> Block | None:
+        """The layer's audio for engine frames ``[frame0, frame0 + n)`` (None: nothing)."""
+
+    def close(self) -> None:
+        """Close what plays or decodes ahead (the engine closes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +197,7 @@ class LayerMixer:
         *,
         empty: bool = False,
         frames: int | None = None,
-    ) -> tuple[Block, list[str]]:
+    ) -> tuple[Block, list[MixChange]]:
         """Master-bus block for this block's layer audio; returns changes that happened.
 
         ``blocks`` holds the audio each programme layer rendered (and fallback's
@@ -182,7 +205,7 @@ class LayerMixer:
         ``active`` says which layers have something playing; ``empty`` that the
         programme has nothing now nor soon (fallback, if enabled, goes on now).
         """
-        changes: list[str] = []
+        changes: list[MixChange] = []
         if frames is not None:
             n = frames  # NOTE: several blocks at once only where ``steady`` said so
         else:

@@ -18,30 +18,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from grimnir import config
 from grimnir.config import PathProblem, create_output_folders
 from grimnir.config.station import StationConfig
-from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import NotFoundError
 from grimnir.domain.layers import Layer
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl, Metadata
-from grimnir.engine.encoders import CONTENT_TYPES
-from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
+from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.harbor import ApiHarborAuth, HarborGate
-from grimnir.engine.outputs import (
-    HlsOutput,
-    IcecastOutput,
-    NullOutput,
-    Output,
-    RecordingOutput,
-    StreamInfo,
-)
+from grimnir.engine.outputs import IcecastOutput, RecordingOutput, StreamInfo
+from grimnir.engine.runtime_outputs import open_output
 from grimnir.engine.server import ListenerMount, StreamServer
 
 log = logging.getLogger(__name__)
@@ -150,7 +140,7 @@ class StationRuntime(LocalControl):
         info = self._stream_info()
         for mount in self.config.mounts:
             for out in mount.outputs:
-                self._open_output(mount.id, out, info)
+                open_output(self, mount.id, out, info)
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
         self._metadata_thread = threading.Thread(
@@ -166,94 +156,6 @@ class StationRuntime(LocalControl):
             genre=station.genre,
             url=str(station.url or ""),
         )
-
-    def _open_output(self, mount_id: str, out: object, info: StreamInfo) -> None:
-        engine = self.engine
-        if isinstance(out, config.IcecastOutput):
-            fmt = out.format
-            stream_info = StreamInfo(
-                name=out.name or info.name,
-                description=out.description or info.description,
-                genre=out.genre or info.genre,
-                url=str(out.website_url or info.url),
-                public=out.public,
-                bitrate_kbps=out.bitrate_kbps,
-            )
-
-            def make_icecast(header: bytes) -> Output:
-                return IcecastOutput(
-                    out.url,
-                    content_type=CONTENT_TYPES[AudioFormat(fmt)],
-                    info=stream_info,
-                    stream_header=header,
-                    legacy_source=out.legacy_source,
-                )
-
-            made = engine.attach(fmt, out.bitrate_kbps, make_icecast)
-            if isinstance(made, IcecastOutput):
-                self.icecast.append(made)
-        elif isinstance(out, config.HttpOutput):
-            fmt = out.format
-            stream_info = StreamInfo(
-                name=info.name,
-                description=info.description,
-                genre=info.genre,
-                url=info.url,
-                bitrate_kbps=out.bitrate_kbps,
-            )
-
-            def make_mount(header: bytes) -> Output:
-                return self.server.add_mount(
-                    out.path,
-                    content_type=CONTENT_TYPES[AudioFormat(fmt)],
-                    stream_header=header,
-                    burst_bytes=out.burst_kb * 1024,
-                    info=stream_info,
-                )
-
-            made = engine.attach(fmt, out.bitrate_kbps, make_mount)
-            if isinstance(made, ListenerMount):
-                self.listener_mounts.append(made)
-        elif isinstance(out, config.HlsOutput):
-            directory = Path(out.path)
-            hls = HlsOutput(
-                directory,
-                segment_duration_s=out.segment_duration_sec,
-                window_segments=out.window_segments,
-                clock=engine.clock,
-                name=f"hls {mount_id}",
-            )
-            engine.add_output(OutputBinding(hls, "aac", out.bitrate_kbps))
-            try:
-                directory.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:  # the HLS output reports it (DOWN) and keeps trying
-                log.warning("HLS folder %s cannot be created: %s", directory, exc)
-            else:
-                self.server.add_static(f"/hls/{mount_id}", directory)
-                self.hls_paths.append(f"/hls/{mount_id}")
-        elif isinstance(out, config.RecordingOutput):
-            recording = RecordingOutput(
-                Path(out.path),
-                fmt=AudioFormat(out.format),
-                bitrate_kbps=out.bitrate_kbps,
-                rotate_minutes=out.rotate_minutes,
-                retention_days=out.rotation_days,
-                clock=engine.clock,
-                station=self.config.station.resolved_short_name,
-                mp3_quality=self.options.mp3_quality,
-            )
-            engine.add_pcm_sink(recording)
-            engine.subscribe(recording.on_event)
-            self.recordings.append(recording)
-        elif isinstance(out, config.FileOutput):
-            engine.add_file_output(
-                Path(out.path),
-                AudioFormat(out.format),
-                out.bitrate_kbps,
-                synchronous=False,
-            )
-        elif isinstance(out, config.NullOutput):
-            engine.add_output(OutputBinding(NullOutput(), out.format, out.bitrate_kbps))
 
     # -- running ----------------------------------------------------------------------
 

@@ -7,11 +7,12 @@ itself and of the engine (``recovery``).
 """
 
 from grimnir.executor.asrun import AsRunLog, export_rows, from_csv, to_csv, to_json
-from grimnir.executor.priority import PriorityService
+from grimnir.executor.priority import HoldKey, PriorityService
 from grimnir.executor.station import StationExecutor
 
 __all__ = [
     "AsRunLog",
+    "HoldKey",
     "PriorityService",
     "StationExecutor",
     "export_rows",

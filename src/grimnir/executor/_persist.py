@@ -23,16 +23,25 @@ log = logging.getLogger("grimnir.executor")
 
 EVERY_S = 1.0
 
-_last: dict[str, tuple[object, datetime]] = {}
+
+class StateRow:
+    """One executor's ``executor_states`` row: remembers what it last wrote, so an
+    unchanged state and item are written at most every ``EVERY_S``."""
+
+    def __init__(self) -> None:
+        self._last: tuple[object, datetime] | None = None
+
+    async def save(self, ex: StationExecutor, now: datetime) -> None:
+        """Upsert the row from ``ex`` (never raises: it is advisory)."""
+        key = (ex.state, ex.current)
+        seen = self._last
+        if seen is not None and seen[0] == key and (now - seen[1]).total_seconds() < EVERY_S:
+            return
+        self._last = (key, now)
+        await _upsert(ex, now)
 
 
-async def save_state(ex: StationExecutor, now: datetime) -> None:
-    """Upsert the station's ``executor_states`` row (never raises: it is advisory)."""
-    key = (ex.state, ex.current)
-    seen = _last.get(ex.station_key)
-    if seen is not None and seen[0] == key and (now - seen[1]).total_seconds() < EVERY_S:
-        return
-    _last[ex.station_key] = (key, now)
+async def _upsert(ex: StationExecutor, now: datetime) -> None:
     entry = parse_uuid(ex.current)
     try:
         async with ex.sessions() as session, session.begin():

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from grimnir.domain import EntryKind, EntryStatus, ExecutorState, NotFoundError, Priority
 from grimnir.executor import _timeline as tl
-from grimnir.executor._persist import save_state
 
 if TYPE_CHECKING:
     from grimnir.executor.station import StationExecutor
@@ -44,8 +43,8 @@ async def timeline_pass(ex: StationExecutor) -> int:
     if tl.missed(pending, now):
         await tl.skip_missed(ex.sessions, ex.station_uuid, now)
         pending = await tl.pending_rows(ex.sessions, ex.station_uuid, until, at_least=AHEAD_ENTRIES)
-    await save_state(ex, now)
-    if not ex.engine_up:
+    await ex.state_row.save(ex, now)
+    if not ex.link.up:
         return 0
     await ex.keep_rotation(now)
     if ex.held:
@@ -59,7 +58,7 @@ async def timeline_pass(ex: StationExecutor) -> int:
         if row.kind is EntryKind.LIVE
         or (
             row.status is not EntryStatus.ON_AIR
-            and row.item_id not in ex.in_engine
+            and row.item_id not in ex.items.in_engine
             and row.ends_at > now
         )
     ]
@@ -85,14 +84,14 @@ async def _send(
         if (
             entry.kind is EntryKind.LIVE
             or entry.status is EntryStatus.ON_AIR
-            or entry.item_id in ex.in_engine
+            or entry.item_id in ex.items.in_engine
             or entry.ends_at <= now
         ):
             continue
         offset = 0
         join_at: datetime | None = None
         late_ms = (now - entry.starts_at) / timedelta(milliseconds=1)
-        if not ex.in_engine and late_ms > JOIN_LATE_MS:
+        if not ex.items.in_engine and late_ms > JOIN_LATE_MS:
             # NOTE: joined at a time a little ahead, with the offset for that time, so
             # the part that plays lines up with the plan (not with when we got here).
             join_at = now + JOIN_LEAD
@@ -103,7 +102,7 @@ async def _send(
             await tl.set_status(ex.sessions, [entry.id], EntryStatus.SKIPPED)
             continue
         await ex.client.play(request)
-        ex.in_engine.add(entry.item_id)
+        ex.items.sent(entry.item_id)
         queued.append(entry.id)
         if ex.state is ExecutorState.IDLE:
             ex.set_state(ExecutorState.PRELOADING)
@@ -117,35 +116,34 @@ async def take_back_removed(
     pending = {entry.item_id for entry in entries}
     stale = [
         item_id
-        for item_id in ex.in_engine - ex.playing
+        for item_id in ex.items.in_engine - ex.items.playing
         if item_id not in pending and tl.parse_uuid(item_id) is not None
     ]
     if not stale:
         return
     await ex.client.unqueue(sorted(stale))
-    ex.in_engine.difference_update(stale)
+    ex.items.taken_back(stale)
     log.info("station %s: %d replanned entries taken back", ex.station_key, len(stale))
 
 
 async def live_windows(ex: StationExecutor, live: list[tl.Planned], now: datetime) -> None:
     """Open the window of the live entry due now; close it when its slot is over."""
-    window = ex.live_entry
+    window = ex.live.entry
     if window is not None and now >= window.ends_at:
-        aired = ex.live_heard
+        aired = ex.live.heard
         await tl.set_status(
             ex.sessions, [window.id], EntryStatus.AIRED if aired else EntryStatus.SKIPPED
         )
         await ex.priority.release("live_scheduled", window.item_id)
-        ex.live_entry = None
+        ex.live.close()
     for entry in live:
-        if not entry.starts_at <= now < entry.ends_at or ex.live_entry is not None:
+        if not entry.starts_at <= now < entry.ends_at or ex.live.entry is not None:
             continue
-        ex.live_entry = entry
-        ex.live_heard = ex.live_on_air
+        ex.live.open(entry)
         await ex.priority.claim(
             Priority.LIVE_SCHEDULED, "live_scheduled", entry.item_id, {"mount": entry.mount}
         )
-        status = EntryStatus.ON_AIR if ex.live_on_air else EntryStatus.QUEUED
+        status = EntryStatus.ON_AIR if ex.live.on_air else EntryStatus.QUEUED
         await tl.set_status(ex.sessions, [entry.id], status)
         try:
             await ex.client.route_live(entry.mount)

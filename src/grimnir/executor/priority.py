@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 
@@ -42,6 +43,29 @@ LAYER_PRIORITY: dict[str | None, Priority] = {
     "fallback": Priority.FALLBACK,
     None: Priority.FALLBACK,
 }
+
+
+HoldKind = Literal["live", "emergency"]
+"""Sources above automation that hold the air while their audio is on."""
+
+
+@dataclass(frozen=True)
+class HoldKey:
+    """One source holding the air: a DJ on a mount, an emergency item."""
+
+    kind: HoldKind
+    ref: str | None
+    """The harbor mount or the engine item id; None for an emergency item the engine
+    shows on air but whose start was not seen (found on a resync)."""
+
+    @classmethod
+    def live(cls, mount: str) -> HoldKey:
+        return cls("live", mount)
+
+    @classmethod
+    def emergency(cls, item_id: str | None) -> HoldKey:
+        """``item_id`` None: the emergency audio on air whose item is not known."""
+        return cls("emergency", item_id)
 
 
 class PriorityService:
@@ -63,7 +87,7 @@ class PriorityService:
         self.on_air: Priority = Priority.FALLBACK
         self.layer: str | None = None
         self._claims: dict[tuple[str, str], uuid.UUID] = {}
-        self._holding: dict[str, Priority] = {}
+        self._holding: dict[HoldKey, Priority] = {}
         """Sources above automation holding the air now, by key."""
 
     @property
@@ -133,16 +157,21 @@ class PriorityService:
             return Priority.LIVE_SCHEDULED
         return priority
 
-    async def hold(self, key: str, priority: Priority, at: datetime) -> None:
-        """A source (``live:/mount``, ``emergency:<item>``) has taken the air."""
+    async def hold(self, key: HoldKey, priority: Priority, at: datetime) -> None:
+        """A source (a DJ on a mount, an emergency item) has taken the air."""
         self._holding[key] = priority
         await self._refresh(at)
 
-    async def let_go(self, *keys: str, at: datetime) -> None:
-        """Sources ``keys`` left the air (a key ending in ``:`` means all of that kind)."""
-        for held in list(self._holding):
-            if any(held == k or (k.endswith(":") and held.startswith(k)) for k in keys):
-                del self._holding[held]
+    async def let_go(self, *keys: HoldKey, at: datetime) -> None:
+        """Sources ``keys`` left the air (keys not holding it are ignored)."""
+        for key in keys:
+            self._holding.pop(key, None)
+        await self._refresh(at)
+
+    async def let_go_all(self, kind: HoldKind, at: datetime) -> None:
+        """Every source of ``kind`` left the air (the live layer went quiet)."""
+        for held in [key for key in self._holding if key.kind == kind]:
+            del self._holding[held]
         await self._refresh(at)
 
     async def layer_changed(self, layer: str | None, at: datetime) -> None:

@@ -31,6 +31,7 @@ from grimnir.executor._timeline import (
     play_request,
     set_status,
 )
+from grimnir.executor.priority import HoldKey
 
 if TYPE_CHECKING:
     from grimnir.executor.station import StationExecutor
@@ -70,8 +71,7 @@ async def resync(ex: StationExecutor) -> None:
     current_id = str(current.get("item_id") or "") or None
     queued = {str(item) for item in status.get("queue") or ()}
     engine_ids = queued | ({current_id} if current_id else set())
-    restarted = is_new_engine(ex.engine_origin, origin)
-    ex.engine_origin = origin
+    restarted = ex.link.lined_up(origin)
 
     rows = await load_pending(ex.sessions, ex.station_uuid, now + timedelta(seconds=ex.preload_s))
     tracked = [
@@ -82,12 +82,10 @@ async def resync(ex: StationExecutor) -> None:
     gone = [row for row in tracked if row.item_id not in engine_ids]
     fresh = restarted or (not engine_ids and any(r.status is EntryStatus.ON_AIR for r in gone))
 
-    ex.in_engine = set(engine_ids)
-    ex.playing = {current_id} if current_id else set()
+    ex.items.lined_up(engine_ids, current_id)
     if current_id:
         on_air = [row.id for row in tracked if row.item_id == current_id]
         await set_status(ex.sessions, on_air, EntryStatus.ON_AIR)
-        ex.current = current_id
 
     if fresh:
         log.warning(
@@ -99,13 +97,13 @@ async def resync(ex: StationExecutor) -> None:
         for row in gone:
             if row.status is EntryStatus.ON_AIR and row.ends_at > now:
                 started = await open_asrun_start(ex.sessions, row.id) or row.starts_at
-                cut = ex.lost_at if ex.lost_at is not None and ex.lost_at > started else now
+                lost_at = ex.link.lost_at
+                cut = lost_at if lost_at is not None and lost_at > started else now
                 offset = max(1, round((cut - started) / timedelta(milliseconds=1)))
                 request = play_request(row, offset_ms=offset)
                 if request is not None:
                     await ex.client.play(request)
-                    ex.in_engine.add(row.item_id)
-                    ex.resumed.append((row.item_id, offset))
+                    ex.items.resumed_at(row.item_id, offset)
                     log.warning(
                         "station %s: resumed entry %s at %.1f s",
                         ex.station_uuid,
@@ -115,7 +113,8 @@ async def resync(ex: StationExecutor) -> None:
                     continue
             if row.status is EntryStatus.ON_AIR:
                 # NOTE: its slot is over: its as-run row ends where the engine died
-                cut = ex.lost_at if ex.lost_at is not None and ex.lost_at < now else now
+                lost_at = ex.link.lost_at
+                cut = lost_at if lost_at is not None and lost_at < now else now
                 early = row.ends_at - cut > CUT_SHORT
                 reason = EndReason.ERROR if early else EndReason.FINISHED
                 await ex.asrun.cut(row.item_id, row.id, cut, reason)
@@ -129,22 +128,22 @@ async def resync(ex: StationExecutor) -> None:
     else:
         # NOTE: the same engine no longer has them: they played while we were away.
         await set_status(ex.sessions, [r.id for r in gone], EntryStatus.AIRED)
-    ex.lost_at = None
+    ex.link.recovered()
 
     layer = status.get("on_air")
     if layer == "emergency":
-        await ex.priority.hold("emergency:?", Priority.EMERGENCY, now)
+        await ex.priority.hold(HoldKey.emergency(None), Priority.EMERGENCY, now)
     elif layer == "live" and status.get("live", True):
         mount = str(status.get("live") or "")
-        await ex.priority.hold(f"live:{mount}", ex.priority.priority_of("live"), now)
+        await ex.priority.hold(HoldKey.live(mount), ex.priority.priority_of("live"), now)
     await ex.priority.layer_changed(layer if isinstance(layer, str) else None, now)
     if layer == "emergency":
         target = ExecutorState.EMERGENCY
     elif layer == "live":
         target = ExecutorState.LIVE
-    elif ex.playing:
+    elif ex.items.playing:
         target = ExecutorState.PLAYING
-    elif ex.in_engine:
+    elif ex.items.in_engine:
         target = ExecutorState.PRELOADING
     else:
         target = ExecutorState.IDLE

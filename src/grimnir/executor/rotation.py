@@ -14,14 +14,16 @@ same library gives the same list (a restart does not reshuffle).
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import uuid
 from collections import deque
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from grimnir.domain import CuePoints, MediaState, Millis
-from grimnir.engine.client import PlayRequest
+from grimnir.engine.client import EngineClient, PlayRequest
 from grimnir.executor._timeline import Sessions
 from grimnir.store.models import MediaItem, Playlist, PlaylistItem
 
@@ -30,8 +32,53 @@ ROTATION_MAX = 500
 ARTIST_GAP = 3
 """An artist comes back after at least this many other tracks (when the library allows)."""
 ITEM_PREFIX = "rotation-"
+ROTATION_CHECK_S = 300.0
+"""How often (station time) the executor looks whether the library changed, to give
+the engine a fresh fallback rotation."""
 
-__all__ = ["ARTIST_GAP", "ROTATION_MAX", "fingerprint", "rotation", "separated"]
+__all__ = [
+    "ARTIST_GAP",
+    "ROTATION_CHECK_S",
+    "ROTATION_MAX",
+    "FallbackRotation",
+    "fingerprint",
+    "rotation",
+    "separated",
+]
+
+log = logging.getLogger("grimnir.executor")
+
+
+class FallbackRotation:
+    """The rotation one station's engine holds, and when the library was last looked at."""
+
+    def __init__(self, station: uuid.UUID, sessions: Sessions, client: EngineClient) -> None:
+        self._station = station
+        self._sessions = sessions
+        self._client = client
+        self._held: str | None = None
+        """Fingerprint of the library behind the rotation the engine holds (None: none)."""
+        self._checked: datetime | None = None
+
+    async def keep(self, now: datetime) -> None:
+        """Give the engine the station's rotation, again when the library changed
+        (looked at every ``ROTATION_CHECK_S`` of station time)."""
+        last = self._checked
+        fresh = last is not None and now - last < timedelta(seconds=ROTATION_CHECK_S)
+        if self._held is not None and fresh:
+            return
+        self._checked = now
+        current = await fingerprint(self._sessions, self._station)
+        if current == self._held:
+            return
+        items = await rotation(self._sessions, self._station, current)
+        await self._client.set_fallback(items)
+        self._held = current
+        log.info("station %s: fallback rotation of %d tracks loaded", self._station, len(items))
+
+    def engine_replaced(self) -> None:
+        """The engine was (re)reached: a new engine process holds no rotation."""
+        self._held = None
 
 
 async def fingerprint(sessions: Sessions, station: uuid.UUID) -> str:

@@ -58,7 +58,8 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,11 +97,13 @@ from grimnir.engine.client import (
     PlayRequest,
 )
 from grimnir.executor import _timeline as tl
+from grimnir.executor._persist import StateRow
 from grimnir.executor._scheduler import live_windows, timeline_pass
+from grimnir.executor._state import EngineLink, LiveWindow, OnAirItems
 from grimnir.executor.asrun import AsRunLog
-from grimnir.executor.priority import PriorityService
+from grimnir.executor.priority import HoldKey, PriorityService
 from grimnir.executor.recovery import engine_origin, is_new_engine, resync
-from grimnir.executor.rotation import fingerprint, rotation
+from grimnir.executor.rotation import FallbackRotation
 from grimnir.faults import FailureRun
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.types import utcnow
@@ -129,9 +132,6 @@ FORWARDED = (
 PRELOAD_S = 3600.0
 """The engine holds this much of the timeline ahead: with the control plane down it
 plays the plan this long, then the fallback rotation."""
-ROTATION_CHECK_S = 300.0
-"""How often (station time) the executor looks whether the library changed, to give
-the engine a fresh fallback rotation."""
 POISON_TRIES = 3
 """Failures of the same engine event (not an outage) before it is passed over."""
 TELEMETRY_EVERY_S = 0.5
@@ -177,38 +177,21 @@ class StationExecutor:
         self.state = ExecutorState.IDLE
         self.asrun = AsRunLog(self.station_uuid, session_factory)
         self.priority = PriorityService(self.station_uuid, session_factory, client, bus, clock)
-        self.in_engine: set[str] = set()
-        """Engine item ids queued or playing on the automation layer."""
-        self.playing: set[str] = set()
-        self.current: str | None = None
-        self.engine_origin: datetime | None = None
-        self.lost_at: datetime | None = None
-        self._said_down = False
-        """``output.down`` was published for the engine; ``output.up`` follows it."""
-        self.resumed: list[tuple[str, int]] = []
-        """(entry id, offset ms) of every item resumed after an engine restart."""
-        self.engine_up = False
-        self._current_started: datetime | None = None
-        self._interrupted: dict[str, bool] = {}
-        """Items the executor took off air → whether they count as pre-empted."""
+        self.items = OnAirItems()
+        """What the engine holds on the automation layer (queued, playing, current)."""
+        self.link = EngineLink()
+        """Whether the engine is reached, which process it is, how far its journal is read."""
+        self.live = LiveWindow()
+        """The scheduled live show whose window is open, and the DJ on air."""
+        self.state_row = StateRow()
+        """The ``executor_states`` row the UI reads (written from the timeline pass)."""
         self.held = False
         """Manually stopped: nothing is sent until ``resume()``."""
-        self.live_entry: tl.Planned | None = None
-        """The live show whose window is open now."""
-        self.live_heard = False
-        """A DJ was on air during the open window (the show aired)."""
-        self.live_on_air = False
         self.telemetry: dict[str, Any] | None = None
         """The engine's last telemetry record (meters, loudness, outputs), with ``time``."""
         self._telemetry_sent = float("-inf")
         self.audible: str | None = None
         """The layer the engine's mixer has on air (``layer.changed``)."""
-        self._started: dict[str, EngineEventRecord] = {}
-        """Automation items playing → their ``item.started`` record."""
-        self._covered: set[str] = set()
-        """Automation items playing under a higher layer: no open as-run row."""
-        self.stream_urls: dict[str, str] = {}
-        """Web stream items on air → the URL their chain plays now (after a failover)."""
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
@@ -221,9 +204,8 @@ class StationExecutor:
         self._polled_at: datetime | None = None
         """``clock()`` at the scheduler's last pass."""
         self._tasks: list[asyncio.Task[None]] = []
-        self._rotation: str | None = None
-        """Fingerprint of the library behind the rotation the engine holds (None: none)."""
-        self._rotation_checked: datetime | None = None
+        self.rotation = FallbackRotation(self.station_uuid, session_factory, client)
+        """The fallback rotation the engine holds (when ``fallback_rotation``)."""
         self._failures = 0
 
         # NOTE: retried failures are logged as runs (start, reminders, end), not per try
@@ -235,8 +217,62 @@ class StationExecutor:
         self._follow_faults = FailureRun(log, f"station {key}: engine event", clock=seconds)
         self._publish_faults = FailureRun(log, f"station {key}: publishing", clock=seconds)
         self._trying: EngineEventRecord | None = None
-        self._handled: tuple[int, int] | None = None
-        """(frame, how many events at that frame) of the last engine event dealt with."""
+        self._handlers: dict[str, Callable[[EngineEventRecord], Awaitable[None]]] = {
+            TELEMETRY: self._telemetry,
+            "webstream.failover": self._stream_switched,
+            "webstream.recovered": self._stream_switched,
+            "item.started": self._item_started,
+            "item.ended": self._item_ended,
+            "layer.changed": self._layer_changed,
+            "live.started": self._live_started,
+            "live.ended": self._live_ended,
+            "live.connected": self.asrun.live_connected,
+            "live.disconnected": self.asrun.live_disconnected,
+        }
+        """Engine event type → what the executor does with it; events in ``FORWARDED``
+        go on to the bus after that."""
+
+    # -- what outside code reads ---------------------------------------------------------
+
+    @property
+    def in_engine(self) -> AbstractSet[str]:
+        """Engine item ids queued or playing on the automation layer."""
+        return self.items.in_engine
+
+    @property
+    def playing(self) -> AbstractSet[str]:
+        """Automation items the engine plays now."""
+        return self.items.playing
+
+    @property
+    def current(self) -> str | None:
+        """The automation item on air (None when automation plays nothing)."""
+        return self.items.current
+
+    @property
+    def stream_urls(self) -> Mapping[str, str]:
+        """Web stream items on air → the URL their chain plays now (after a failover)."""
+        return self.items.stream_urls
+
+    @property
+    def resumed(self) -> Sequence[tuple[str, int]]:
+        """(entry id, offset ms) of every item resumed after an engine restart."""
+        return self.items.resumed
+
+    @property
+    def engine_up(self) -> bool:
+        """The executor follows the engine's events now."""
+        return self.link.up
+
+    @property
+    def live_entry(self) -> tl.Planned | None:
+        """The live show whose window is open now."""
+        return self.live.entry
+
+    @property
+    def live_on_air(self) -> bool:
+        """A DJ's audio is on air now."""
+        return self.live.on_air
 
     # -- life ------------------------------------------------------------------------
 
@@ -373,7 +409,7 @@ class StationExecutor:
             entry_ids = []
         async with self._lock:
             await self.client.play(request)
-            self.in_engine.add(request.item_id)
+            self.items.sent(request.item_id)
             await tl.set_status(self.sessions, entry_ids, EntryStatus.QUEUED)
         return request.item_id
 
@@ -414,22 +450,9 @@ class StationExecutor:
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
     async def keep_rotation(self, now: datetime) -> None:
-        """Give the engine the station's fallback rotation, again when the library
-        changed (looked at every ``ROTATION_CHECK_S`` of station time)."""
-        if not self.fallback_rotation:
-            return
-        last = self._rotation_checked
-        fresh = last is not None and now - last < timedelta(seconds=ROTATION_CHECK_S)
-        if self._rotation is not None and fresh:
-            return
-        self._rotation_checked = now
-        current = await fingerprint(self.sessions, self.station_uuid)
-        if current == self._rotation:
-            return
-        items = await rotation(self.sessions, self.station_uuid, current)
-        await self.client.set_fallback(items)
-        self._rotation = current
-        log.info("station %s: fallback rotation of %d tracks loaded", self.station_key, len(items))
+        """Keep the station's fallback rotation loaded in the engine (``FallbackRotation``)."""
+        if self.fallback_rotation:
+            await self.rotation.keep(now)
 
     # -- the follower -------------------------------------------------------------------
 
@@ -454,18 +477,16 @@ class StationExecutor:
                                 if warned:
                                     log.info("station %s: engine reached", self.station_key)
                                 warned, reached, failing_since = False, True, None
-                                known = self.engine_origin
+                                known = self.link.origin
                                 await resync(self)
-                                if is_new_engine(known, self.engine_origin):
-                                    self._handled = None  # its frames start again from 0
-                                self._rotation = None  # a new engine holds none
-                                self.engine_up = True
-                                if self._said_down:
-                                    self._said_down = False
+                                if is_new_engine(known, self.link.origin):
+                                    self.link.forget_marks()  # its frames start again from 0
+                                self.rotation.engine_replaced()
+                                if self.link.reached():
                                     await self._publish(OUTPUT_UP, self.clock(), ENGINE_OUTPUT)
                                 self._ready.set()
                                 self._wake.set()
-                                seen = self._handled
+                                seen = self.link.handled
                                 replayed = 0
                             elif seen is not None and record.frame <= seen[0]:
                                 # NOTE: the journal from the last frame we dealt with:
@@ -493,14 +514,13 @@ class StationExecutor:
             except Exception as exc:
                 self._follow_faults.failed(exc)
                 self._poisoned(exc)
-            if self.engine_up:
-                self.engine_up = False
-                self.lost_at = self.clock()
+            if self.link.up:
+                lost_at = self.clock()
+                self.link.lost(lost_at)
                 # NOTE: said at once (public answers are cached until the bus says a
                 # station changed): the station is off air until the engine is back
-                self._said_down = True
                 await self._publish(
-                    OUTPUT_DOWN, self.lost_at, {**ENGINE_OUTPUT, "reason": "engine unreachable"}
+                    OUTPUT_DOWN, lost_at, {**ENGINE_OUTPUT, "reason": "engine unreachable"}
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._reach.wait(), self.reconnect_s)
@@ -514,11 +534,7 @@ class StationExecutor:
         self._failures = 0
         self._follow_faults.succeeded()
         if record.type != TELEMETRY:
-            self._mark(record)
-
-    def _mark(self, record: EngineEventRecord) -> None:
-        frame, count = self._handled or (-1, 0)
-        self._handled = (record.frame, count + 1 if record.frame == frame else 1)
+            self.link.mark(record.frame)
 
     def _poisoned(self, exc: Exception) -> None:
         """An event that fails the same way again and again (not an outage: a bug, bad
@@ -533,7 +549,7 @@ class StationExecutor:
         if self._failures >= POISON_TRIES:
             self._failures = 0
             if record.type != TELEMETRY:
-                self._mark(record)
+                self.link.mark(record.frame)
             log.error(
                 "station %s: passed over a %s event (frame %d) that kept failing",
                 self.station_key,
@@ -545,63 +561,58 @@ class StationExecutor:
         """The engine frame to replay its journal from: where this executor got to, or,
         for a fresh one, just after the last thing the as-run log has (what aired
         while no control plane listened is logged after all)."""
-        if self._handled is not None:
-            return self._handled[0]
+        if self.link.handled is not None:
+            return self.link.handled[0]
         latest = await self.asrun.latest()
         if latest is None:
-            self._handled = (-1, 0)
+            self.link.mark_before(0)
             return 0  # nothing logged yet: all the engine has aired
         origin = engine_origin(await self.client.status())
         if origin is None:
             return None
         # NOTE: log times are engine frames: round, or 271.9 s becomes the frame before
         frame = max(0, round((latest - origin) / timedelta(seconds=1) * SAMPLE_RATE) + 1)
-        self._handled = (frame - 1, 0)
+        self.link.mark_before(frame)
         return frame
 
     async def _on_event(self, record: EngineEventRecord) -> None:
-        kind, data = record.type, record.data
-        if kind == TELEMETRY:
-            self.telemetry = {**_finite(data), "time": record.time.isoformat()}
-            if time.monotonic() - self._telemetry_sent >= TELEMETRY_EVERY_S:
-                self._telemetry_sent = time.monotonic()
-                await self._publish(TELEMETRY, record.time, _finite(data))
-        elif kind in ("webstream.failover", "webstream.recovered"):
-            self.stream_urls[str(data.get("item_id"))] = str(data.get("to") or data.get("url"))
-        if kind == "item.started":
-            await self._item_started(record)
-        elif kind == "item.ended":
-            await self._item_ended(record)
-        elif kind == "layer.changed":
-            await self._layer_changed(record)
-        elif kind == "live.started":
-            if self.live_entry is None:  # the DJ may beat the scheduler to the window
-                pending = await tl.load_pending(self.sessions, self.station_uuid, record.time)
-                await live_windows(
-                    self, [e for e in pending if e.kind is EntryKind.LIVE], record.time
-                )
-            self.live_on_air = True
-            if self.live_entry is not None:
-                self.live_heard = True
-                await tl.set_status(self.sessions, [self.live_entry.id], EntryStatus.ON_AIR)
-            mount = str(data.get("mount") or "")
-            priority = self.priority.priority_of("live")
-            await self.priority.claim(priority, "live", mount)
-            await self.asrun.live_on_air(record, priority)
-            await self.priority.hold(f"live:{mount}", priority, record.time)
-            await self._follow_priority()
-        elif kind == "live.ended":
-            self.live_on_air = False
-            await self.priority.release("live", str(data.get("mount") or ""))
-            await self.asrun.live_off_air(record)
-            await self.priority.let_go("live:", at=record.time)
-            await self._follow_priority()
-        elif kind == "live.connected":
-            await self.asrun.live_connected(record)
-        elif kind == "live.disconnected":
-            await self.asrun.live_disconnected(record)
-        if kind in FORWARDED:
-            await self._publish(kind, record.time, dict(data))
+        handler = self._handlers.get(record.type)
+        if handler is not None:
+            await handler(record)
+        if record.type in FORWARDED:
+            await self._publish(record.type, record.time, dict(record.data))
+
+    async def _telemetry(self, record: EngineEventRecord) -> None:
+        data = record.data
+        self.telemetry = {**_finite(data), "time": record.time.isoformat()}
+        if time.monotonic() - self._telemetry_sent >= TELEMETRY_EVERY_S:
+            self._telemetry_sent = time.monotonic()
+            await self._publish(TELEMETRY, record.time, _finite(data))
+
+    async def _stream_switched(self, record: EngineEventRecord) -> None:
+        data = record.data
+        self.items.stream_switched(str(data.get("item_id")), str(data.get("to") or data.get("url")))
+
+    async def _live_started(self, record: EngineEventRecord) -> None:
+        if self.live.entry is None:  # the DJ may beat the scheduler to the window
+            pending = await tl.load_pending(self.sessions, self.station_uuid, record.time)
+            await live_windows(self, [e for e in pending if e.kind is EntryKind.LIVE], record.time)
+        show = self.live.dj_on_air()
+        if show is not None:
+            await tl.set_status(self.sessions, [show.id], EntryStatus.ON_AIR)
+        mount = str(record.data.get("mount") or "")
+        priority = self.priority.priority_of("live")
+        await self.priority.claim(priority, "live", mount)
+        await self.asrun.live_on_air(record, priority)
+        await self.priority.hold(HoldKey.live(mount), priority, record.time)
+        await self._follow_priority()
+
+    async def _live_ended(self, record: EngineEventRecord) -> None:
+        self.live.dj_off_air()
+        await self.priority.release("live", str(record.data.get("mount") or ""))
+        await self.asrun.live_off_air(record)
+        await self.priority.let_go_all("live", at=record.time)
+        await self._follow_priority()
 
     async def _item_started(self, record: EngineEventRecord) -> None:
         data = record.data
@@ -609,22 +620,20 @@ class StationExecutor:
         priority = self.priority.priority_of(layer)
         entry = tl.parse_uuid(data.get("entry_id"))
         if layer == "automation" and self.audible in COVERING:
-            self._covered.add(item_id)  # plays under a DJ or an alert: not heard (yet)
+            self.items.cover(item_id)  # plays under a DJ or an alert: not heard (yet)
         else:
             await self.asrun.item_started(record, priority)
         if layer == "automation":
-            self._started[item_id] = record
             if entry is not None:
                 await tl.shift_following(self.sessions, entry, record.time)
-            self.playing.add(item_id)
-            self.current = item_id
-            self._current_started = record.time
+            self.items.automation_started(item_id, record)
             if entry is not None:
                 await tl.set_status(self.sessions, [entry], EntryStatus.ON_AIR)
             if self.state not in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
                 self.set_state(ExecutorState.PLAYING)
         elif layer == "emergency":
-            await self.priority.hold(f"emergency:{item_id}", Priority.EMERGENCY, record.time)
+            held = HoldKey.emergency(item_id)
+            await self.priority.hold(held, Priority.EMERGENCY, record.time)
             await self._follow_priority()
         info = {
             "item_id": item_id,
@@ -645,18 +654,9 @@ class StationExecutor:
         entry = tl.parse_uuid(item_id)
         aired = bool(data.get("aired", True))
         reason = EndReason(str(data.get("reason") or "finished"))
-        interrupted = item_id in self._interrupted
-        if self._interrupted.pop(item_id, False):
+        interrupted, preempted, covered = self.items.ended(item_id, layer)
+        if preempted:
             reason = EndReason.PREEMPTED
-        self.stream_urls.pop(item_id, None)
-        if layer == "automation":
-            self.in_engine.discard(item_id)
-            self.playing.discard(item_id)
-            if self.current == item_id:
-                self.current = None
-        covered = layer == "automation" and item_id in self._covered
-        self._covered.discard(item_id)
-        self._started.pop(item_id, None)
         if aired and not covered:
             await self.asrun.item_ended(record, reason, self.priority.priority_of(layer))
         if entry is not None:
@@ -667,10 +667,11 @@ class StationExecutor:
             await tl.set_status(self.sessions, [entry], status)
         if layer == "emergency":
             await self.priority.release("emergency", item_id)
-            await self.priority.let_go(f"emergency:{item_id}", "emergency:?", at=record.time)
+            keys = HoldKey.emergency(item_id), HoldKey.emergency(None)
+            await self.priority.let_go(*keys, at=record.time)
             await self._follow_priority()
-        if layer == "automation" and not self.playing:
-            if self.state is ExecutorState.FADING and self.in_engine:
+        if layer == "automation" and not self.items.playing:
+            if self.state is ExecutorState.FADING and self.items.in_engine:
                 pass  # the next item.started moves on to playing
             elif self.state in (ExecutorState.PLAYING, ExecutorState.FADING):
                 self.set_state(ExecutorState.IDLE)
@@ -696,21 +697,22 @@ class StationExecutor:
             reason = EndReason.PREEMPTED if after in COVERING else EndReason.FINISHED
             await self.asrun.live_paused(record, reason)
         if after in COVERING and before not in COVERING:
-            for item_id in sorted(self.playing - self._covered):
-                data = {**self._started.get(item_id, record).data, "item_id": item_id}
+            for item_id in sorted(self.items.playing - self.items.covered):
+                opened = self.items.started_record(item_id)
+                data = {**(record if opened is None else opened).data, "item_id": item_id}
                 closing = replace(record, type="item.ended", data=data)
                 await self.asrun.item_ended(closing, EndReason.PREEMPTED, Priority.AUTOMATION)
-                self._covered.add(item_id)
+                self.items.cover(item_id)
         elif after == "automation":
-            for item_id in sorted(self._covered & self.playing):
-                started = self._started.get(item_id)
+            for item_id in sorted(self.items.covered & self.items.playing):
+                started = self.items.started_record(item_id)
                 if started is not None:
                     await self.asrun.item_started(
                         replace(started, frame=record.frame, time=record.time),
                         Priority.AUTOMATION,
                     )
-                self._covered.discard(item_id)
-        if after == "live" and before != "live" and self.live_on_air:
+                self.items.uncover(item_id)
+        if after == "live" and before != "live" and self.live.on_air:
             await self.asrun.live_resumed(record, self.priority.priority_of("live"))
 
     async def _follow_priority(self) -> None:
@@ -721,22 +723,22 @@ class StationExecutor:
             target = ExecutorState.EMERGENCY if top is Priority.EMERGENCY else ExecutorState.LIVE
             self.set_state(target)
         elif self.state in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
-            if self.playing:
+            if self.items.playing:
                 self.set_state(ExecutorState.PLAYING)
             else:
-                self.set_state(ExecutorState.PRELOADING if self.in_engine else ExecutorState.IDLE)
+                idle = ExecutorState.PRELOADING if self.items.in_engine else ExecutorState.IDLE
+                self.set_state(idle)
             self._wake.set()
 
     async def _stop_automation(self, fade_ms: int, *, preempted: bool) -> None:
-        if not self.in_engine:
+        if not self.items.in_engine:
             return
-        self._interrupted.update(dict.fromkeys(self.playing, preempted))
-        queued = self.in_engine - self.playing
+        queued = self.items.interrupt(preempted=preempted)
         await self.client.stop("automation", fade_ms, True)
         ids = [u for u in (tl.parse_uuid(i) for i in queued) if u is not None]
         back = (EntryStatus.QUEUED,)
         await tl.set_status(self.sessions, ids, EntryStatus.PLANNED, only_from=back)
-        self.in_engine = set(self.playing)
+        self.items.only_playing()
 
     async def _publish(self, kind: str, at: datetime, data: dict[str, Any]) -> None:
         """Publish through the outbox: an event the bus cannot take now waits, in order,
@@ -764,9 +766,7 @@ class StationExecutor:
 
     def position_ms(self, now: datetime) -> int:
         """How far into the current item the station is (0 when nothing plays)."""
-        if self.current is None or self._current_started is None:
-            return 0
-        return max(0, round((now - self._current_started) / timedelta(milliseconds=1)))
+        return self.items.position_ms(now)
 
 
 def _retimed(request: PlayRequest, at: datetime, timing: Timing) -> PlayRequest:

@@ -22,10 +22,11 @@ import numpy as np
 from grimnir.domain.errors import EngineError
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import Block, silence
+from grimnir.engine.events import WebStreamEventType
 from grimnir.engine.sources._base import Source, Stalling
 from grimnir.engine.sources._webstream import WebStreamSource
 
-EventCallback = Callable[[str, dict[str, Any]], None]
+EventCallback = Callable[[WebStreamEventType, dict[str, Any]], None]
 
 _TICK_S = 0.05
 _MAX_BACKOFF_S = 30.0
@@ -371,7 +372,7 @@ class WebStreamChain(Stalling, Source):
         if self._on_metadata is not None:
             self._on_metadata(title)
 
-    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+    def _emit(self, kind: WebStreamEventType, data: dict[str, Any]) -> None:
         if self._on_event is None:
             return
         try:

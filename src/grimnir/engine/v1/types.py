@@ -55,8 +55,8 @@ class PlayRequest:
 class EngineEventRecord:
     """An engine event as a client sees it: the engine frame and the same instant in UTC.
 
-    ``type`` is one of the engine's event types (item.started, item.ended,
-    layer.changed, silence.detected, source.error, telemetry) or
+    ``type`` is one of the engine's event types (``grimnir.engine.events.EventType``:
+    item.started, item.ended, layer.changed, live.started, telemetry, …) or
     ``subscribed`` (the first record of every stream).
     """
 
