@@ -15,7 +15,7 @@ from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
-from grimnir.api.routes._programming_report import DiffOut, EntryOut, ReportOut
+from grimnir.api.routes.programming.report import DiffOut, EntryOut, ReportOut
 from grimnir.bus import SCHEDULE_UPDATED, Event
 from grimnir.domain import EntryStatus
 from grimnir.planner.builder import LOCK, build, simulate

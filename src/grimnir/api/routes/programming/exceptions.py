@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grimnir.api.audit import audit
 from grimnir.api.auth import StationScope, context
 from grimnir.api.problems import Problem
-from grimnir.api.routes._programming_common import check_refs, finite_json, owned
-from grimnir.api.routes._programming_shows import (
+from grimnir.api.routes.programming.common import check_refs, finite_json, owned
+from grimnir.api.routes.programming.shows import (
     _NEEDS,
     _REFS,
     ExceptionIn,

@@ -17,7 +17,7 @@ from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
 from grimnir.api.pages import Page, PageParams, page_params, paged
 from grimnir.api.problems import Problem
-from grimnir.api.routes._programming_common import (
+from grimnir.api.routes.programming.common import (
     Description,
     Name,
     check_refs,

@@ -15,7 +15,7 @@ from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
-from grimnir.api.routes._programming_common import Description, Name, owned, unique_name
+from grimnir.api.routes.programming.common import Description, Name, owned, unique_name
 from grimnir.domain import MediaState
 from grimnir.planner.playlists import PlaylistSpec
 from grimnir.store.models import MediaItem, Playlist, PlaylistItem
