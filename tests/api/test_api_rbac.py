@@ -91,9 +91,12 @@ def _routes(world: ApiWorld) -> list[tuple[RouteContext, str]]:
     return out
 
 
-ROOT_PUBLIC = re.compile(r"^/($|static/|metrics$|api/nowplaying|listen/)")
+ROOT_PUBLIC = re.compile(
+    r"^/($|static/|metrics$|api/nowplaying|api/stations$|api/station/|api/live/nowplaying/"
+    r"|public/|listen/)"
+)
 """Routes outside /api/v1 that are public by design (status page, assets,
-Prometheus, AzuraCast-compatible now-playing, stream proxy)."""
+Prometheus, AzuraCast-compatible routes and playlists, stream proxy)."""
 
 
 async def test_every_api_route_declares_exactly_one_access_level(tmp_path: Path) -> None:

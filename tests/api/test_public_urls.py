@@ -3,10 +3,23 @@ request's scheme and host; X-Forwarded-* only from a trusted proxy."""
 
 from __future__ import annotations
 
-import pytest
-from starlette.requests import HTTPConnection
+from collections.abc import AsyncIterator
 
-from grimnir.api._urls import PLACEHOLDER, request_base, station_base, trusted_proxy, with_base
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+from grimnir.api._urls import (
+    PLACEHOLDER,
+    CallerBase,
+    request_base,
+    station_base,
+    trusted_proxy,
+    with_base,
+)
 from grimnir.config.settings import Settings
 from grimnir.domain.errors import ConfigError
 
@@ -88,3 +101,25 @@ def test_the_placeholder_becomes_the_callers_base() -> None:
         == b'{"listen_urls":["https://r.example/listen/x/a.mp3"]}'
     )
     assert with_base(b"{}", "https://r.example") == b"{}"
+
+
+async def test_every_part_of_a_streamed_answer_gets_the_callers_base() -> None:
+    async def parts() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield f"data: {PLACEHOLDER}/listen/x/{n}.mp3\n\n".encode()
+
+    async def feed(request: Request) -> StreamingResponse:
+        return StreamingResponse(parts(), media_type="text/event-stream")
+
+    async def whole(request: Request) -> JSONResponse:
+        return JSONResponse({"url": f"{PLACEHOLDER}/listen/x/a.mp3"})
+
+    app = CallerBase(Starlette(routes=[Route("/feed", feed), Route("/whole", whole)]), settings())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://radio.example.com") as c:
+        streamed = await c.get("/feed")
+        assert streamed.text.count("http://radio.example.com/listen/x/") == 3
+        assert PLACEHOLDER not in streamed.text
+        answer = await c.get("/whole")
+        assert answer.json() == {"url": "http://radio.example.com/listen/x/a.mp3"}
+        assert int(answer.headers["content-length"]) == len(answer.content)

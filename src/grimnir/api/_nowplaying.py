@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grimnir.api._urls import listen_urls
 from grimnir.api.context import ApiContext
 from grimnir.domain import EntryKind, EntryStatus
-from grimnir.store.models import AsRun, MediaItem, Mount, Station, TimelineEntry
+from grimnir.store.models import (
+    AsRun,
+    LiveSession,
+    MediaItem,
+    Mount,
+    Output,
+    Station,
+    TimelineEntry,
+    User,
+)
 
 log = logging.getLogger("grimnir.api")
 
@@ -48,12 +58,27 @@ class Track:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputInfo:
+    """One output of a mount as listeners may reach it."""
+
+    kind: str
+    """``http`` (our listener server), ``icecast``, ``hls``, ``recording``…"""
+    format: str
+    bitrate_kbps: int | None
+    path: str = ""
+    """The mount path listeners open (``/wgmr.mp3``); empty when there is none."""
+    url: str = ""
+    """Where listeners open it, when the output itself says (Icecast); else empty."""
+
+
+@dataclass(frozen=True, slots=True)
 class MountInfo:
     key: str
     name: str
     format: str
     bitrate_kbps: int | None
     listeners: int | None
+    outputs: tuple[OutputInfo, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +97,8 @@ class NowPlaying:
     is_live: bool = False
     streamer: str = ""
     is_online: bool = False
+    artwork: frozenset[uuid.UUID] = frozenset()
+    """Media items among current, next and history that have artwork."""
 
     def elapsed_ms(self) -> int:
         if self.current is None:
@@ -138,6 +165,46 @@ def _planned(entry: TimelineEntry) -> Track:
     )
 
 
+def _output(out: Output) -> OutputInfo:
+    settings = out.settings if isinstance(out.settings, dict) else {}
+    kind, path, url = out.kind.value, "", ""
+    if kind == "http":
+        path = str(settings.get("path") or "")
+    elif kind == "icecast":
+        # NOTE: the server listeners open, rebuilt without the source credentials
+        parts = urlsplit(str(settings.get("url") or ""))
+        scheme = "https" if parts.scheme == "https" else "http"
+        host = parts.hostname or ""
+        if host:
+            host = f"[{host}]" if ":" in host else host
+            port = f":{parts.port}" if parts.port else ""
+            path = parts.path
+            url = f"{scheme}://{host}{port}{path}"
+    return OutputInfo(kind, out.format.value, out.bitrate_kbps, path, url)
+
+
+async def _artwork(session: AsyncSession, media_ids: set[uuid.UUID]) -> frozenset[uuid.UUID]:
+    if not media_ids:
+        return frozenset()
+    found = await session.scalars(
+        select(MediaItem.id).where(MediaItem.id.in_(media_ids), MediaItem.artwork_path.is_not(None))
+    )
+    return frozenset(found)
+
+
+async def _dj_name(session: AsyncSession, station_id: uuid.UUID) -> str:
+    """The display name (else user name) of the DJ connected now, if any is known."""
+    found = await session.execute(
+        select(User.display_name, User.username)
+        .join(LiveSession, LiveSession.user_id == User.id)
+        .where(LiveSession.station_id == station_id, LiveSession.disconnected_at.is_(None))
+        .order_by(LiveSession.connected_at.desc())
+        .limit(1)
+    )
+    row = found.first()
+    return "" if row is None else str(row[0] or row[1])
+
+
 async def _listeners(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, int] | None:
     engine = ctx.on_air.engine(station_id)
     if engine is None:
@@ -196,6 +263,11 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
                 select(Mount).where(Mount.station_id == station.id).order_by(Mount.key)
             )
         )
+        tracks = [*upcoming, *([current] if current is not None else [])]
+        media_ids = {r.media_id for r in rows if r.media_id is not None}
+        media_ids |= {t.media_id for t in tracks if t.media_id is not None}
+        artwork = await _artwork(session, media_ids)
+        dj = await _dj_name(session, station.id)
     counts = await _listeners(ctx, station.id)
     infos = [
         MountInfo(
@@ -204,6 +276,7 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
             format=m.outputs[0].format.value if m.outputs else "",
             bitrate_kbps=m.outputs[0].bitrate_kbps if m.outputs else None,
             listeners=None if counts is None else counts.get(m.key, counts.get(f"/{m.key}")),
+            outputs=tuple(_output(o) for o in m.outputs),
         )
         for m in mounts
     ]
@@ -225,9 +298,17 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
         mounts=infos,
         listen_urls=listen_urls(ctx, station),
         is_live=is_live,
-        streamer=(current.artist or current.title) if is_live and current is not None else "",
+        streamer=_streamer(dj, current) if is_live else "",
         is_online=executor.engine_up if executor is not None else current is not None,
+        artwork=artwork,
     )
+
+
+def _streamer(dj: str, current: Track | None) -> str:
+    """Who is live: the connected DJ's name, else what the live item is called."""
+    if dj:
+        return dj
+    return "" if current is None else (current.artist or current.title)
 
 
 def recalled(last: NowPlaying, ctx: ApiContext, now: datetime | None = None) -> NowPlaying:

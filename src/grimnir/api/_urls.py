@@ -145,33 +145,34 @@ class CallerBase:
             return
         base: str | None = None
         start: Message | None = None
+        rewriting = False
 
         async def rewrite(message: Message) -> None:
-            nonlocal base, start
+            nonlocal base, start, rewriting
             if message["type"] == "http.response.start":
                 kind = next(
                     (v for k, v in message.get("headers", []) if k.lower() == b"content-type"),
                     b"",
                 )
                 if kind.startswith(_REWRITTEN):
-                    start = message  # NOTE: held until the body shows whether it changes
+                    rewriting = True
+                    start = message  # NOTE: held until the body shows whether it is whole
                     return
                 await send(message)
                 return
-            if message["type"] != "http.response.body" or start is None:
+            if message["type"] != "http.response.body" or not rewriting:
                 await send(message)
                 return
             if base is None:
                 base = request_base(HTTPConnection(scope), self.settings)
             body = with_base(message.get("body", b""), base)
             held, start = start, None
-            if held is not None:
+            if held is not None:  # the first part: the start goes out with it
                 if not message.get("more_body", False):
                     headers = [(k, v) for k, v in held["headers"] if k.lower() != b"content-length"]
                     headers.append((b"content-length", str(len(body)).encode()))
                     held = {**held, "headers": headers}
                 await send(held)
             await send({**message, "body": body})
-            start = None
 
         await self.app(scope, receive, rewrite)

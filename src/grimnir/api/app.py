@@ -3,8 +3,8 @@ and AzuraCast-compatible routes, ``/metrics`` and the status page."""
 
 from __future__ import annotations
 
-import importlib
 import logging
+from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -15,29 +15,46 @@ from grimnir.api._body_limit import BodyLimit, RouteLimit
 from grimnir.api._docs import install_docs
 from grimnir.api._urls import CallerBase
 from grimnir.api.context import ApiContext
+from grimnir.api.routes import (
+    auth,
+    azuracast,
+    events,
+    live,
+    media,
+    playout,
+    priority,
+    programming,
+    public,
+    stations,
+    timeline,
+    ui,
+    users,
+    webstreams,
+)
 
 log = logging.getLogger("grimnir.api")
 
 API_PREFIX = "/api/v1"
 
-ROUTE_MODULES: list[str] = [
-    "public",  # NOTE: first: routes match in order, and the public ones are the hot path
-    "auth",
-    "users",
-    "stations",
-    "media",
-    "programming",
-    "timeline",
-    "live",
-    "webstreams",
-    "priority",
-    "playout",
-    "events",
-    "ui",
-]
-"""Modules of ``grimnir.api.routes``; each has ``router`` (mounted under /api/v1)
-and may have ``root_router`` (mounted at the root: /api/nowplaying, /metrics, /),
-``BODY_LIMITS`` (routes of ``router`` whose request bodies may pass
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    public,  # NOTE: first: routes match in order, and the public ones are the hot path
+    azuracast,
+    auth,
+    users,
+    stations,
+    media,
+    programming,
+    timeline,
+    live,
+    webstreams,
+    priority,
+    playout,
+    events,
+    ui,
+)
+"""The route modules, in the order their routes match; each has ``router`` (mounted
+under /api/v1) and may have ``root_router`` (mounted at the root: /api/nowplaying,
+/metrics, /), ``BODY_LIMITS`` (routes of ``router`` whose request bodies may pass
 ``BODY_LIMIT``: uploads) and ``install(app, ctx)`` (middleware, startup work)."""
 
 
@@ -55,9 +72,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     problems.install(app)
     install_docs(app, f"{API_PREFIX}/docs")
     api = APIRouter(prefix=API_PREFIX, responses=problems.PROBLEM_RESPONSES)
-    modules: list[Any] = [
-        importlib.import_module(f"grimnir.api.routes.{name}") for name in ROUTE_MODULES
-    ]
+    modules: list[Any] = list(ROUTE_MODULES)
     for module in modules:
         api.include_router(module.router)
     app.include_router(api)

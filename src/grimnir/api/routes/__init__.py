@@ -1,4 +1,4 @@
-"""One module per resource; see ``grimnir.api.app.ROUTE_MODULES``.
+"""One module per resource, listed in ``grimnir.api.app.ROUTE_MODULES``.
 
 Named here for the rest of the control plane: the harbor's credential
 callback path, its secret, and the show-end kicker that ``grimnir up`` runs.

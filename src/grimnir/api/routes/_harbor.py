@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,7 +27,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grimnir.accounts import hash_password, verify_password
 from grimnir.api.audit import audit
 from grimnir.api.auth import client_address, context
 from grimnir.api.context import ApiContext
@@ -36,7 +34,8 @@ from grimnir.api.problems import Problem
 from grimnir.api.ratelimit import retry_after
 from grimnir.api.tokens import LIVE_TOKEN_PREFIX, TokenError, redeem_live_token
 from grimnir.domain import EntryKind, NotFoundError, Role
-from grimnir.store.models import LiveSession, Membership, Station, TimelineEntry, User
+from grimnir.services import check_login, membership_role
+from grimnir.store.models import LiveSession, Station, TimelineEntry, User
 from grimnir.store.types import utcnow
 
 log = logging.getLogger("grimnir.api.live")
@@ -132,7 +131,6 @@ async def _station_of(request: Request) -> uuid.UUID | None:
 
 
 HarborEngineDep = HarborEngineAccess()
-_dummy: list[str] = []
 
 
 def _limit(request: Request, login: HarborLogin) -> None:
@@ -160,19 +158,10 @@ async def _by_token(
 
 
 async def _by_password(session: AsyncSession, login: HarborLogin, station: Station) -> User:
-    user = await session.scalar(select(User).where(User.username == login.user))
-    if not _dummy:
-        _dummy.append(hash_password(secrets.token_hex(16)))
-    stored = user.password_hash if user is not None else _dummy[0]
-    # NOTE: argon2 takes tens of milliseconds of CPU: off the event loop.
-    ok = await asyncio.to_thread(verify_password, stored, login.password)
-    if user is None or not ok or user.disabled:
+    user = await check_login(session, login.user, login.password)
+    if user is None:
         raise Problem(401, "wrong user name or password (or the account is disabled)")
-    role = await session.scalar(
-        select(Membership.role).where(
-            Membership.user_id == user.id, Membership.station_id == station.id
-        )
-    )
+    role = await membership_role(session, user.id, station.id)
     if not user.is_admin and role not in (Role.DJ, Role.MANAGER):
         raise Problem(403, f"{user.username!r} is not a DJ of station {station.short_name!r}")
     return user

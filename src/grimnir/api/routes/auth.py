@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from grimnir.accounts import hash_password, verify_password
 from grimnir.api.audit import audit
 from grimnir.api.auth import Principal, PublicDep, UserDep, client_address, context
 from grimnir.api.problems import Problem
@@ -24,9 +22,9 @@ from grimnir.api.tokens import (
     rotate_refresh,
 )
 from grimnir.domain import Role
-from grimnir.domain.errors import NotFoundError
+from grimnir.services import check_login
 from grimnir.store import repos
-from grimnir.store.models import Station, User
+from grimnir.store.models import Station
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -62,17 +60,6 @@ class Me(BaseModel):
     stations: list[Membership]
 
 
-_dummy: list[str] = []
-
-
-def _dummy_hash() -> str:
-    """A real hash of a random password: checking a login for an unknown name
-    against it costs as much as a wrong password, so timing tells nothing."""
-    if not _dummy:
-        _dummy.append(hash_password(secrets.token_hex(16)))
-    return _dummy[0]
-
-
 def _limited(request: Request, username: str) -> None:
     limits = context(request).limits.login
     waits = [
@@ -94,12 +81,8 @@ async def login(body: LoginBody, request: Request) -> TokenPair:
     _limited(request, body.username)
     ctx = context(request)
     async with ctx.sessions() as session:
-        try:
-            user: User | None = await repos.get_user(session, body.username)
-        except NotFoundError:  # same answer as a wrong password
-            user = None
-        ok = verify_password(user.password_hash if user else _dummy_hash(), body.password)
-        if user is None or not ok or user.disabled:
+        user = await check_login(session, body.username, body.password)
+        if user is None:  # NOTE: one answer for an unknown name, a wrong password, disabled
             raise Problem(401, "wrong user name or password (or the account is disabled)")
         user.last_login_at = datetime.now(UTC)
         refresh = await issue_refresh(session, user.id)

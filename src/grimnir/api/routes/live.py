@@ -28,7 +28,8 @@ from grimnir.api.routes._playout_common import engine_of
 from grimnir.api.tokens import create_live_token
 from grimnir.domain import EntryKind, Role
 from grimnir.engine.client import EngineClient
-from grimnir.store.models import LiveSession, LiveToken, Membership, TimelineEntry, User
+from grimnir.services import membership_role
+from grimnir.store.models import LiveSession, LiveToken, TimelineEntry, User
 
 router = APIRouter(tags=["live"])
 router.include_router(harbor_router)
@@ -158,11 +159,7 @@ async def _token_owner(
     if not _is_manager(scope):
         raise Problem(403, "only a manager may make a live token for another DJ: leave user_id out")
     user = await session.get(User, asked)
-    member = await session.scalar(
-        select(Membership.role).where(
-            Membership.user_id == asked, Membership.station_id == scope.station.id
-        )
-    )
+    member = await membership_role(session, asked, scope.station.id)
     if user is None or (member is None and not user.is_admin):
         raise Problem(
             422,

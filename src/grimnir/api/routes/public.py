@@ -66,7 +66,7 @@ MAX_ITEMS = 1000
 T = TypeVar("T")
 MAX_REMEMBERED = 1000
 """Station refs whose last now-playing is kept for a database outage."""
-PUBLIC_PATHS = ("/api/v1/public/", "/api/nowplaying")
+PUBLIC_PATHS = ("/api/v1/public/", "/api/nowplaying", "/api/station", "/api/live/", "/public/")
 
 StationPath = Annotated[
     str, Path(min_length=1, max_length=64, description="The station's id or short name.")
@@ -413,8 +413,14 @@ async def azuracast_nowplaying_all(request: Request) -> Response:
     response_model=AzNowPlaying,
     dependencies=[Depends(limit_public)],
 )
+@root_router.get(
+    "/api/nowplaying_static/{station}.json",
+    response_model=AzNowPlaying,
+    dependencies=[Depends(limit_public)],
+)
 async def azuracast_nowplaying(request: Request, station: StationPath) -> Response:
-    """AzuraCast-compatible now playing of one station (short name, id or number)."""
+    """AzuraCast-compatible now playing of one station (short name, id or number);
+    ``/api/nowplaying_static/{station}.json`` is the same answer."""
     return await _now_playing_answer(
         request, AZ, station, lambda np: azuracast(np).model_dump_json().encode()
     )
@@ -459,6 +465,12 @@ HOT_ROUTES = [
         MAX_AGE_S,
     ),
     HotRoute(re.compile(r"/api/nowplaying/([^/]+)"), AZ, "/api/nowplaying/{station}", MAX_AGE_S),
+    HotRoute(
+        re.compile(r"/api/nowplaying_static/([^/]+)\.json"),
+        AZ,
+        "/api/nowplaying_static/{station}.json",
+        MAX_AGE_S,
+    ),
     HotRoute(re.compile(r"/api/nowplaying"), AZ_ALL, "/api/nowplaying", MAX_AGE_S),
 ]
 """The polled routes answered from the cache without routing (path patterns and

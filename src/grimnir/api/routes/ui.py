@@ -34,6 +34,8 @@ root_router = APIRouter(include_in_schema=False)
 ASSETS: dict[str, str] = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    "player.js": "text/javascript; charset=utf-8",
+    "player.css": "text/css; charset=utf-8",
 }
 """The files under ``/static/`` and their content types."""
 
