@@ -59,7 +59,7 @@ from grimnir.bus import MemoryBus
 from grimnir.config.settings import Settings
 from grimnir.config.station import StationConfig
 from grimnir.domain import EntryKind
-from grimnir.stations import register_station
+from grimnir.services.stations import register_station
 from grimnir.store import create_engine, upgrade
 from grimnir.store.db import session_factory
 from grimnir.store.models import AsRun, TimelineEntry

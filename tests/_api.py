@@ -22,7 +22,6 @@ import yaml
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from grimnir.accounts import create_user
 from grimnir.api import ApiContext, OnAir, create_app
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
 from grimnir.api.tokens import issue_access
@@ -30,7 +29,8 @@ from grimnir.bus import EventBus, MemoryBus
 from grimnir.config.settings import Settings
 from grimnir.config.station import StationConfig
 from grimnir.domain import Role
-from grimnir.stations import register_station
+from grimnir.services.accounts import create_user
+from grimnir.services.stations import register_station
 from grimnir.store import create_engine, upgrade
 from grimnir.store.db import session_factory
 from grimnir.store.models import Membership

@@ -29,7 +29,7 @@ from grimnir.config.station import StationConfig
 from grimnir.domain import EntryKind, EntryStatus
 from grimnir.engine.client import EngineClient
 from grimnir.executor.station import StationExecutor
-from grimnir.stations import register_station
+from grimnir.services.stations import register_station
 from grimnir.store import repos
 from grimnir.store.models import AsRun, LiveSession, Show, ShowContent, Station, TimelineEntry, User
 from grimnir.up import StationSlot

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from grimnir.accounts import create_user, verify_password
 from grimnir.config.settings import Settings
 from grimnir.config.station import StationConfig
 from grimnir.demo import DemoInfo, ensure_demo
@@ -29,7 +28,8 @@ from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.planner.builder import build
-from grimnir.stations import register_station
+from grimnir.services.accounts import create_user, verify_password
+from grimnir.services.stations import register_station
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import (
     Clock,

@@ -19,14 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-from grimnir.accounts import create_user
 from grimnir.api import ApiContext, create_app
 from grimnir.api._body_limit import BODY_LIMIT
 from grimnir.api.tokens import issue_access
 from grimnir.bus import MemoryBus
 from grimnir.config.settings import Settings
 from grimnir.config.station import StationConfig
-from grimnir.stations import register_station
+from grimnir.services.accounts import create_user
+from grimnir.services.stations import register_station
 from grimnir.store import create_engine, session_factory
 from tests._api import PASSWORD, SECRET, ApiWorld, api_world, example_config, unlimited
 from tests._databases import migrated_database

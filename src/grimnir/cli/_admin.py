@@ -192,7 +192,7 @@ def user_create(
     ] = False,
 ) -> None:
     """Create a user account (asks for the password)."""
-    from grimnir.accounts import check_new_credentials, create_user
+    from grimnir.services.accounts import check_new_credentials, create_user
 
     password = _read_password(password_stdin)
     try:
@@ -283,7 +283,7 @@ def station_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a station from its config file, or update it if it exists."""
-    from grimnir.stations import register_station
+    from grimnir.services.stations import register_station
     from grimnir.store import repos
 
     try:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grimnir.config.station import StationConfig
 from grimnir.demo.voice import STATION_ID_GENRE
 from grimnir.domain import SlotKind, Timing
-from grimnir.stations import register_station
+from grimnir.services.stations import register_station
 from grimnir.store.models import Clock, ClockSlot, Playlist, PlaylistItem, SmartBlock, Station
 
 DEMO_STATION_ID = uuid.UUID("0d3e5a9c-7b1f-4c2a-8e6d-5f4a3b2c1d0e")

@@ -19,7 +19,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from grimnir.accounts import create_user, hash_password, verify_password
 from grimnir.config.settings import Settings
 from grimnir.demo import _programming as prog
 from grimnir.demo.music import generate_fallback, generate_library
@@ -28,6 +27,7 @@ from grimnir.domain import LibraryError, MediaState
 from grimnir.library.analysis import AnalysisOptions
 from grimnir.library.ingest import scan
 from grimnir.library.pool import AnalysisPool
+from grimnir.services.accounts import create_user, hash_password, verify_password
 from grimnir.store.models import MediaItem, User
 
 log = logging.getLogger("grimnir.demo")

@@ -11,8 +11,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grimnir.accounts import hash_password, verify_password
 from grimnir.domain import Role
+from grimnir.services.accounts import hash_password, verify_password
 from grimnir.store.models import Membership, User
 
 

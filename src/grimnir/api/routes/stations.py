@@ -27,7 +27,7 @@ from grimnir.api.problems import Problem
 from grimnir.config.station import StationConfig
 from grimnir.domain import Role
 from grimnir.domain.urls import mask_url
-from grimnir.stations import register_station
+from grimnir.services.stations import register_station
 from grimnir.store.models import Mount, Station
 
 router = APIRouter(tags=["stations"])

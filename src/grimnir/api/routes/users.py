@@ -11,13 +11,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grimnir.accounts import check_new_credentials, create_user, hash_password, verify_password
 from grimnir.api.audit import audit
 from grimnir.api.auth import AdminDep, ManagerDep, Principal, StationScope, UserDep, context
 from grimnir.api.pages import Page, PageParams, page_params, paged
 from grimnir.api.problems import Problem
 from grimnir.api.tokens import create_api_key
 from grimnir.domain import Role
+from grimnir.services.accounts import (
+    check_new_credentials,
+    create_user,
+    hash_password,
+    verify_password,
+)
 from grimnir.store.models import ApiKey, Membership, User
 
 router = APIRouter()
