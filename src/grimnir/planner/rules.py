@@ -33,6 +33,7 @@ Every rule compiles to a parameterised SQL clause over ``MediaItem``
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -120,7 +121,7 @@ def field_kind(name: str) -> str:
     raise ValueError(f"unknown field {name!r}; use one of {known}")
 
 
-class FieldKind:
+class FieldKind(ABC):
     """What a kind of field (text, number, date) does with a rule: its operands, an
     in-memory test of one value, a mask over a library column and an SQL condition.
     The three kinds are the subclasses below (as beets' ``SubstringQuery`` and
@@ -128,13 +129,13 @@ class FieldKind:
 
     name: str
 
+    @abstractmethod
     def operands(self, rule: Rule, now: datetime) -> tuple[Any, ...]:
         """The operands of ``rule`` at ``now``; ValueError says what to fix."""
-        raise NotImplementedError
 
+    @abstractmethod
     def positive(self, modifier: Modifier, ops: tuple[Any, ...]) -> Callable[[Any], bool]:
         """The test of a present value, before negation (``is_not`` tests ``is``)."""
-        raise NotImplementedError
 
     def value(self, raw: Any) -> Any:
         """A track's raw field value as the test takes it (``None``: missing)."""
@@ -150,11 +151,11 @@ class FieldKind:
         missing = np.isnan(values)
         return (~hit | missing) if rule.modifier in NEGATIVE else (hit & ~missing)
 
+    @abstractmethod
     def sql(
         self, rule: Rule, ops: tuple[Any, ...]
     ) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
         """(the column, the positive condition) over ``MediaItem``."""
-        raise NotImplementedError
 
 
 def _pair(rule: Rule, parse: Callable[[Any], tuple[float, float]]) -> tuple[float, float]:
