@@ -16,13 +16,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from grimnir.api._nowplaying import now_playing
 from grimnir.api._urls import request_base, with_base
@@ -51,7 +49,8 @@ from grimnir.api.routes.public import (
 )
 from grimnir.api.routes.ui import PAGE_HEADERS, asset
 from grimnir.planner.shows import schedule as show_schedule
-from grimnir.store.models import MediaItem, Show, ShowContent, Station
+from grimnir.services.schedule import enabled_shows, station_zone
+from grimnir.store.models import MediaItem, ShowContent, Station
 
 router = APIRouter()
 """Nothing under /api/v1: AzuraCast's routes live at the root."""
@@ -133,18 +132,9 @@ async def azuracast_schedule(
     row = await _station(ctx, station)
     at = datetime.now(UTC) if now is None else now
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    try:
-        tz = ZoneInfo(row.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
+    tz = station_zone(row.timezone)
     async with ctx.sessions() as session:
-        shows = list(
-            await session.scalars(
-                select(Show)
-                .where(Show.station_id == row.id, Show.enabled.is_(True))
-                .options(selectinload(Show.exceptions))
-            )
-        )
+        shows = await enabled_shows(session, row.id)
     found = show_schedule([(s, s.exceptions) for s in shows], tz, at, at + SCHEDULE_AHEAD)
     items = []
     for o in sorted(found.occurrences, key=lambda o: o.start)[:rows]:

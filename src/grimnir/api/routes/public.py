@@ -18,12 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -52,8 +50,9 @@ from grimnir.api.routes._public_models import (
     public_station,
 )
 from grimnir.planner.shows import schedule as show_schedule
+from grimnir.services.schedule import enabled_shows, station_zone
 from grimnir.store.errors import is_unreachable
-from grimnir.store.models import Show, Station, TimelineEntry
+from grimnir.store.models import Station, TimelineEntry
 
 router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(PublicDep)])
 root_router = APIRouter(tags=["public"])
@@ -228,18 +227,9 @@ def _given(at: datetime | None) -> str:
 
 
 async def _schedule(ctx: ApiContext, station: Station, lo: datetime, hi: datetime) -> ScheduleOut:
-    try:
-        tz = ZoneInfo(station.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
+    tz = station_zone(station.timezone)
     async with ctx.sessions() as session:
-        shows = list(
-            await session.scalars(
-                select(Show)
-                .where(Show.station_id == station.id, Show.enabled.is_(True))
-                .options(selectinload(Show.exceptions))
-            )
-        )
+        shows = await enabled_shows(session, station.id)
         entries = await session.scalars(
             select(TimelineEntry)
             .where(
