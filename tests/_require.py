@@ -21,6 +21,7 @@ PEERS: dict[str, str] = {
     "srt-live-transmit": "apt-get install srt-tools",
     "espeak-ng": "apt-get install espeak-ng",
     "mpg123": "apt-get install mpg123",
+    "chromium": "apt-get install chromium",
     "redis-server": "apt-get install redis-server",
     "bash": "apt-get install bash",
 }

@@ -278,3 +278,67 @@ def test_the_executor_check_sees_each_kind_of_write(tmp_path: Path) -> None:
         "other.py:6 ex.e",
         "other.py:7 executor.f",
     ]
+
+
+# -- routes are thin: the store is the services' business (issue 16) ----------------
+
+QUERY_CONSTRUCTS = frozenset({"select", "insert", "update", "delete", "func", "text", "exists"})
+"""What builds a query (from ``sqlalchemy``): a route that needs one asks a service."""
+SESSION_WORK = frozenset(
+    {"execute", "scalar", "scalars", "get", "add", "add_all", "delete", "flush", "merge", "stream"}
+)
+"""Session methods that read or write rows (``commit``/``rollback`` stay: a route
+owns its transaction)."""
+SESSION_NAMES = frozenset({"session", "db", "s"})
+
+
+def store_work(path: Path) -> list[str]:
+    """Each query construct imported and each session call that reads or writes rows
+    in the module at ``path``, as ``line: what``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [
+                f"{node.lineno}: imports {a.name}" for a in node.names if a.name in QUERY_CONSTRUCTS
+            ]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SESSION_WORK
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in SESSION_NAMES
+        ):
+            found.append(f"{node.lineno}: {node.func.value.id}.{node.func.attr}()")
+    return sorted(found, key=lambda where: int(where.split(":", 1)[0]))
+
+
+def test_routes_leave_the_store_to_the_services() -> None:
+    routes = SRC / "grimnir" / "api" / "routes"
+    bad = [
+        f"{path.relative_to(SRC)}:{where}"
+        for path in sorted(routes.rglob("*.py"))
+        for where in store_work(path)
+    ]
+    assert not bad, "routes that query the store themselves (use grimnir.services):\n" + (
+        "\n".join(bad)
+    )
+
+
+def test_the_route_check_sees_queries_and_session_calls(tmp_path: Path) -> None:
+    module = tmp_path / "route.py"
+    module.write_text(
+        "from sqlalchemy import select, func\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n"
+        "async def f(session):\n"
+        "    await session.scalar(select(X))\n"
+        "    session.add(x)\n"
+        "    await session.commit()\n",
+        encoding="utf-8",
+    )
+    assert store_work(module) == [
+        "1: imports select",
+        "1: imports func",
+        "4: session.scalar()",
+        "5: session.add()",
+    ]

@@ -10,8 +10,12 @@ command itself in a subprocess: what it prints, and a clean stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import http.server
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -34,13 +38,14 @@ from grimnir.config.settings import Settings
 from grimnir.engine.client import GrpcEngineClient
 from grimnir.store.db import create_engine
 from grimnir.up import ControlPlane, UpOptions
-from tests._require import FFMPEG_PATH, peer
+from tests._require import FFMPEG_PATH, peer, require_peer
 from tests.test_up import grimnir, write_tracks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "station-wgmr.yaml"
 STATION = "wgmr-fm"
 MOUNT = "/t.mp3"
+HLS = f"/hls/{yaml.safe_load(EXAMPLE.read_text())['mounts'][0]['id']}/index.m3u8"
 BURST_S = 64 * 1024 * 8 / 128_000
 """What the engine sends a new listener at once (``burst_kb`` 64 of 128 kbit/s MP3)."""
 LISTEN_S = 8.0
@@ -56,12 +61,13 @@ def free_port() -> int:
 
 
 def make_station(root: Path) -> dict[str, str]:
-    """A registered station with one MP3 listener mount and a scanned library."""
+    """A registered station with one MP3 listener mount (and HLS) and a scanned library."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIMNIR_")}
     env["GRIMNIR_DATA_DIR"] = str(root / "data")
     config = yaml.safe_load(EXAMPLE.read_text())
     config["mounts"][0]["outputs"] = [
-        {"type": "http", "path": MOUNT, "format": "mp3", "bitrate_kbps": 128}
+        {"type": "http", "path": MOUNT, "format": "mp3", "bitrate_kbps": 128},
+        {"type": "hls", "path": str(root / "hls"), "segment_duration_sec": 1},
     ]
     station = root / "station.yaml"
     station.write_text(yaml.safe_dump(config))
@@ -176,8 +182,9 @@ async def test_the_api_is_served_on_the_same_address(running: Running) -> None:
 async def test_the_listen_proxy_relays_a_stream_ffmpeg_decodes(running: Running) -> None:
     plane = running.plane
     slot = plane.slots[0]
-    [url] = plane.listen_urls(slot.station.id)
+    url, hls = plane.listen_urls(slot.station.id)
     assert url == f"{running.base}/listen/{STATION}{MOUNT}"
+    assert hls == f"{running.base}/listen/{STATION}{HLS}"
     # NOTE: "on air" (wait_on_air) means the engine's stream answers; the programme
     # begins when the executor's first item starts, seconds later on a busy machine,
     # and until then the stream carries silence. So: wait for the programme first.
@@ -216,7 +223,8 @@ async def test_an_http_1_0_player_gets_the_stream_as_is_not_chunked(
     running: Running, tmp_path: Path
 ) -> None:
     """HTTP/1.0 has no chunked encoding (RFC 1945): the stream's body ends where the
-    connection does. mpg123 (an HTTP/1.0 client) plays it without losing sync."""
+    connection does. mpg123 (an HTTP/1.0 client) plays it without losing sync, and
+    shows the title the ICY metadata carries."""
     executor = running.plane.executor(running.plane.slots[0].station.id)
     assert executor is not None
     async with asyncio.timeout(60):
@@ -245,6 +253,9 @@ async def test_an_http_1_0_player_gets_the_stream_as_is_not_chunked(
     assert "resync" not in said.lower(), said
     assert "error" not in said.lower(), said
     assert wav.stat().st_size > 200 * 1152 * 4 * 0.9  # 200 frames of stereo 16-bit
+    titles = re.findall(r"ICY-META: StreamTitle='([^']*)';", said)
+    assert titles, said
+    assert all(re.fullmatch(r".*track\d.*", t, re.IGNORECASE) for t in titles), titles
 
 
 def longest_run(flags: npt.NDArray[np.bool_]) -> int:
@@ -290,6 +301,65 @@ async def test_the_proxy_passes_icy_headers_and_closes_upstream_when_the_listene
                     break
             assert await settle(client, 1) == 1
         assert await settle(client, 0) == 0, "the engine still streams to a listener who left"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_now_playing_counts_the_listeners_of_each_mount(running: Running) -> None:
+    """AzuraCast's now-playing and ours count a listener on the mount it opened, and
+    stop counting when it goes (the public answer is cached a few seconds)."""
+
+    async def counts(client: httpx.AsyncClient) -> tuple[int, int, int, int]:
+        azuracast = (await client.get(f"/api/nowplaying/{STATION}")).json()
+        ours = (await client.get(f"/api/v1/public/stations/{STATION}/now-playing")).json()
+        (mount,) = azuracast["station"]["mounts"]
+        assert mount["path"] == MOUNT
+        return (
+            int(azuracast["listeners"]["current"]),
+            int(mount["listeners"]["current"]),
+            int(ours["listeners"]),
+            int(azuracast["station"]["hls_listeners"]),
+        )
+
+    async def settle(client: httpx.AsyncClient, *want: int) -> tuple[int, ...]:
+        found: tuple[int, ...] = ()
+        for _ in range(150):
+            found = await counts(client)
+            if found == want:
+                break
+            await asyncio.sleep(0.1)
+        return found
+
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        assert await settle(client, 0, 0, 0, 0) == (0, 0, 0, 0)
+        heard = asyncio.Event()
+
+        async def listen() -> None:
+            async with httpx.AsyncClient(timeout=10) as listener:
+                url = f"{running.base}/listen/{STATION}{MOUNT}"
+                async with listener.stream("GET", url) as reply:
+                    assert reply.status_code == 200
+                    async for _ in reply.aiter_raw():
+                        heard.set()  # reads on: a listener that stops is dropped as slow
+
+        task = asyncio.create_task(listen())
+        try:
+            await asyncio.wait_for(heard.wait(), 10)
+            assert await settle(client, 1, 1, 1, 0) == (1, 1, 1, 0)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert await settle(client, 0, 0, 0, 0) == (0, 0, 0, 0)
+        # two HLS players elsewhere, through the proxy: each is counted once, by the
+        # address the proxy names (a player's own X-Forwarded-For is not believed)
+        for player in ("player-a", "player-b"):
+            for _ in range(2):
+                reply = await client.get(
+                    f"/listen/{STATION}{HLS}",
+                    headers={"User-Agent": player, "X-Forwarded-For": "198.51.100.1"},
+                )
+                assert reply.status_code == 200, reply.text
+        assert await settle(client, 2, 0, 2, 2) == (2, 0, 2, 2)
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -531,3 +601,66 @@ def test_a_taken_stream_port_asked_for_fails_at_once_saying_what_to_change(
     assert "pass --stream-port with a free port" in output
     assert "engine.restarting" not in output
     assert engine_pids(tmp_path) == []
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@peer("chromium")
+async def test_the_public_player_page_plays_and_shows_what_is_on_air(
+    running: Running, tmp_path: Path
+) -> None:
+    """The page a station's website links or embeds, in a real browser (Debian's
+    chromium, driven by Playwright): inside an <iframe> of another site, it names the
+    station, shows the picture, what plays and what played, and its play button
+    plays the stream."""
+    from playwright.async_api import async_playwright
+
+    player = f"{running.base}/public/{STATION}"
+    (tmp_path / "index.html").write_text(
+        f'<!doctype html><link rel=icon href="data:,">'
+        f'<iframe src="{player}" width=420 height=900></iframe>'
+    )
+    # NOTE: the station's site: another origin, served from this machine (Chromium
+    # keeps a public site from framing a loopback address: Local Network Access)
+    site_server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0),
+        functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)),
+    )
+    threading.Thread(target=site_server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{site_server.server_address[1]}/index.html"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=require_peer("chromium"),
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        )
+        try:
+            page = await browser.new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on(
+                "console",
+                lambda message: problems.append(message.text) if message.type == "error" else None,
+            )
+            await page.goto(site)
+            frame = page.frame_locator("iframe")
+            await frame.locator("#station").filter(has_text="WGMR").wait_for(timeout=20_000)
+            await frame.locator("#song").filter(has_text="track").wait_for(timeout=30_000)
+            art = frame.locator("#art")
+            await art.wait_for()
+            loaded = await art.evaluate(
+                "img => img.complete ? img.naturalWidth : "
+                "new Promise(ok => img.addEventListener('load', () => ok(img.naturalWidth)))"
+            )
+            assert loaded > 0, "the picture did not load"
+            await frame.locator("#history li").first.wait_for(timeout=60_000)
+            await frame.locator("#schedule-title").wait_for()
+            playing = await frame.locator("#audio").evaluate(
+                "audio => audio.play().then(() => new Promise(ok => "
+                "setTimeout(() => ok(audio.currentTime), 3000)))"
+            )
+            assert playing > 0.5, f"the stream did not play ({playing} s)"
+            await page.screenshot(path=str(tmp_path / "player.png"), full_page=True)
+            assert problems == []
+        finally:
+            await browser.close()
+            site_server.shutdown()
+            site_server.server_close()

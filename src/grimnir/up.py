@@ -33,7 +33,6 @@ from grimnir.api import (
     API_PREFIX,
     HARBOR_AUTH_PATH,
     ApiContext,
-    ShowEndKicker,
     create_app,
     harbor_secret,
     load_secret,
@@ -48,6 +47,7 @@ from grimnir.engine.client.supervisor import (
     EngineSupervisor,
     SupervisorEvent,
 )
+from grimnir.executor import ShowEndKicker
 from grimnir.executor.station import StationExecutor
 from grimnir.faults import FailureRun
 from grimnir.planner.builder import build
@@ -164,7 +164,7 @@ class ControlPlane:
         if self.http is not None:
             for slot in self.slots:
                 if slot.config.harbor.kick_at_show_end:
-                    kicker = ShowEndKicker(self.api, slot.station.id)
+                    kicker = ShowEndKicker(slot.station.id, self.sessions, self.engine)
                     self._tasks.append(asyncio.create_task(kicker.run()))
             await self.http.serve(create_app(self.api))
 

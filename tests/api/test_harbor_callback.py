@@ -23,12 +23,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from grimnir.api.ratelimit import Limit, Limits, RateLimiter
-from grimnir.api.routes._harbor import SECRET_HEADER, ShowEndKicker, harbor_secret
+from grimnir.api.routes._harbor import SECRET_HEADER, harbor_secret
 from grimnir.config.station import StationConfig
 from grimnir.domain import EntryKind, EntryStatus, Timing
 from grimnir.engine.client import EngineClient, InProcessEngineClient
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 from grimnir.engine.server import HarborConnection, StreamServer
+from grimnir.executor import ShowEndKicker
 from grimnir.executor.station import StationExecutor
 from grimnir.store.models import LiveSession, Station, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
@@ -391,7 +392,10 @@ async def test_the_dj_is_kicked_when_the_live_show_ends(tmp_path: Path, kick: bo
         assert token["mount"] == "/live"
         assert token["label"] == "The Late Show"
         assert datetime.fromisoformat(token["expires_at"]) == entry.ends_at
-        kicker = ShowEndKicker(live.world.ctx, live.world.stations["wgmr"], poll_s=0.1)
+        ctx = live.world.ctx
+        kicker = ShowEndKicker(
+            live.world.stations["wgmr"], ctx.sessions, ctx.on_air.engine, poll_s=0.1
+        )
         process = await dj(live.harbor_port, token["token"], 30)
         try:
             assert await until(lambda: "/live" in live.connected())
@@ -418,4 +422,5 @@ async def test_the_dj_is_kicked_when_the_live_show_ends(tmp_path: Path, kick: bo
 async def test_the_kicker_needs_the_station_on_air(world: ApiWorld) -> None:
     await _kick_setting(world, True)
     await _live_entry(world, ends_in_s=-0.5)
-    assert await ShowEndKicker(world.ctx, world.stations["wgmr"]).check() == []
+    kicker = ShowEndKicker(world.stations["wgmr"], world.ctx.sessions, world.ctx.on_air.engine)
+    assert await kicker.check() == []

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from grimnir.api._urls import (
     PLACEHOLDER,
     CallerBase,
+    client_address,
     request_base,
     station_base,
     trusted_proxy,
@@ -74,6 +75,19 @@ def test_forwarded_headers_count_only_from_trusted_proxies() -> None:
     assert request_base(connection(chain, peer="10.0.0.1"), behind) == "http://a.example"
     assert trusted_proxy(behind, "::1") is False
     assert trusted_proxy(behind, "not an address") is False
+
+
+def test_the_callers_address_comes_from_trusted_proxies_only() -> None:
+    behind = settings(trusted_proxies="10.0.0.0/8")
+    chain = {"x-forwarded-for": "198.51.100.1, 192.0.2.9, 10.0.0.5"}
+    # the nearest address our own proxies did not add: what a client wrote further
+    # left (198.51.100.1) could be anything
+    assert client_address(connection(chain, peer="10.0.0.2"), behind) == "192.0.2.9"
+    assert client_address(connection(chain, peer="203.0.113.7"), behind) == "203.0.113.7"
+    assert client_address(connection(chain, peer="10.0.0.2"), settings()) == "10.0.0.2"
+    only_proxies = {"x-forwarded-for": "10.1.1.1, 10.0.0.5"}
+    assert client_address(connection(only_proxies, peer="10.0.0.2"), behind) == "10.1.1.1"
+    assert client_address(connection({}, peer="10.0.0.2"), behind) == "10.0.0.2"
 
 
 def test_the_public_url_setting_wins_and_is_checked() -> None:

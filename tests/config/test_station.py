@@ -184,6 +184,14 @@ def test_slugify() -> None:
             id="bad-url",
         ),
         pytest.param(
+            "icecast://source:password@localhost:8000/stream",
+            "https://source:password@localhost:8443/stream",
+            "https://",
+            "mounts[0].outputs[0].url: must be a URL like icecast://source:PASSWORD@host:8000/"
+            "mount (the source connection cannot use TLS: write icecast:// or http://)",
+            id="tls-source-url",
+        ),
+        pytest.param(
             "  emergency: 0\n",
             "  emergency: 4\n",
             "fallback: 4",

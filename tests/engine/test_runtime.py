@@ -426,3 +426,78 @@ def test_a_relayed_streams_titles_reach_our_listeners(
     assert wait_for(lambda: runtime.metadata.title == "Remote Band - Remote Song", 10)
     titles = icy_titles(f"http://{host}:{port}/wgmr.mp3", 1, 10)
     assert titles == ["Remote Band - Remote Song"]
+
+
+def test_every_kind_of_listener_is_counted_on_its_mount(
+    make_media: MakeMedia, icecast: IcecastServer, tmp_path: Path
+) -> None:
+    music = make_media("music.wav", seconds=120.0, freq_hz=300, level_db=-10, rate=48_000)
+    ice_url = f"icecast://source:{PASSWORD}@127.0.0.1:{icecast.port}/count.mp3"
+    runtime = StationRuntime(
+        station(
+            [
+                {"type": "http", "path": "/count.mp3", "format": "mp3", "bitrate_kbps": 64},
+                {"type": "icecast", "url": ice_url, "format": "mp3", "bitrate_kbps": 64},
+                {"type": "hls", "path": str(tmp_path / "hls"), "segment_duration_sec": 1},
+            ]
+        ),
+        RuntimeOptions(http_port=0, burst_blocks=5, audience_poll_s=0.5),
+    )
+    runtime.start()
+    listeners: list[subprocess.Popen[bytes]] = []
+    try:
+        runtime.play(PlayItem("music", str(music)))
+        host, port = runtime.server.address
+        (icecast_out,) = runtime.icecast
+        assert wait_for(lambda: icecast_out.state is OutputState.UP, 15)
+
+        def audience() -> dict[str, Any]:
+            counts: dict[str, Any] = runtime.status()["audience"]["main"]
+            return counts
+
+        # nobody yet: Icecast's count is known (0) once polled
+        assert wait_for(lambda: audience()["icecast"] == 0, 15)
+        assert audience() == {
+            "http": 0,
+            "icecast": 0,
+            "hls": 0,
+            "total": 0,
+            "outputs": {"/count.mp3": 0, f"127.0.0.1:{icecast.port}/count.mp3": 0},
+        }
+        for url in (
+            f"http://{host}:{port}/count.mp3",
+            f"http://127.0.0.1:{icecast.port}/count.mp3",
+        ):
+            listeners.append(
+                subprocess.Popen(
+                    [FFMPEG, "-nostdin", "-v", "error", "-i", url, "-t", "60", "-f", "null", "-"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        playlist = f"http://{host}:{port}/hls/main/index.m3u8"
+        assert wait_for(lambda: (tmp_path / "hls" / "index.m3u8").exists(), 15)
+        # three HLS players: two on this machine (players differ), and one the
+        # control plane's /listen proxy relays for a listener elsewhere
+        for agent, forwarded in (("player-a", ""), ("player-b", ""), ("player-a", "203.0.113.7")):
+            headers = {"User-Agent": agent}
+            if forwarded:
+                headers["X-Forwarded-For"] = forwarded
+            request = urllib.request.Request(playlist, headers=headers)
+            with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - http on loopback
+                assert answer.status == 200
+
+        def counted() -> bool:
+            counts = audience()
+            return bool(counts["http"] == 1 and counts["icecast"] == 1)
+
+        assert wait_for(counted, 20), audience()
+        counts = audience()
+        assert counts["hls"] == 3
+        assert counts["total"] == 5
+        assert counts["outputs"] == {"/count.mp3": 1, f"127.0.0.1:{icecast.port}/count.mp3": 1}
+    finally:
+        for listener in listeners:
+            listener.kill()
+            listener.wait()
+        runtime.close()

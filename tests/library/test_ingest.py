@@ -450,3 +450,29 @@ async def test_ingest_results_for_unreadable_paths(
     async with sessions() as session:
         ids = await session.scalars(select(MediaItem.id).where(MediaItem.station_id == station_id))
         assert ids.all() == []
+
+
+async def test_a_file_without_a_title_is_named_after_its_file(
+    sessions: Sessions,  # noqa: F811
+    station_id: uuid.UUID,  # noqa: F811
+    pool: AnalysisPool,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Players and now-playing show a title for every track, as other automation
+    systems do: an untagged file's comes from its name."""
+    async with asyncio.timeout(HARD_TIMEOUT_S):
+        named = {
+            "The_Testers - Night Drive.mp3": ("The Testers", "Night Drive"),
+            "morning_jingle.mp3": (None, "morning jingle"),
+        }
+        for n, name in enumerate(named):
+            fx.make_audio(tmp_path / name, seconds=1.0, freq_hz=300.0 + 100 * n)
+        tagged = tmp_path / "tagged - Wrong.mp3"
+        fx.make_audio(tagged, seconds=1.0, freq_hz=700.0, metadata={"title": "Right"})
+        for path in sorted(tmp_path.glob("*.mp3")):
+            result = await ingest_file(sessions, station_id, path, pool=pool, options=OPTIONS)
+            assert result.outcome is Outcome.ADDED, result
+        items = {Path(i.path).name: i for i in await _items(sessions, station_id)}
+        for name, (artist, title) in named.items():
+            assert (items[name].artist, items[name].title) == (artist, title)
+        assert (items[tagged.name].artist, items[tagged.name].title) == (None, "Right")

@@ -3,7 +3,7 @@
 from grimnir.api.app import API_PREFIX, create_app
 from grimnir.api.context import ApiContext, NothingOnAir, OnAir, load_secret
 from grimnir.api.routes import AUTH_PATH as HARBOR_AUTH_PATH
-from grimnir.api.routes import ShowEndKicker, harbor_secret
+from grimnir.api.routes import harbor_secret
 
 __all__ = [
     "API_PREFIX",
@@ -11,7 +11,6 @@ __all__ = [
     "ApiContext",
     "NothingOnAir",
     "OnAir",
-    "ShowEndKicker",
     "create_app",
     "harbor_secret",
     "load_secret",

@@ -15,21 +15,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from grimnir.api._urls import listen_urls
 from grimnir.api.context import ApiContext
-from grimnir.domain import EntryKind, EntryStatus
+from grimnir.domain import EntryKind
+from grimnir.domain.urls import ICECAST_DEFAULT_PORT
+from grimnir.services import public
 from grimnir.store.models import (
     AsRun,
-    LiveSession,
-    MediaItem,
-    Mount,
     Output,
     Station,
     TimelineEntry,
-    User,
 )
 
 log = logging.getLogger("grimnir.api")
@@ -39,7 +34,6 @@ HISTORY_COUNT = 5
 STATUS_TIMEOUT_S = 0.5
 STALE_AFTER = timedelta(minutes=1)
 """An open as-run row this long past its planned end is not trusted as "now"."""
-_UPCOMING = (EntryStatus.PLANNED, EntryStatus.QUEUED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +63,8 @@ class OutputInfo:
     """The mount path listeners open (``/wgmr.mp3``); empty when there is none."""
     url: str = ""
     """Where listeners open it, when the output itself says (Icecast); else empty."""
+    listeners: int | None = None
+    """Its own listeners now (our server's or Icecast's count); ``None`` when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,9 @@ class MountInfo:
     format: str
     bitrate_kbps: int | None
     listeners: int | None
+    """All its listeners: our server's, Icecast's and HLS players."""
     outputs: tuple[OutputInfo, ...] = ()
+    hls_listeners: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,35 +102,6 @@ class NowPlaying:
         if self.current is None:
             return 0
         return max(0, int((self.at - self.current.started_at) / timedelta(milliseconds=1)))
-
-
-async def _durations(session: AsyncSession, rows: list[AsRun]) -> dict[uuid.UUID, int]:
-    """Planned length per as-run row: its timeline entry's, else the media item's."""
-    entry_ids = {r.timeline_entry_id for r in rows if r.timeline_entry_id is not None}
-    media_ids = {r.media_id for r in rows if r.media_id is not None}
-    by_entry: dict[uuid.UUID, int] = {}
-    by_media: dict[uuid.UUID, int] = {}
-    if entry_ids:
-        found = await session.execute(
-            select(TimelineEntry.id, TimelineEntry.starts_at, TimelineEntry.ends_at).where(
-                TimelineEntry.id.in_(entry_ids)
-            )
-        )
-        for eid, starts, ends in found:
-            by_entry[eid] = int((ends - starts) / timedelta(milliseconds=1))
-    if media_ids:
-        lengths = await session.execute(
-            select(MediaItem.id, MediaItem.duration_ms).where(MediaItem.id.in_(media_ids))
-        )
-        by_media = {mid: int(ms) for mid, ms in lengths if ms is not None}
-    out: dict[uuid.UUID, int] = {}
-    for row in rows:
-        ms = by_entry.get(row.timeline_entry_id) if row.timeline_entry_id else None
-        if ms is None and row.media_id is not None:
-            ms = by_media.get(row.media_id)
-        if ms is not None:
-            out[row.id] = ms
-    return out
 
 
 def _aired(row: AsRun, durations: dict[uuid.UUID, int]) -> Track:
@@ -165,47 +134,35 @@ def _planned(entry: TimelineEntry) -> Track:
     )
 
 
-def _output(out: Output) -> OutputInfo:
+def _output(out: Output, audience: Audience | None) -> OutputInfo:
     settings = out.settings if isinstance(out.settings, dict) else {}
-    kind, path, url = out.kind.value, "", ""
+    kind, path, url, key = out.kind.value, "", "", ""
     if kind == "http":
-        path = str(settings.get("path") or "")
+        path = key = str(settings.get("path") or "")
     elif kind == "icecast":
-        # NOTE: the server listeners open, rebuilt without the source credentials
+        # NOTE: the server listeners open, rebuilt without the source credentials; the
+        # port the engine connects to (Icecast's 8000 when the config leaves it out)
         parts = urlsplit(str(settings.get("url") or ""))
-        scheme = "https" if parts.scheme == "https" else "http"
         host = parts.hostname or ""
         if host:
             host = f"[{host}]" if ":" in host else host
-            port = f":{parts.port}" if parts.port else ""
+            port = parts.port or ICECAST_DEFAULT_PORT
             path = parts.path
-            url = f"{scheme}://{host}{port}{path}"
-    return OutputInfo(kind, out.format.value, out.bitrate_kbps, path, url)
+            key = f"{host}:{port}{path}"
+            url = f"http://{key}"
+    counts = {} if audience is None else audience.get("outputs") or {}
+    heard = counts.get(key) if key else None
+    listeners = heard if isinstance(heard, int) else None
+    return OutputInfo(kind, out.format.value, out.bitrate_kbps, path, url, listeners)
 
 
-async def _artwork(session: AsyncSession, media_ids: set[uuid.UUID]) -> frozenset[uuid.UUID]:
-    if not media_ids:
-        return frozenset()
-    found = await session.scalars(
-        select(MediaItem.id).where(MediaItem.id.in_(media_ids), MediaItem.artwork_path.is_not(None))
-    )
-    return frozenset(found)
+Audience = dict[str, Any]
+"""One mount's listener counts as the engine reports them (``engine.audience``)."""
 
 
-async def _dj_name(session: AsyncSession, station_id: uuid.UUID) -> str:
-    """The display name (else user name) of the DJ connected now, if any is known."""
-    found = await session.execute(
-        select(User.display_name, User.username)
-        .join(LiveSession, LiveSession.user_id == User.id)
-        .where(LiveSession.station_id == station_id, LiveSession.disconnected_at.is_(None))
-        .order_by(LiveSession.connected_at.desc())
-        .limit(1)
-    )
-    row = found.first()
-    return "" if row is None else str(row[0] or row[1])
-
-
-async def _listeners(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, int] | None:
+async def _audience(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, Audience] | None:
+    """Each mount's listener counts, by mount key; ``None`` when the engine is not
+    running here or does not answer."""
     engine = ctx.on_air.engine(station_id)
     if engine is None:
         return None
@@ -215,71 +172,54 @@ async def _listeners(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, int] |
     except Exception:  # the engine may be restarting: the page still answers
         log.debug("engine status of %s unavailable", station_id, exc_info=True)
         return None
-    raw = status.get("listeners")
+    raw = status.get("audience")
     if not isinstance(raw, dict):
         return None
-    return {str(k): int(v) for k, v in raw.items() if isinstance(v, int)}
+    return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
+
+
+def _count(audience: Audience | None, kind: str) -> int | None:
+    value = None if audience is None else audience.get(kind)
+    return value if isinstance(value, int) else None
 
 
 async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
     """The station's now/next/history, read fresh (callers cache it)."""
     now = datetime.now(UTC)
     async with ctx.sessions() as session:
-        open_row = await session.scalar(
-            select(AsRun)
-            .where(AsRun.station_id == station.id, AsRun.ended_at.is_(None))
-            .order_by(AsRun.started_at.desc())
-            .limit(1)
-        )
-        history_rows = list(
-            await session.scalars(
-                select(AsRun)
-                .where(AsRun.station_id == station.id, AsRun.ended_at.is_not(None))
-                .order_by(AsRun.started_at.desc())
-                .limit(HISTORY_COUNT)
-            )
-        )
+        open_row = await public.on_air_row(session, station.id)
+        history_rows = await public.aired(session, station.id, HISTORY_COUNT)
         rows = history_rows + ([open_row] if open_row is not None else [])
-        durations = await _durations(session, rows)
+        durations = await public.planned_lengths(session, rows)
         current = None if open_row is None else _aired(open_row, durations)
         if current is not None and current.duration_ms is not None:
             planned_end = current.started_at + timedelta(milliseconds=current.duration_ms)
             if now - planned_end > STALE_AFTER:
                 current = None  # left open by a crash: the executor will close it
         after = current.started_at if current is not None else now
-        entries = await session.scalars(
-            select(TimelineEntry)
-            .where(
-                TimelineEntry.station_id == station.id,
-                TimelineEntry.starts_at > after,
-                TimelineEntry.status.in_(_UPCOMING),
-            )
-            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-            .limit(NEXT_COUNT)
-        )
+        entries = await public.upcoming(session, station.id, after, NEXT_COUNT)
         upcoming = [_planned(e) for e in entries]
-        mounts = list(
-            await session.scalars(
-                select(Mount).where(Mount.station_id == station.id).order_by(Mount.key)
-            )
-        )
+        mounts = await public.mounts(session, station.id)
         tracks = [*upcoming, *([current] if current is not None else [])]
         media_ids = {r.media_id for r in rows if r.media_id is not None}
         media_ids |= {t.media_id for t in tracks if t.media_id is not None}
-        artwork = await _artwork(session, media_ids)
-        dj = await _dj_name(session, station.id)
-    counts = await _listeners(ctx, station.id)
-    infos = [
-        MountInfo(
-            key=m.key,
-            name=m.name,
-            format=m.outputs[0].format.value if m.outputs else "",
-            bitrate_kbps=m.outputs[0].bitrate_kbps if m.outputs else None,
-            listeners=None if counts is None else counts.get(m.key, counts.get(f"/{m.key}")),
-            outputs=tuple(_output(o) for o in m.outputs),
+        artwork = await public.with_artwork(session, media_ids)
+        dj = await public.dj_name(session, station.id)
+    counts = await _audience(ctx, station.id)
+    infos = []
+    for m in mounts:
+        audience = None if counts is None else counts.get(m.key)
+        infos.append(
+            MountInfo(
+                key=m.key,
+                name=m.name,
+                format=m.outputs[0].format.value if m.outputs else "",
+                bitrate_kbps=m.outputs[0].bitrate_kbps if m.outputs else None,
+                listeners=None if counts is None else _count(audience, "total") or 0,
+                outputs=tuple(_output(o, audience) for o in m.outputs),
+                hls_listeners=_count(audience, "hls") or 0,
+            )
         )
-        for m in mounts
-    ]
     executor = ctx.on_air.executor(station.id)
     if executor is not None and not executor.engine_up:
         # NOTE: the engine is down (crashed, restarting): nothing is on air, whatever
@@ -294,7 +234,7 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
         current=current,
         next=upcoming,
         history=[_aired(r, durations) for r in history_rows],
-        listeners=None if counts is None else sum(counts.values()),
+        listeners=None if counts is None else sum(m.listeners or 0 for m in infos),
         mounts=infos,
         listen_urls=listen_urls(ctx, station),
         is_live=is_live,

@@ -60,6 +60,20 @@ def trusted_proxy(settings: Settings, address: str | None) -> bool:
     return any(peer in network for network in _networks(settings.trusted_proxies))
 
 
+def client_address(conn: HTTPConnection, settings: Settings) -> str:
+    """The caller's address: the peer's, or behind configured proxies the nearest
+    address in ``X-Forwarded-For`` that is not one of them (a client may write
+    anything at the left end of that list; only what trusted proxies added counts)."""
+    peer = conn.client.host if conn.client else ""
+    if not trusted_proxy(settings, peer):
+        return peer
+    hops = [h.strip() for h in conn.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted_proxy(settings, hop):
+            return hop
+    return hops[0] if hops else peer
+
+
 def _first(value: str | None) -> str:
     return "" if value is None else value.split(",")[0].strip()
 

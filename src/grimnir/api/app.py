@@ -19,6 +19,7 @@ from grimnir.api.routes import (
     auth,
     azuracast,
     events,
+    listen,
     live,
     media,
     playout,
@@ -50,7 +51,8 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     priority,
     playout,
     events,
-    ui,
+    listen,
+    ui,  # NOTE: last: the page's routes after everything more specific
 )
 """The route modules, in the order their routes match; each has ``router`` (mounted
 under /api/v1) and may have ``root_router`` (mounted at the root: /api/nowplaying,

@@ -9,7 +9,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.auth import Principal, StationScope, client_address
-from grimnir.store.models import AuditLog
+from grimnir.services.audit import record
 
 
 def audit(
@@ -29,13 +29,12 @@ def audit(
         station_id = station_id or who.station.id
     elif who is not None:
         user_id = who.user_id
-    session.add(
-        AuditLog(
-            user_id=user_id,
-            station_id=station_id,
-            action=action[:64],
-            target=None if target is None else target[:255],
-            remote_addr=client_address(request)[:64],
-            details=details,
-        )
+    record(
+        session,
+        action,
+        target,
+        user_id=user_id,
+        station_id=station_id,
+        remote_addr=client_address(request),
+        details=details,
     )

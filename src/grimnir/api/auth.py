@@ -12,23 +12,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api._urls import trusted_proxy
 from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
 from grimnir.api.ratelimit import retry_after
-from grimnir.api.tokens import TokenError, api_key_prefix, check_api_key, read_access
+from grimnir.api.tokens import read_access
 from grimnir.domain import Role
 from grimnir.domain.errors import NotFoundError
-from grimnir.store import repos
-from grimnir.store.models import Membership, Station, User
+from grimnir.services.accounts import find_user_by_id
+from grimnir.services.authentication import station_roles
+from grimnir.services.stations import get_station
+from grimnir.services.tokens import TokenError, api_key_prefix, use_api_key
+from grimnir.store.models import Station
 
 
 class Level(IntEnum):
@@ -118,20 +119,16 @@ async def principal_for(session: AsyncSession, ctx: ApiContext, credential: str)
     """Check a bearer credential (access token or API key); ``Problem(401)`` if it fails."""
     try:
         if api_key_prefix(credential) is not None:
-            key = await check_api_key(session, credential)
-            key.last_used_at = datetime.now(UTC)
+            key = await use_api_key(session, credential)
             user_id, via = key.user_id, "api_key"
         else:
             user_id, via = read_access(ctx.secret, credential), "token"
     except TokenError as exc:
         raise Problem(401, str(exc), headers=WWW_AUTHENTICATE) from None
-    user = await session.get(User, user_id)
+    user = await find_user_by_id(session, user_id)
     if user is None or user.disabled:
         raise Problem(401, "this account no longer exists or is disabled", headers=WWW_AUTHENTICATE)
-    rows = await session.execute(
-        select(Membership.station_id, Membership.role).where(Membership.user_id == user_id)
-    )
-    roles = {station_id: role for station_id, role in rows}
+    roles = await station_roles(session, user_id)
     return Principal(user.id, user.username, user.is_admin, roles, via)
 
 
@@ -218,7 +215,7 @@ class StationAccess:
         ctx = context(request)
         async with ctx.sessions() as session:
             try:
-                row = await repos.get_station(session, station)
+                row = await get_station(session, station)
             except NotFoundError:
                 raise Problem(
                     404, f"no station {station!r}: see GET /api/v1/stations for the list"

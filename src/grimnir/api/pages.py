@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+
+from grimnir.services.paging import rows_page
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql.base import ExecutableOption
 
 MAX_LIMIT = 500
 
@@ -53,16 +57,20 @@ async def paged(
     options: Sequence[ExecutableOption] = (),
 ) -> Page[U]:
     """One page of ``model`` rows matching ``where``, each turned into ``out(row)``,
-    with the total count of matching rows."""
-    total = await session.scalar(select(func.count()).select_from(model).where(*where))
-    rows = await session.scalars(
-        select(model)
-        .where(*where)
-        .options(*options)
-        .order_by(*order_by)
-        .limit(page.limit)
-        .offset(page.offset)
+    with the total count of matching rows (read by :func:`grimnir.services.paging.rows_page`)."""
+    rows, total = await rows_page(
+        session,
+        model,
+        limit=page.limit,
+        offset=page.offset,
+        where=where,
+        order_by=order_by,
+        options=options,
     )
-    return Page(
-        items=[out(r) for r in rows], total=total or 0, limit=page.limit, offset=page.offset
-    )
+    return page_of(rows, total, page, out)
+
+
+def page_of(rows: Sequence[Any], total: int, page: PageParams, out: Callable[[Any], U]) -> Page[U]:
+    """The answer for one page a service read: ``rows`` each turned into ``out(row)``,
+    of ``total`` in all."""
+    return Page(items=[out(r) for r in rows], total=total, limit=page.limit, offset=page.offset)

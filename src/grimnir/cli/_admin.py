@@ -213,7 +213,7 @@ def user_create(
 @user_app.command("list")
 def user_list(as_json: JsonOpt = False) -> None:
     """List user accounts."""
-    from grimnir.store import repos
+    from grimnir.services import accounts
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         return [
@@ -225,7 +225,7 @@ def user_list(as_json: JsonOpt = False) -> None:
                 "disabled": u.disabled,
                 "created_at": u.created_at.isoformat(),
             }
-            for u in await repos.list_users(session)
+            for u in await accounts.list_users(session)
         ]
 
     rows = with_session(current_settings(), work)
@@ -283,8 +283,7 @@ def station_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Register a station from its config file, or update it if it exists."""
-    from grimnir.services.stations import register_station
-    from grimnir.store import repos
+    from grimnir.services import stations
 
     try:
         checked = check_station_file(config)
@@ -295,8 +294,8 @@ def station_add(
     warn(checked.warnings)
 
     async def work(session: AsyncSession) -> tuple[dict[str, Any], bool]:
-        station, created = await register_station(session, station_config)
-        fresh = await repos.get_station(session, str(station.id))
+        station, created = await stations.register_station(session, station_config)
+        fresh = await stations.get_station(session, str(station.id))
         return _station_row(fresh), created
 
     row, created = with_session(current_settings(), work)
@@ -314,10 +313,10 @@ def station_add(
 @station_app.command("list")
 def station_list(as_json: JsonOpt = False) -> None:
     """List registered stations."""
-    from grimnir.store import repos
+    from grimnir.services import stations
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        return [_station_row(s) for s in await repos.list_stations(session)]
+        return [_station_row(s) for s in await stations.list_stations(session)]
 
     rows = with_session(current_settings(), work)
     if as_json:
@@ -344,10 +343,10 @@ def station_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one station with its mounts and outputs."""
-    from grimnir.store import repos
+    from grimnir.services import stations
 
     async def work(session: AsyncSession) -> dict[str, Any]:
-        return _station_row(await repos.get_station(session, station))
+        return _station_row(await stations.get_station(session, station))
 
     row = with_session(current_settings(), work)
     if as_json:

@@ -50,14 +50,14 @@ def export_command(
 ) -> None:
     """Export the as-run log of a station, oldest first (times in UTC)."""
     from grimnir.executor.asrun import export_rows, to_csv, to_json
-    from grimnir.store import repos
+    from grimnir.services.stations import get_station
 
     start, end = _when(since, "--since"), _when(until, "--until")
     if start is not None and end is not None and end <= start:
         fail(f"--until ({until}) must be after --since ({since})")
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
-        row = await repos.get_station(session, station)
+        row = await get_station(session, station)
         return await export_rows(session, row.id, start, end)
 
     rows = with_session(current_settings(), work)

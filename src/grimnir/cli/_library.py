@@ -61,10 +61,10 @@ def _run(work: Any) -> Any:
 
 
 async def _station(sessions: Any, ref: str) -> Station:
-    from grimnir.store import repos
+    from grimnir.services.stations import get_station
 
     async with sessions() as session:
-        station: Station = await repos.get_station(session, ref)
+        station: Station = await get_station(session, ref)
         return station
 
 

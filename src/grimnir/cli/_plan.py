@@ -42,10 +42,10 @@ def _run(work: Any) -> Any:
 
 
 async def _station(sessions: Any, ref: str) -> Any:
-    from grimnir.store import repos
+    from grimnir.services.stations import get_station
 
     async with sessions() as session:
-        return await repos.get_station(session, ref)
+        return await get_station(session, ref)
 
 
 def _parse_from(text: str | None) -> datetime:

@@ -31,11 +31,16 @@ _ICECAST_EXAMPLE = "icecast://source:PASSWORD@host:8000/mount"
 
 
 def _check_icecast_url(value: str) -> str:
-    """Accept ``icecast://`` or ``http(s)://`` with a host and a mount path."""
+    """Accept ``icecast://`` or ``http://`` with a host and a mount path (the port
+    is 8000 when left out, Icecast's own default)."""
     reason = None
     parts = urlsplit(value)
-    if parts.scheme not in ("icecast", "http", "https"):
-        reason = "it must start with icecast://, http:// or https://"
+    if parts.scheme == "https":
+        # NOTE: the source client speaks plain HTTP; listeners may still reach the
+        # server through a TLS proxy in front of it
+        reason = "the source connection cannot use TLS: write icecast:// or http://"
+    elif parts.scheme not in ("icecast", "http"):
+        reason = "it must start with icecast:// or http://"
     elif not parts.hostname:
         reason = "the host is missing"
     elif parts.path in ("", "/"):
@@ -97,7 +102,7 @@ class IcecastOutput(_OutputBase):
     type: Literal["icecast"]
     url: IcecastUrl = Field(
         description="Server and mount, e.g. icecast://source:PASSWORD@host:8000/stream; "
-        "http(s):// works too. User defaults to 'source' when left out."
+        "http:// works too. User defaults to 'source', port to 8000 when left out."
     )
     format: StreamFormat = Field(default="mp3", description="Encoded format sent to the server.")
     bitrate_kbps: Bitrate = Field(default=128, description="Encoder bitrate in kbit/s.")

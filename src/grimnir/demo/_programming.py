@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grimnir.config.station import StationConfig
 from grimnir.demo.voice import STATION_ID_GENRE
 from grimnir.domain import SlotKind, Timing
-from grimnir.services.stations import register_station
+from grimnir.services.stations import find_station_named, register_station
 from grimnir.store.models import Clock, ClockSlot, Playlist, PlaylistItem, SmartBlock, Station
 
 DEMO_STATION_ID = uuid.UUID("0d3e5a9c-7b1f-4c2a-8e6d-5f4a3b2c1d0e")
@@ -109,7 +109,7 @@ async def ensure_station(session: AsyncSession, fallback: Path | None = None) ->
     An existing one without any fallback audio (made by an older version) gets
     ``fallback`` as its ``failover.fallback_paths``; one that has some keeps it.
     """
-    station = await session.scalar(select(Station).where(Station.short_name == SHORT_NAME))
+    station = await find_station_named(session, SHORT_NAME)
     if station is None:
         station, _ = await register_station(session, demo_config(fallback))
         return station

@@ -27,8 +27,8 @@ from grimnir.domain import LibraryError, MediaState
 from grimnir.library.analysis import AnalysisOptions
 from grimnir.library.ingest import scan
 from grimnir.library.pool import AnalysisPool
-from grimnir.services.accounts import create_user, hash_password, verify_password
-from grimnir.store.models import MediaItem, User
+from grimnir.services.accounts import create_user, find_user, hash_password, verify_password
+from grimnir.store.models import MediaItem
 
 log = logging.getLogger("grimnir.demo")
 
@@ -225,7 +225,7 @@ async def _ensure_admin(settings: Settings, sessions: async_sessionmaker[AsyncSe
     file = Path(settings.data_dir) / CREDENTIALS_FILE
     known = _read_password(file)
     async with sessions() as session, session.begin():
-        user = await session.scalar(select(User).where(User.username == ADMIN_USER))
+        user = await find_user(session, ADMIN_USER)
         if user is None:
             password = known or secrets.token_urlsafe(12)
             await create_user(session, username=ADMIN_USER, password=password, is_admin=True)

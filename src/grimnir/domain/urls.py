@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+ICECAST_DEFAULT_PORT = 8000
+"""The port of an Icecast URL that names none (Icecast's own default)."""
+
 _USERINFO_PASSWORD = re.compile(r":[^:@/]*@")
 
 

@@ -344,8 +344,8 @@ class Engine:
     def live(self) -> Source | None:
         """The source on the live layer (None: no DJ routed).
 
-        NOTE: the harbor's admission reads it (and ``live_label``) from its own
-        thread: each is one reference, which only the block loop replaces.
+        NOTE: the block loop's own view; other threads (the harbor's admission)
+        read ``snapshot().live_holding`` and ``live_label`` instead.
         """
         return self.live_player.source
 

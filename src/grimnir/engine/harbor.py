@@ -153,13 +153,14 @@ class HarborGate:
 
     def on_connect(self, conn: HarborConnection) -> _HarborSink:
         source = PushSource(content_type=conn.content_type, name=f"harbor {conn.path}")
+        # NOTE: the live layer as the block loop last left it (this is the server's
+        # thread: it reads the engine's snapshot, never the players themselves)
+        snapshot = self.engine.snapshot()
         with self._lock:
             self._connected[conn.path] = (conn, source)
             routed = self._routed
-            live = self.engine.live
             take_air = routed == conn.path or (
-                routed == AUTO
-                and (live is None or live.finished or self.engine.live_label == conn.path)
+                routed == AUTO and (not snapshot.live_holding or snapshot.live_label == conn.path)
             )
         self.engine.announce(
             "live.connected",

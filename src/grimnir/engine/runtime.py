@@ -24,6 +24,8 @@ from grimnir.config import PathProblem, create_output_folders
 from grimnir.config.station import StationConfig
 from grimnir.domain.errors import NotFoundError
 from grimnir.domain.layers import Layer
+from grimnir.engine.audience import POLL_S as AUDIENCE_POLL_S
+from grimnir.engine.audience import MountAudience, audience_status
 from grimnir.engine.audio import BLOCK, RATE
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl, Metadata
@@ -58,6 +60,8 @@ class RuntimeOptions:
     harbor_auth_secret: str = ""
     """The station's shared secret for that callback."""
     mp3_quality: int = 2
+    audience_poll_s: float = AUDIENCE_POLL_S
+    """How often Icecast servers are asked how many listeners they have."""
 
 
 class StationRuntime(LocalControl):
@@ -113,6 +117,8 @@ class StationRuntime(LocalControl):
         self.icecast: list[IcecastOutput] = []
         self.recordings: list[RecordingOutput] = []
         self.hls_paths: list[str] = []
+        self.audience: dict[str, MountAudience] = {}
+        """Per configured mount, the outputs its listeners reach (``engine.audience``)."""
         self.path_problems: list[PathProblem] = []
         """Output folders that could not be created or written at start (those outputs
         report DOWN and keep trying; the rest of the station is on air)."""
@@ -156,6 +162,10 @@ class StationRuntime(LocalControl):
             genre=station.genre,
             url=str(station.url or ""),
         )
+
+    def audience_of(self, mount_id: str) -> MountAudience:
+        """The audience record of configured mount ``mount_id`` (made on first use)."""
+        return self.audience.setdefault(mount_id, MountAudience())
 
     # -- running ----------------------------------------------------------------------
 
@@ -242,15 +252,25 @@ class StationRuntime(LocalControl):
             self._metadata_wake.notify()
 
     def _push_metadata_loop(self) -> None:
-        # NOTE: Icecast's /admin/metadata is an HTTP round trip: it runs here,
-        # never on the block loop; only the latest title is pushed.
+        # NOTE: Icecast's /admin/metadata and /admin/listclients are HTTP round trips:
+        # they run here, never on the block loop; only the latest title is pushed.
+        every = self.options.audience_poll_s
+        polled = time.monotonic() - every
         while not self._closing.is_set():
             with self._metadata_wake:
                 while self._metadata_next is None and not self._closing.is_set():
-                    self._metadata_wake.wait()
+                    wait = polled + every - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._metadata_wake.wait(wait)
                 metadata, self._metadata_next = self._metadata_next, None
-            if metadata is None:
+            if self._closing.is_set():
                 return
+            if time.monotonic() - polled >= every:
+                polled = time.monotonic()
+                self._poll_icecast_listeners()
+            if metadata is None:
+                continue
             for mount in self.listener_mounts:
                 mount.set_metadata(metadata.stream_title)
             for output in self.icecast:
@@ -258,6 +278,13 @@ class StationRuntime(LocalControl):
                     output.set_metadata(metadata.title, metadata.artist)
                 except Exception:  # a metadata failure must not stop the next one
                     log.warning("metadata update to %s failed", output.name, exc_info=True)
+
+    def _poll_icecast_listeners(self) -> None:
+        for output in self.icecast:
+            try:
+                output.poll_listeners()
+            except Exception:  # a count that fails must not stop titles or other counts
+                log.debug("listener count from %s failed", output.name, exc_info=True)
 
     # -- control ------------------------------------------------------------------------
 
@@ -278,6 +305,7 @@ class StationRuntime(LocalControl):
         host, port = self.server.address
         status["stream_server"] = {"host": host, "port": port}
         status["listeners"] = {m.name: m.listener_count for m in self.listener_mounts}
+        status["audience"] = audience_status(self.audience)
         status["harbor"] = self.harbor.status()
         status["live"] = snapshot.live_label or None
         status["metadata"] = {"title": self.metadata.title, "artist": self.metadata.artist}

@@ -38,6 +38,9 @@ Kind = TypeVar("Kind")
 Opener = Callable[["StationRuntime", str, Kind, StreamInfo], None]
 """(runtime, mount id, the output's config, the station's stream info) → opened."""
 
+HLS_ACTIVE_MIN_S = 10.0
+"""An HLS client quiet this long (or three segment durations, if longer) has gone."""
+
 OPENERS: dict[type[Any], Opener[Any]] = {}
 """The opener of each output config type."""
 
@@ -90,6 +93,7 @@ def _icecast(
     made = runtime.engine.attach(fmt, out.bitrate_kbps, make_icecast)
     if isinstance(made, IcecastOutput):
         runtime.icecast.append(made)
+        runtime.audience_of(mount_id).icecast.append(made)
 
 
 @opens(config.HttpOutput)
@@ -117,6 +121,7 @@ def _listener_mount(
     made = runtime.engine.attach(fmt, out.bitrate_kbps, make_mount)
     if isinstance(made, ListenerMount):
         runtime.listener_mounts.append(made)
+        runtime.audience_of(mount_id).http.append(made)
 
 
 @opens(config.HlsOutput)
@@ -135,8 +140,12 @@ def _hls(runtime: StationRuntime, mount_id: str, out: config.HlsOutput, info: St
     except OSError as exc:  # the HLS output reports it (DOWN) and keeps trying
         log.warning("HLS folder %s cannot be created: %s", directory, exc)
     else:
-        runtime.server.add_static(f"/hls/{mount_id}", directory)
+        # NOTE: a player reloads the playlist at least once per target duration
+        # (RFC 8216 §6.3.4): one quiet for three of them has gone
+        active_s = max(HLS_ACTIVE_MIN_S, 3.0 * out.segment_duration_sec)
+        static = runtime.server.add_static(f"/hls/{mount_id}", directory, active_s=active_s)
         runtime.hls_paths.append(f"/hls/{mount_id}")
+        runtime.audience_of(mount_id).hls.append(static)
 
 
 @opens(config.RecordingOutput)

@@ -50,6 +50,8 @@ class EngineSnapshot:
     """``FallbackPlayer.status()``, read-only."""
     live_label: str
     """The harbor mount on the live layer ("" when none)."""
+    live_holding: bool = False
+    """A live source is routed to the live layer and has not ended."""
 
     @property
     def time(self) -> datetime:
@@ -98,4 +100,5 @@ def take_snapshot(engine: Engine) -> EngineSnapshot:
         late_blocks=clock.late_blocks,
         fallback=MappingProxyType(engine.fallback.status()),
         live_label=engine.live_label,
+        live_holding=engine.live is not None and not engine.live.finished,
     )

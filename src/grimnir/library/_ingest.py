@@ -36,6 +36,7 @@ from grimnir.library import queries
 from grimnir.library._columns import apply_tags
 from grimnir.library._errors import NoAudioError
 from grimnir.library._tasks import FileTags, read_file_tags
+from grimnir.library.tags import names_from_filename
 from grimnir.store.models import MediaItem
 
 if TYPE_CHECKING:
@@ -116,8 +117,12 @@ async def ingest_file(
     storage: Storage | None = None,
     artwork_dir: Path | None = None,
     known: queries.KnownFile | None = None,
+    named: str | None = None,
 ) -> IngestResult:
     """Take one file into the station's library and analyse it.
+
+    A file whose tags give no title is named after ``named`` (the name the file
+    goes by, such as an upload's own; by default its file name).
 
     Without ``storage`` the item refers to the file where it is (its absolute
     path); with one, the file is copied into the storage and the item keeps
@@ -186,6 +191,9 @@ async def ingest_file(
             outcome = Outcome.UPDATED
         item.sha256, item.path, item.size_bytes = sha256, stored_as, st.st_size
         apply_tags(item, tags.columns, tags.custom)
+        called = file.name if named is None else named
+        if called and not item.title:
+            item.artist, item.title = names_from_filename(called, item.artist)
         item.artwork_path = artwork
         item.state, item.failed_reason = MediaState.PENDING, None
         too_big = tags.oversize

@@ -6,12 +6,16 @@ Shared by the CLI and the API so both enforce the same rules.
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grimnir.domain.errors import ConfigError
+from grimnir.domain.errors import ConfigError, NotFoundError
+from grimnir.services.paging import rows_page
 from grimnir.store import repos
 from grimnir.store.models import User
 
@@ -53,13 +57,83 @@ async def create_user(
     password: str,
     is_admin: bool = False,
     email: str | None = None,
+    display_name: str | None = None,
 ) -> User:
     """Check, hash and store a new user (``ConflictError`` if the name is taken)."""
     check_new_credentials(username, password)
-    return await repos.create_user(
+    user = await repos.create_user(
         session,
         username=username,
         password_hash=hash_password(password),
         is_admin=is_admin,
         email=email,
     )
+    if display_name is not None:
+        user.display_name = display_name
+    return user
+
+
+async def find_user(session: AsyncSession, username: str) -> User | None:
+    """The user called ``username``, else ``None``."""
+    return await session.scalar(select(User).where(User.username == username))
+
+
+async def find_user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The user with id ``user_id``, else ``None``."""
+    return await session.get(User, user_id)
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user with id ``user_id`` (``NotFoundError`` if there is none)."""
+    user = await find_user_by_id(session, user_id)
+    if user is None:
+        raise NotFoundError(f"no user with id {user_id}: list the users to find it")
+    return user
+
+
+async def list_users(session: AsyncSession) -> Sequence[User]:
+    """Every user, by username."""
+    return await repos.list_users(session)
+
+
+async def users_page(
+    session: AsyncSession, *, limit: int, offset: int
+) -> tuple[Sequence[User], int]:
+    """(at most ``limit`` users from ``offset`` on, by username; how many there are)."""
+    return await rows_page(session, User, limit=limit, offset=offset, order_by=[User.username])
+
+
+def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password (``ConfigError`` saying what to change if it is
+    unacceptable; the user is then left as it was)."""
+    check_new_credentials(user.username, password)
+    user.password_hash = hash_password(password)
+
+
+def update_user(
+    user: User,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    display_name: str | None = None,
+    is_admin: bool | None = None,
+    disabled: bool | None = None,
+) -> None:
+    """Change what is given (``None``: leave it); the password is checked first, so a
+    bad one changes nothing."""
+    if password is not None:
+        set_password(user, password)
+    if email is not None:
+        user.email = email
+    if display_name is not None:
+        user.display_name = display_name
+    if is_admin is not None:
+        user.is_admin = is_admin
+    if disabled is not None:
+        user.disabled = disabled
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    """Delete the user: their memberships, keys and sign-ins go; as-run and audit
+    rows stay, without the name."""
+    await session.delete(user)

@@ -7,12 +7,13 @@ import asyncio
 import functools
 import secrets
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import Role
-from grimnir.services.accounts import hash_password, verify_password
+from grimnir.services.accounts import find_user, hash_password, verify_password
 from grimnir.store.models import Membership, User
 
 
@@ -27,11 +28,22 @@ async def check_login(session: AsyncSession, username: str, password: str) -> Us
     """The enabled user these credentials belong to, else ``None`` (unknown name,
     wrong password or disabled account alike). argon2 takes tens of milliseconds of
     CPU: it runs off the event loop."""
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await find_user(session, username)
     stored = user.password_hash if user is not None else _dummy_hash()
     ok = await asyncio.to_thread(verify_password, stored, password)
     if user is None or not ok or user.disabled:
         return None
+    return user
+
+
+async def sign_in(
+    session: AsyncSession, username: str, password: str, *, now: datetime | None = None
+) -> User | None:
+    """:func:`check_login`, noting the time in the user's ``last_login_at`` when the
+    credentials hold (the API's sign-in; the harbor's DJ logins only check)."""
+    user = await check_login(session, username, password)
+    if user is not None:
+        user.last_login_at = now or datetime.now(UTC)
     return user
 
 
@@ -45,3 +57,11 @@ async def membership_role(
         )
     )
     return None if role is None else Role(role)
+
+
+async def station_roles(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, Role]:
+    """The user's role on each station they are a member of, by station id."""
+    rows = await session.execute(
+        select(Membership.station_id, Membership.role).where(Membership.user_id == user_id)
+    )
+    return {station_id: role for station_id, role in rows}

@@ -1,14 +1,21 @@
-"""Registering stations from their declarative config (CLI and API share it)."""
+"""Stations: registering them from their declarative config, finding, listing and
+deleting them (the CLI, the API and the demo share these)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from grimnir.config.station import StationConfig
+from grimnir.domain import NotFoundError
 from grimnir.domain.catalog import AudioFormat, OutputKind
-from grimnir.store.models import Station
+from grimnir.store import repos
+from grimnir.store.models import Mount, Station
 from grimnir.store.repos import MountSpec, OutputSpec, StationSpec, upsert_station
 
 _COMMON_OUTPUT_FIELDS = {"type", "format", "bitrate_kbps"}
@@ -48,3 +55,42 @@ async def register_station(session: AsyncSession, config: StationConfig) -> tupl
     schedule and history.
     """
     return await upsert_station(session, station_spec(config))
+
+
+async def get_station(session: AsyncSession, ref: str) -> Station:
+    """The station whose id (a UUID string) or short name is ``ref``
+    (``NotFoundError`` naming the stations there are, if none)."""
+    return await repos.get_station(session, ref)
+
+
+async def find_station(session: AsyncSession, station_id: uuid.UUID) -> Station | None:
+    """The station with id ``station_id``, else ``None``."""
+    return await session.get(Station, station_id)
+
+
+async def find_station_named(session: AsyncSession, short_name: str) -> Station | None:
+    """The station whose short name is ``short_name``, else ``None``."""
+    return await session.scalar(select(Station).where(Station.short_name == short_name))
+
+
+async def station_with_outputs(session: AsyncSession, station_id: uuid.UUID) -> Station:
+    """The station with its mounts and their outputs read fresh from the database
+    (``NotFoundError`` if there is no such station)."""
+    station = await session.scalar(
+        select(Station)
+        .where(Station.id == station_id)
+        .options(selectinload(Station.mounts).selectinload(Mount.outputs))
+    )
+    if station is None:
+        raise NotFoundError(f"no station {station_id}")
+    return station
+
+
+async def list_stations(session: AsyncSession) -> Sequence[Station]:
+    """Every station, by short name."""
+    return await repos.list_stations(session)
+
+
+async def delete_station(session: AsyncSession, station: Station) -> None:
+    """Delete the station with its library rows, programming and history."""
+    await session.delete(station)

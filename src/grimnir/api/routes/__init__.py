@@ -1,9 +1,9 @@
 """One module per resource, listed in ``grimnir.api.app.ROUTE_MODULES``.
 
 Named here for the rest of the control plane: the harbor's credential
-callback path, its secret, and the show-end kicker that ``grimnir up`` runs.
+callback path and its secret.
 """
 
-from grimnir.api.routes._harbor import AUTH_PATH, ShowEndKicker, harbor_secret
+from grimnir.api.routes._harbor import AUTH_PATH, harbor_secret
 
-__all__ = ["AUTH_PATH", "ShowEndKicker", "harbor_secret"]
+__all__ = ["AUTH_PATH", "harbor_secret"]

@@ -1,4 +1,4 @@
-"""The harbor's credential callback, and kicking DJs when their show ends.
+"""The harbor's credential callback.
 
 ``POST /api/v1/internal/harbor/auth`` is called by a station's engine for each
 DJ who connects (``grimnir engine --harbor-auth-url``). The engine proves who
@@ -7,38 +7,30 @@ station id (:func:`harbor_secret`), which ``grimnir up`` hands to the engine in
 ``GRIMNIR_HARBOR_AUTH_SECRET``. The DJ's password is a one-time live token or
 their own account password (a DJ, manager or administrator of the station).
 
-:class:`ShowEndKicker` disconnects the DJ when a live show slot ends, for
-stations whose config says ``harbor.kick_at_show_end: true``.
+Disconnecting the DJ when a live show slot ends is the executor's
+(:class:`grimnir.executor.ShowEndKicker`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import logging
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import client_address, context
-from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
 from grimnir.api.ratelimit import retry_after
 from grimnir.api.tokens import LIVE_TOKEN_PREFIX, TokenError, redeem_live_token
-from grimnir.domain import EntryKind, NotFoundError, Role
+from grimnir.domain import Role
 from grimnir.services import check_login, membership_role
-from grimnir.store.models import LiveSession, Station, TimelineEntry, User
-from grimnir.store.types import utcnow
-
-log = logging.getLogger("grimnir.api.live")
+from grimnir.services import live as service
+from grimnir.store.models import Station, User
 
 router = APIRouter()
 
@@ -61,21 +53,6 @@ def harbor_mounts(station: Station) -> list[str]:
     if mounts is None:
         return [DEFAULT_MOUNT]
     return [str(m.get("path")) for m in mounts if isinstance(m, dict) and m.get("path")]
-
-
-def live_mount(entry: TimelineEntry) -> str:
-    """The harbor mount a live timeline entry waits on."""
-    return str((entry.meta or {}).get("mount") or DEFAULT_MOUNT)
-
-
-async def open_sessions(session: AsyncSession, station_id: uuid.UUID) -> dict[str, LiveSession]:
-    """The latest still-open live session per mount."""
-    rows = await session.scalars(
-        select(LiveSession)
-        .where(LiveSession.station_id == station_id, LiveSession.disconnected_at.is_(None))
-        .order_by(LiveSession.connected_at)
-    )
-    return {row.mount: row for row in rows}
 
 
 # -- the callback ----------------------------------------------------------------------------
@@ -151,7 +128,7 @@ async def _by_token(
         token = await redeem_live_token(session, login.station_id, login.password, login.mount)
     except TokenError as exc:
         raise Problem(401, f"live token refused: {exc}") from None
-    user = None if token.user_id is None else await session.get(User, token.user_id)
+    user = await service.account(session, token.user_id)
     if user is not None and user.disabled:
         raise Problem(403, f"the account {user.username!r} this token is for is disabled")
     return token.user_id, None if user is None else user.username
@@ -178,9 +155,7 @@ async def harbor_auth(login: HarborLogin, request: Request) -> HarborVerdict:
     other answer refuses. A live token works once; an account must be a member."""
     _limit(request, login)
     async with context(request).sessions() as session:
-        station = await session.get(Station, login.station_id)
-        if station is None:
-            raise Problem(404, f"no station {login.station_id}: check the engine's station file")
+        station = await service.harbor_station(session, login.station_id)
         if login.mount not in harbor_mounts(station):
             raise Problem(403, f"{login.mount} is not a harbor mount of {station.short_name}")
         via: Literal["token", "password"]
@@ -190,15 +165,9 @@ async def harbor_auth(login: HarborLogin, request: Request) -> HarborVerdict:
         else:
             user = await _by_password(session, login, station)
             user_id, username, via = user.id, user.username, "password"
-        row = LiveSession(
-            station_id=station.id,
-            user_id=user_id,
-            mount=login.mount,
-            connected_at=utcnow(),
-            remote_addr=login.remote[:64] or None,
+        row = await service.open_session(
+            session, station.id, user_id=user_id, mount=login.mount, remote=login.remote
         )
-        session.add(row)
-        await session.flush()
         audit(
             session,
             request,
@@ -212,104 +181,3 @@ async def harbor_auth(login: HarborLogin, request: Request) -> HarborVerdict:
         )
         await session.commit()
         return HarborVerdict(via=via, user_id=user_id, username=username, session_id=row.id)
-
-
-# -- kicking at the end of a show ------------------------------------------------------------
-
-
-def kick_at_show_end(station: Station) -> bool:
-    """The station config's ``harbor.kick_at_show_end``."""
-    return bool((station.config.get("harbor") or {}).get("kick_at_show_end", False))
-
-
-class ShowEndKicker:
-    """Kicks the DJ off a harbor mount when a live show slot on it ends (stations
-    with ``harbor.kick_at_show_end``). A slot continued by the same show, or a DJ
-    who connected after the end (the next show's), is left alone.
-
-    ``grimnir up`` runs one per station on air: ``asyncio.create_task(kicker.run())``.
-    """
-
-    def __init__(
-        self,
-        ctx: ApiContext,
-        station_id: uuid.UUID,
-        *,
-        poll_s: float = 1.0,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.ctx = ctx
-        self.station_id = station_id
-        self.poll_s = poll_s
-        self.clock = clock
-        self._since: datetime | None = None
-
-    async def run(self) -> None:
-        """Check every ``poll_s`` until cancelled."""
-        while True:
-            try:
-                await self.check()
-            except Exception:  # a failed pass must not stop the next one
-                log.exception("station %s: show-end kick check failed", self.station_id)
-            await asyncio.sleep(self.poll_s)
-
-    async def check(self) -> list[str]:
-        """One pass: kick where a live slot ended since the last pass; the mounts kicked."""
-        now = self.clock()
-        since = self._since or now - timedelta(seconds=max(5.0, 3 * self.poll_s))
-        self._since = now
-        live = TimelineEntry.kind == EntryKind.LIVE
-        async with self.ctx.sessions() as session:
-            station = await session.get(Station, self.station_id)
-            if station is None or not kick_at_show_end(station):
-                return []
-            mine = TimelineEntry.station_id == self.station_id
-            ended = list(
-                await session.scalars(
-                    select(TimelineEntry).where(
-                        mine, live, TimelineEntry.ends_at > since, TimelineEntry.ends_at <= now
-                    )
-                )
-            )
-            if not ended:
-                return []
-            going_on = list(
-                await session.scalars(
-                    select(TimelineEntry).where(
-                        mine,
-                        live,
-                        TimelineEntry.starts_at <= now + timedelta(seconds=1),
-                        TimelineEntry.ends_at > now,
-                    )
-                )
-            )
-        engine = self.ctx.on_air.engine(self.station_id)
-        if engine is None:
-            return []
-        connected = ((await engine.status()).get("harbor") or {}).get("mounts") or {}
-        kicked: list[str] = []
-        for entry in ended:
-            mount = live_mount(entry)
-            info = connected.get(mount)
-            if info is None or mount in kicked:
-                continue
-            if any(
-                e.show_id == entry.show_id and live_mount(e) == mount and e.id != entry.id
-                for e in going_on
-            ):
-                continue
-            if float(info.get("connected_s") or 0) < (now - entry.ends_at).total_seconds():
-                continue  # connected after the slot ended: the next show's DJ
-            try:
-                await engine.kick_live(mount)
-            except NotFoundError:
-                continue  # gone meanwhile
-            log.info(
-                "station %s: kicked the DJ on %s: the live show %r ended at %s",
-                self.station_id,
-                mount,
-                entry.title,
-                entry.ends_at.isoformat(),
-            )
-            kicked.append(mount)
-        return kicked

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, select
 
 from grimnir.api.auth import DjDep, StationScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
 from grimnir.executor import export_rows, to_csv
+from grimnir.services import playout
 from grimnir.store.models import AsRun
 
 router = APIRouter(tags=["as-run"])
@@ -90,22 +90,12 @@ async def list_asrun(
 ) -> Page[AsRunOut]:
     """What aired, newest first, optionally within ``[from, to)``."""
     since, until = _window(since, until)
-    where: list[ColumnElement[bool]] = [AsRun.station_id == scope.station.id]
-    if since is not None:
-        where.append(AsRun.started_at >= since)
-    if until is not None:
-        where.append(AsRun.started_at < until)
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(AsRun).where(*where))
-        rows = await session.scalars(
-            select(AsRun)
-            .where(*where)
-            .order_by(AsRun.started_at.desc(), AsRun.id)
-            .limit(page.limit)
-            .offset(page.offset)
+        rows, total = await playout.asrun_page(
+            session, scope.station.id, since, until, limit=page.limit, offset=page.offset
         )
         items = [_out(row) for row in rows]
-    return Page[AsRunOut](items=items, total=total or 0, limit=page.limit, offset=page.offset)
+    return Page[AsRunOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get(

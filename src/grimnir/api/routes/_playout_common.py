@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 from grimnir.api.audit import audit
 from grimnir.api.auth import StationScope, context
 from grimnir.api.problems import Problem
+from grimnir.domain import NotFoundError
 from grimnir.executor.asrun import RELAY_PREFIX
+from grimnir.services import timeline
 from grimnir.store.models import TimelineEntry
 
 if TYPE_CHECKING:
@@ -74,8 +76,10 @@ async def load_entry(
     if entry_id is None:
         return None
     async with context(request).sessions() as session:
-        row = await session.get(TimelineEntry, entry_id)
-    return row if row is not None and row.station_id == station_id else None
+        try:
+            return await timeline.get_entry(session, station_id, entry_id)
+        except NotFoundError:
+            return None
 
 
 async def record(

@@ -216,17 +216,15 @@ def _listen_url(urls: list[str], ending: str) -> str:
 
 def _mounts(np: NowPlaying) -> list[AzMount]:
     """One AzuraCast mount per output a listener opens (our listener server's and
-    Icecast's), in mount order; the first is the default. A mount's listener count
-    goes to its first such output (the engine counts per mount)."""
+    Icecast's), in mount order; the first is the default. Each counts its own
+    listeners (HLS players are the station's ``hls_listeners``)."""
     out: list[AzMount] = []
     for mount in np.mounts:
-        counted = False
         for output in mount.outputs:
             if output.kind not in LISTENER_OUTPUTS or not output.path:
                 continue
             url = output.url or _listen_url(np.listen_urls, output.path)
-            heard = 0 if counted else (mount.listeners or 0)
-            counted = True
+            heard = output.listeners or 0
             out.append(
                 AzMount(
                     id=len(out) + 1,
@@ -270,6 +268,7 @@ def az_station(np: NowPlaying) -> AzStation:
         mounts=mounts,
         hls_enabled=any(o.kind == "hls" for m in np.mounts for o in m.outputs),
         hls_url=_hls_url(np, np.mounts),
+        hls_listeners=sum(m.hls_listeners for m in np.mounts),
     )
 
 

@@ -24,15 +24,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grimnir.api.context import ApiContext
 from grimnir.api.routes._public_cache import ROUTE_KEY
 from grimnir.bus import ITEM_STARTED
 from grimnir.domain import ExecutorState
+from grimnir.services import public
 from grimnir.store.errors import is_unreachable
-from grimnir.store.models import Station
 
 log = logging.getLogger("grimnir.api")
 
@@ -186,10 +185,7 @@ async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]
     )
     try:
         async with ctx.sessions() as session:
-            rows = await session.execute(
-                select(Station.id, Station.short_name).order_by(Station.short_name)
-            )
-            metrics.stations = [(sid, name) for sid, name in rows]
+            metrics.stations = await public.station_names(session)
         database.add_metric([], 1.0)
     except Exception as exc:
         if not is_unreachable(exc):
@@ -212,7 +208,9 @@ async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]
         labels=["station"],
     )
     listeners = GaugeMetricFamily(
-        "grimnir_engine_listeners", "Listeners connected per mount.", labels=["station", "mount"]
+        "grimnir_engine_listeners",
+        "Listeners per mount and how they listen (http: our server, icecast, hls).",
+        labels=["station", "mount", "via"],
     )
     outputs = GaugeMetricFamily(
         "grimnir_engine_output_up", "1 when the output is connected.", labels=["station", "output"]
@@ -233,9 +231,13 @@ async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]
         status = await _engine_status(ctx, station_id)
         if status is None:
             continue
-        for mount, count in (status.get("listeners") or {}).items():
-            if isinstance(count, int):
-                listeners.add_metric([name, str(mount)], float(count))
+        for mount, audience in (status.get("audience") or {}).items():
+            if not isinstance(audience, dict):
+                continue
+            for via in ("http", "icecast", "hls"):
+                count = audience.get(via)
+                if isinstance(count, int):
+                    listeners.add_metric([name, str(mount), via], float(count))
         for output in status.get("outputs") or []:
             if isinstance(output, dict):
                 up = 1.0 if output.get("state") == "up" else 0.0

@@ -26,9 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
-
+from grimnir.api._sse import Emit, ServerSentEvents
 from grimnir.api._urls import with_base
 from grimnir.api.problems import Problem
 from grimnir.bus import EventBus
@@ -37,7 +35,6 @@ log = logging.getLogger("grimnir.api")
 
 CHANNEL_PREFIX = "station:"
 PING_S = 25.0
-SEND_TIMEOUT_S = 10.0
 MAX_PENDING = 32
 MAX_CHANNELS = 64
 TRIGGERS = {
@@ -159,58 +156,28 @@ class NowPlayingHub:
                 await self._task
 
 
-class NowPlayingFeed(StreamingResponse):
+class NowPlayingFeed(ServerSentEvents):
     """The ``text/event-stream`` of one reader: the connect message, then each
     change and a ping when nothing was sent for ``PING_S``."""
 
-    media_type = "text/event-stream"
-
     def __init__(self, hub: NowPlayingHub, reader: _Reader, first: str, base: str) -> None:
-        super().__init__(
-            iter(()),
-            media_type=self.media_type,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        super().__init__()
         self.hub, self.reader, self.first, self.base = hub, reader, first, base
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            writer = asyncio.create_task(self._write(send))
-            watcher = asyncio.create_task(_until_disconnect(receive))
-            try:
-                await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (writer, watcher):
-                    task.cancel()
-                for task in (writer, watcher):
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-            with contextlib.suppress(Exception):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            self.hub.leave(self.reader)
-
-    async def _write(self, send: Send) -> None:
-        await self._send(send, self.first)
+    async def write(self, emit: Emit) -> None:
+        await emit(self.first)
         while not self.reader.dropped:
             try:
                 async with asyncio.timeout(PING_S):
                     message = await self.reader.queue.get()
             except TimeoutError:
                 message = "{}"
-            await self._send(send, message)
+            await emit(message)
 
-    async def _send(self, send: Send, message: str) -> None:
-        async with asyncio.timeout(SEND_TIMEOUT_S):
-            # NOTE: the caller's base put in here: the app's rewriting of built answers
-            # (CallerBase) reaches only the first part of a stream
-            body = with_base(f"data: {message}\n\n".encode(), self.base)
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+    def frame(self, message: str) -> bytes:
+        # NOTE: the caller's base put in here: the app's rewriting of built answers
+        # (CallerBase) reaches only the first part of a stream
+        return with_base(f"data: {message}\n\n".encode(), self.base)
 
-
-async def _until_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+    async def finish(self) -> None:
+        self.hub.leave(self.reader)

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import select
 
 from grimnir.api._nowplaying import now_playing
 from grimnir.api._urls import request_base, with_base
@@ -49,8 +48,9 @@ from grimnir.api.routes.public import (
 )
 from grimnir.api.routes.ui import PAGE_HEADERS, asset
 from grimnir.planner.shows import schedule as show_schedule
+from grimnir.services import public
 from grimnir.services.schedule import enabled_shows, station_zone
-from grimnir.store.models import MediaItem, ShowContent, Station
+from grimnir.store.models import ShowContent, Station
 
 router = APIRouter()
 """Nothing under /api/v1: AzuraCast's routes live at the root."""
@@ -198,11 +198,7 @@ async def media_art(request: Request, station: StationPath, media_id: MediaPath)
     except ValueError:
         return RedirectResponse(fallback, status_code=302)
     async with ctx.sessions() as session:
-        stored = await session.scalar(
-            select(MediaItem.artwork_path).where(
-                MediaItem.id == wanted, MediaItem.station_id == row.id
-            )
-        )
+        stored = await public.artwork_path(session, row.id, wanted)
     body = await asyncio.to_thread(_read_picture, stored)
     if body is None:
         return RedirectResponse(fallback, status_code=302)
@@ -338,7 +334,7 @@ async def nowplaying_sse(
 
     async def render(station_id: str) -> bytes:
         async with ctx.sessions() as session:
-            row = await session.get(Station, uuid.UUID(station_id))
+            row = await public.station(session, uuid.UUID(station_id))
         if row is None:
             raise LookupError(station_id)
         return azuracast(await now_playing(ctx, row)).model_dump_json().encode()

@@ -22,10 +22,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
+from grimnir.api._sse import SEND_TIMEOUT_S, Emit, ServerSentEvents
 from grimnir.api.auth import Access, Level, Principal, context, principal_for
 from grimnir.api.context import ApiContext
 from grimnir.api.problems import Problem
@@ -36,7 +35,6 @@ from grimnir.store import repos
 router = APIRouter(tags=["events"])
 
 HEARTBEAT_S = 15.0
-SEND_TIMEOUT_S = 10.0
 MAX_PENDING = 256
 """Events waiting for one client before it counts as too slow and is dropped."""
 
@@ -262,48 +260,18 @@ class _StreamAccess(Access):
 StreamUser = _StreamAccess(Level.USER)
 
 
-class EventStream(StreamingResponse):
+class EventStream(ServerSentEvents):
     """A ``text/event-stream`` response fed from a subscription. It drives the ASGI
     messages itself, so a reader that stops reading is timed out and dropped."""
 
-    media_type = "text/event-stream"
-
     def __init__(self, sub: Subscription, selection: _Selection, every: float) -> None:
-        super().__init__(
-            iter(()),
-            media_type=self.media_type,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        super().__init__()
         self.sub = sub
         self.selection = selection
         self.every = every
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            writer = asyncio.create_task(self._write(send))
-            watcher = asyncio.create_task(_until_disconnect(receive))
-            try:
-                await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (writer, watcher):
-                    task.cancel()
-                for task in (writer, watcher):
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-            with contextlib.suppress(Exception):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            await self.sub.close()
-
-    async def _write(self, send: Send) -> None:
-        await self._send(send, "retry: 3000\n: connected\n\n")
+    async def write(self, emit: Emit) -> None:
+        await emit("retry: 3000\n: connected\n\n")
         while True:
             try:
                 event = await self.sub.get(timeout=self.every)
@@ -316,22 +284,12 @@ class EventStream(StreamingResponse):
                     continue
                 chunk = f"id: {event.id}\nevent: {event.type}\ndata: {event.to_json()}\n\n"
             if self.sub.dropped:
-                await self._send(send, "event: dropped\ndata: {}\n\n")
+                await emit("event: dropped\ndata: {}\n\n")
                 return
-            await self._send(send, chunk)
+            await emit(chunk)
 
-    async def _send(self, send: Send, text: str) -> None:
-        async with asyncio.timeout(SEND_TIMEOUT_S):
-            await send(
-                {"type": "http.response.body", "body": text.encode("utf-8"), "more_body": True}
-            )
-
-
-async def _until_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+    async def finish(self) -> None:
+        await self.sub.close()
 
 
 @router.get(

@@ -15,21 +15,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import PROBLEM_JSON, Problem, ProblemBody
-from grimnir.api.routes._harbor import harbor_mounts, live_mount, open_sessions
+from grimnir.api.routes._harbor import harbor_mounts
 from grimnir.api.routes._harbor import router as harbor_router
 from grimnir.api.routes._playout_common import engine_of
 from grimnir.api.tokens import create_live_token
-from grimnir.domain import EntryKind, Role
+from grimnir.domain import Role
 from grimnir.engine.client import EngineClient
-from grimnir.services import membership_role
-from grimnir.store.models import LiveSession, LiveToken, TimelineEntry, User
+from grimnir.executor import live_mount
+from grimnir.services import live as service
+from grimnir.store.models import LiveToken
 
 router = APIRouter(tags=["live"])
 router.include_router(harbor_router)
@@ -127,14 +127,6 @@ def _is_manager(scope: StationScope) -> bool:
     return scope.role in (Role.MANAGER, Role.ADMIN)
 
 
-async def _names(session: AsyncSession, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows}
-
-
 def _token_out(row: LiveToken, names: dict[uuid.UUID, str]) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -158,14 +150,7 @@ async def _token_owner(
         return me
     if not _is_manager(scope):
         raise Problem(403, "only a manager may make a live token for another DJ: leave user_id out")
-    user = await session.get(User, asked)
-    member = await membership_role(session, asked, scope.station.id)
-    if user is None or (member is None and not user.is_admin):
-        raise Problem(
-            422,
-            f"user {asked} is not a member of station {scope.station.short_name!r}: add them "
-            "with PUT /api/v1/stations/{station}/members/{user_id} first",
-        )
+    await service.check_member(session, scope.station, asked)
     return asked
 
 
@@ -173,15 +158,7 @@ async def _show_window(
     session: AsyncSession, scope: StationScope, entry_id: uuid.UUID, mount: str | None
 ) -> tuple[str, datetime, str]:
     """(mount, end, title) of a live show occurrence a token is made for."""
-    entry = await session.get(TimelineEntry, entry_id)
-    if entry is None or entry.station_id != scope.station.id or entry.kind is not EntryKind.LIVE:
-        raise Problem(
-            422,
-            f"entry_id {entry_id} is not a live show of this station: see GET "
-            "/api/v1/stations/{station}/timeline for entries of kind 'live'",
-        )
-    if entry.ends_at <= datetime.now(UTC):
-        raise Problem(422, f"the live show {entry_id} is over: pick one that has not ended")
+    entry = await service.live_show(session, scope.station.id, entry_id, datetime.now(UTC))
     slot_mount = live_mount(entry)
     if mount is not None and mount != slot_mount:
         raise Problem(422, f"that show is live on {slot_mount}, not {mount}: leave mount out")
@@ -208,7 +185,7 @@ async def add_token(
         row, secret = await create_live_token(
             session, scope.station.id, user_id=owner, label=label, mount=mount, ttl=ttl, now=now
         )
-        names = await _names(session, {owner})
+        names = await service.user_names(session, {owner})
         audit(
             session, request, scope, "live.token.create", str(row.id), mount=mount, user=str(owner)
         )
@@ -221,16 +198,11 @@ async def list_tokens(
     request: Request, scope: Annotated[StationScope, Depends(DjDep)]
 ) -> list[LiveTokenOut]:
     """Unused, unexpired live tokens (yours; a manager sees the station's)."""
-    query = select(LiveToken).where(
-        LiveToken.station_id == scope.station.id,
-        LiveToken.used_at.is_(None),
-        LiveToken.expires_at > datetime.now(UTC),
-    )
-    if not _is_manager(scope):
-        query = query.where(LiveToken.user_id == scope.principal.user_id)
+    owner = None if _is_manager(scope) else scope.principal.user_id
+    now = datetime.now(UTC)
     async with context(request).sessions() as session:
-        rows = list(await session.scalars(query.order_by(LiveToken.expires_at)))
-        names = await _names(session, {r.user_id for r in rows})
+        rows = await service.valid_tokens(session, scope.station.id, now, owner=owner)
+        names = await service.user_names(session, {r.user_id for r in rows})
         return [LiveTokenOut(**_token_out(r, names)) for r in rows]
 
 
@@ -239,13 +211,10 @@ async def delete_token(
     token_id: uuid.UUID, request: Request, scope: Annotated[StationScope, Depends(DjDep)]
 ) -> Response:
     """Withdraw a live token (yours; a manager any of the station's)."""
+    owner = None if _is_manager(scope) else scope.principal.user_id
     async with context(request).sessions() as session:
-        row = await session.get(LiveToken, token_id)
-        mine = row is not None and row.user_id == scope.principal.user_id
-        if row is None or row.station_id != scope.station.id or not (mine or _is_manager(scope)):
-            raise Problem(404, f"no live token {token_id} of yours: see GET …/live/tokens")
+        row = await service.withdraw_token(session, scope.station.id, token_id, owner=owner)
         audit(session, request, scope, "live.token.delete", str(row.id))
-        await session.delete(row)
         await session.commit()
     return Response(status_code=204)
 
@@ -260,19 +229,11 @@ async def list_sessions(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[LiveSessionOut]:
     """Live connections to the station's harbor, newest first."""
-    where = LiveSession.station_id == scope.station.id
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(LiveSession).where(where))
-        rows = list(
-            await session.scalars(
-                select(LiveSession)
-                .where(where)
-                .order_by(LiveSession.connected_at.desc(), LiveSession.id)
-                .limit(page.limit)
-                .offset(page.offset)
-            )
+        total, rows = await service.session_page(
+            session, scope.station.id, limit=page.limit, offset=page.offset
         )
-        names = await _names(session, {r.user_id for r in rows})
+        names = await service.user_names(session, {r.user_id for r in rows})
     manager = _is_manager(scope)
     items = [
         LiveSessionOut(
@@ -286,13 +247,13 @@ async def list_sessions(
         )
         for r in rows
     ]
-    return Page(items=items, total=total or 0, limit=page.limit, offset=page.offset)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 async def _status(request: Request, scope: StationScope) -> LiveStatus:
     async with context(request).sessions() as session:
-        latest = await open_sessions(session, scope.station.id)
-        names = await _names(session, {s.user_id for s in latest.values()})
+        latest = await service.open_sessions(session, scope.station.id)
+        names = await service.user_names(session, {s.user_id for s in latest.values()})
     engine = context(request).on_air.engine(scope.station.id)
     mounts = harbor_mounts(scope.station)
     if engine is None:
@@ -397,7 +358,7 @@ async def kick(
         raise Problem(409, f"nobody is connected on {mount}")
     async with context(request).sessions() as session:
         if not _is_manager(scope):
-            row = (await open_sessions(session, scope.station.id)).get(mount)
+            row = (await service.open_sessions(session, scope.station.id)).get(mount)
             if row is None or row.user_id != scope.principal.user_id:
                 raise Problem(403, "only a manager, or the DJ on that mount, may kick them")
         await engine.kick_live(mount)

@@ -15,14 +15,12 @@ and the stored file stays byte-identical to its ``sha256``.
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api._body_limit import RouteLimit
@@ -45,13 +43,14 @@ from grimnir.api.routes._media_upload import (
     receive_file,
     remove,
 )
-from grimnir.domain import EntryStatus, LibraryError, MediaState
+from grimnir.domain import ConflictError, LibraryError, MediaState, NotFoundError
 from grimnir.library import queries
 from grimnir.library.analysis import AnalysisOptions, probe_audio
 from grimnir.library.ingest import Outcome, discard_item, ingest_file
 from grimnir.library.pool import AnalysisPool
 from grimnir.library.storage import LocalStorage
-from grimnir.store.models import MediaItem, Station, TimelineEntry
+from grimnir.services import library
+from grimnir.store.models import MediaItem, Station
 
 router = APIRouter(tags=["media"])
 
@@ -64,9 +63,7 @@ _FORMAT_EXT = {"mp3": "mp3", "mp4": "m4a", "aac": "aac", "ogg": "ogg", "flac": "
 _FORMAT_EXT |= {"wav": "wav", "matroska": "mka", "aiff": "aiff", "asf": "wma"}
 _MIME = {"mp3": "audio/mpeg", "mp4": "audio/mp4", "aac": "audio/aac", "ogg": "audio/ogg"}
 _MIME |= {"flac": "audio/flac", "wav": "audio/wav", "matroska": "audio/x-matroska"}
-_UPCOMING = (EntryStatus.PLANNED, EntryStatus.QUEUED, EntryStatus.ON_AIR)
 _NO_NUL = r"^[^\x00]*$"
-_ARTIST_TITLE = re.compile(r"^\s*(?P<artist>[^-]+?)\s+-\s+(?P<title>.+?)\s*$")
 
 Text = Annotated[str | None, Query(min_length=1, max_length=255, pattern=_NO_NUL)]
 
@@ -114,35 +111,19 @@ def _duplicate(twin: MediaItem) -> Problem:
 
 
 async def _item(session: AsyncSession, scope: StationScope, media_id: uuid.UUID) -> MediaItem:
-    item = await session.get(MediaItem, media_id)
-    if item is None or item.station_id != scope.station.id:
+    try:
+        return await queries.get_media(session, media_id, scope.station.id)
+    except NotFoundError:
         raise Problem(
             404,
             f"station {scope.station.short_name!r} has no media item {media_id}: "
             f"see GET /api/v1/stations/{scope.station.short_name}/media",
-        )
-    return item
-
-
-def _fallback_tags(item: MediaItem, filename: str) -> None:
-    """Name an item whose file carries no title after the uploaded file's name
-    (``Artist - Title.mp3`` gives both)."""
-    if item.title or not filename:
-        return
-    stem = Path(filename).stem.replace("_", " ").strip()[:255]
-    found = _ARTIST_TITLE.match(stem)
-    if found and not item.artist:
-        item.artist, item.title = found["artist"][:255], found["title"][:255]
-    else:
-        item.title = stem or None
+        ) from None
 
 
 async def _unreferenced(ctx: ApiContext, path: str) -> bool:
     async with ctx.sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(MediaItem).where(MediaItem.path == path)
-        )
-    return not count
+        return not await library.path_in_use(session, path)
 
 
 @router.post(
@@ -201,6 +182,7 @@ async def upload_media(
                 pool=pool,
                 options=_options(scope.station),
                 artwork_dir=ctx.settings.data_dir / "artwork",
+                named=received.filename,
             )
     finally:
         await asyncio.to_thread(remove, received.path)
@@ -224,7 +206,6 @@ async def upload_media(
         if result.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED) or result.failed:
             raise _duplicate(await _item(session, scope, result.item_id))
         item = await _item(session, scope, result.item_id)
-        _fallback_tags(item, received.filename)
         audit(
             session,
             request,
@@ -306,12 +287,9 @@ async def edit_media(
     database is changed, not the file; the planner sees the new tags at once."""
     changes = body.changes()
     async with context(request).sessions() as session:
-        item = await _item(session, scope, media_id)
-        for name, value in changes.items():
-            setattr(item, name, value)
+        item = await library.update_tags(session, await _item(session, scope, media_id), changes)
         audit(session, request, scope, "media.update", str(item.id), fields=sorted(changes))
         await session.commit()
-        await session.refresh(item)
         return MediaOut.of(item)
 
 
@@ -334,20 +312,12 @@ async def delete_media(
     ctx = context(request)
     async with ctx.sessions() as session:
         item = await _item(session, scope, media_id)
-        upcoming = await session.scalar(
-            select(func.count())
-            .select_from(TimelineEntry)
-            .where(TimelineEntry.media_id == item.id, TimelineEntry.status.in_(_UPCOMING))
-        )
-        if upcoming and not force:
-            raise Problem(
-                409,
-                f"the timeline still plans to air this item {upcoming} time(s): delete with "
-                "?force=true (those slots are then skipped until the timeline is rebuilt)",
-            )
-        path = item.path
-        audit(session, request, scope, "media.delete", str(item.id), path=path, planned=upcoming)
-        await session.delete(item)
+        path, target = item.path, str(item.id)
+        try:
+            upcoming = await library.delete_item(session, item, force=force)
+        except ConflictError as exc:
+            raise Problem(409, str(exc)) from None
+        audit(session, request, scope, "media.delete", target, path=path, planned=upcoming)
         await session.commit()
     file = Path(path)
     if file.is_relative_to(_store(ctx).root) and await _unreferenced(ctx, path):

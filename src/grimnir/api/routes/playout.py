@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
 
 from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
 from grimnir.api.problems import Problem
@@ -23,8 +22,9 @@ from grimnir.api.routes._playout_common import (
     load_entry,
     record,
 )
-from grimnir.domain import EntryStatus, ExecutorState, MediaState
-from grimnir.store.models import MediaItem, TimelineEntry
+from grimnir.domain import ExecutorState, MediaState, NotFoundError
+from grimnir.library import queries
+from grimnir.services import timeline
 
 router = APIRouter(tags=["playout"])
 router.include_router(_playout_asrun.router)
@@ -162,16 +162,7 @@ async def get_executor(
             if current.duration_ms is None:
                 current.duration_ms = round((entry.ends_at - entry.starts_at) / _MS)
     async with context(request).sessions() as session:
-        rows = await session.scalars(
-            select(TimelineEntry)
-            .where(
-                TimelineEntry.station_id == scope.station.id,
-                TimelineEntry.status.in_((EntryStatus.PLANNED, EntryStatus.QUEUED)),
-                TimelineEntry.ends_at > now,
-            )
-            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-            .limit(upcoming)
-        )
+        rows = await timeline.next_entries(session, scope.station.id, now, upcoming)
         upcoming_rows = [
             NextEntry(
                 id=e.id,
@@ -278,9 +269,11 @@ async def queue(
     if body.at is not None:
         _check_near(body.at, executor.clock())
     async with context(request).sessions() as session:
-        item = await session.get(MediaItem, body.media_id)
-    if item is None or item.station_id != scope.station.id:
-        raise Problem(404, f"no media item {body.media_id} on station {scope.station.short_name}")
+        try:
+            item = await queries.get_media(session, body.media_id, scope.station.id)
+        except NotFoundError:
+            short = scope.station.short_name
+            raise Problem(404, f"no media item {body.media_id} on station {short}") from None
     if item.state is not MediaState.READY:
         raise Problem(
             409, f"media item {item.id} is {item.state.value}, not ready: wait for its analysis"

@@ -9,14 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
 
 from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
 from grimnir.api.problems import Problem
 from grimnir.api.routes._playout_common import engine_of, executor_of, record
 from grimnir.config.station import Failover
-from grimnir.domain import MediaState, Priority
-from grimnir.store.models import MediaItem, PrioritySource
+from grimnir.domain import MediaState, NotFoundError, Priority
+from grimnir.library import queries
+from grimnir.services import playout
 
 router = APIRouter(tags=["priority"])
 
@@ -83,11 +83,7 @@ async def get_priority(
     executor = executor_of(request, scope)
     status = await engine_of(request, scope).status()
     async with context(request).sessions() as session:
-        rows = await session.scalars(
-            select(PrioritySource)
-            .where(PrioritySource.station_id == scope.station.id, PrioritySource.active.is_(True))
-            .order_by(PrioritySource.priority, PrioritySource.activated_at)
-        )
+        rows = await playout.active_claims(session, scope.station.id)
         sources = [
             SourceOut(
                 id=r.id,
@@ -133,9 +129,10 @@ async def emergency(
     executor = executor_of(request, scope)
     if body.media_id is not None:
         async with context(request).sessions() as session:
-            item = await session.get(MediaItem, body.media_id)
-        if item is None or item.station_id != scope.station.id:
-            raise Problem(404, f"no media item {body.media_id} on this station")
+            try:
+                item = await queries.get_media(session, body.media_id, scope.station.id)
+            except NotFoundError:
+                raise Problem(404, f"no media item {body.media_id} on this station") from None
         if item.state is not MediaState.READY:
             raise Problem(409, f"media item {item.id} is {item.state.value}, not ready")
         item_id = await executor.insert_emergency(item)

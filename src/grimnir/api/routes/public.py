@@ -13,7 +13,6 @@ limit, headers, CORS and metrics), so it costs a dict lookup, not a FastAPI call
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,6 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import TypeAdapter
-from sqlalchemy import select
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,9 +48,10 @@ from grimnir.api.routes._public_models import (
     public_station,
 )
 from grimnir.planner.shows import schedule as show_schedule
+from grimnir.services import public
 from grimnir.services.schedule import enabled_shows, station_zone
 from grimnir.store.errors import is_unreachable
-from grimnir.store.models import Station, TimelineEntry
+from grimnir.store.models import Station
 
 router = APIRouter(prefix="/public", tags=["public"], dependencies=[Depends(PublicDep)])
 root_router = APIRouter(tags=["public"])
@@ -87,15 +86,7 @@ def _json(answer: Answer, max_age: int = MAX_AGE_S) -> Response:
 async def _station(ctx: ApiContext, ref: str) -> Station:
     """An enabled station by id, short name or AzuraCast number; 404 otherwise."""
     async with ctx.sessions() as session:
-        row: Station | None = None
-        try:
-            row = await session.get(Station, uuid.UUID(ref))
-        except ValueError:
-            row = await session.scalar(select(Station).where(Station.short_name == ref))
-            if row is None and ref.isdigit() and len(ref) <= 16:
-                for candidate in await session.scalars(select(Station)):
-                    if short_id(candidate.id) == int(ref):
-                        row = candidate
+        row = await public.station_by_ref(session, ref, short_id)
     if row is None or not row.enabled:
         raise Problem(404, f"no public station {ref!r}: see GET /api/v1/public/stations")
     return row
@@ -118,10 +109,7 @@ async def _cached_station_answer(
 
 async def _enabled_stations(ctx: ApiContext) -> list[Station]:
     async with ctx.sessions() as session:
-        rows = await session.scalars(
-            select(Station).where(Station.enabled.is_(True)).order_by(Station.short_name)
-        )
-        return list(rows)
+        return await public.enabled_stations(session)
 
 
 @dataclass
@@ -230,16 +218,7 @@ async def _schedule(ctx: ApiContext, station: Station, lo: datetime, hi: datetim
     tz = station_zone(station.timezone)
     async with ctx.sessions() as session:
         shows = await enabled_shows(session, station.id)
-        entries = await session.scalars(
-            select(TimelineEntry)
-            .where(
-                TimelineEntry.station_id == station.id,
-                TimelineEntry.ends_at > lo,
-                TimelineEntry.starts_at < hi,
-            )
-            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-            .limit(MAX_ITEMS)
-        )
+        entries = await public.timeline_window(session, station.id, lo, hi, MAX_ITEMS)
         items = [
             ScheduledItem(
                 id=e.id,

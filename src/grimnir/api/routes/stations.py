@@ -8,8 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from grimnir.api._urls import listen_urls
 from grimnir.api.audit import audit
@@ -25,9 +23,9 @@ from grimnir.api.auth import (
 )
 from grimnir.api.problems import Problem
 from grimnir.config.station import StationConfig
-from grimnir.domain import Role
+from grimnir.domain import NotFoundError, Role
 from grimnir.domain.urls import mask_url
-from grimnir.services.stations import register_station
+from grimnir.services import stations
 from grimnir.store.models import Mount, Station
 
 router = APIRouter(tags=["stations"])
@@ -118,13 +116,10 @@ def _mounts(mounts: list[Mount]) -> list[MountOut]:
 
 async def _detail(request: Request, station_id: uuid.UUID, role: Role | None) -> StationDetail:
     async with context(request).sessions() as session:
-        station = await session.scalar(
-            select(Station)
-            .where(Station.id == station_id)
-            .options(selectinload(Station.mounts).selectinload(Mount.outputs))
-        )
-        if station is None:
-            raise Problem(404, f"no station {station_id}")
+        try:
+            station = await stations.station_with_outputs(session, station_id)
+        except NotFoundError:
+            raise Problem(404, f"no station {station_id}") from None
         return StationDetail(**_station_out(request, station, role), mounts=_mounts(station.mounts))
 
 
@@ -151,7 +146,7 @@ async def list_stations(
 ) -> list[dict[str, Any]]:
     """The stations you may work on (every station for administrators)."""
     async with context(request).sessions() as session:
-        rows = await session.scalars(select(Station).order_by(Station.short_name))
+        rows = await stations.list_stations(session)
         return [
             _station_out(request, s, who.role_on(s.id))
             for s in rows
@@ -166,7 +161,7 @@ async def add_station(
     """Register a station from its config (or update the one with the same id)."""
     config = _config(body)
     async with context(request).sessions() as session:
-        station, created = await register_station(session, config)
+        station, created = await stations.register_station(session, config)
         audit(
             session,
             request,
@@ -219,7 +214,7 @@ async def put_config(
             f"{scope.station.id}: keep the id (POST /stations adds a new station)",
         )
     async with context(request).sessions() as session:
-        station, _ = await register_station(session, config)
+        station, _ = await stations.register_station(session, config)
         audit(session, request, scope, "station.config", station.short_name)
         await session.commit()
     return await _detail(request, scope.station.id, scope.role)
@@ -231,9 +226,9 @@ async def delete_station(
 ) -> Response:
     """Delete the station with its library rows, programming and history."""
     async with context(request).sessions() as session:
-        station = await session.get(Station, scope.station.id)
+        station = await stations.find_station(session, scope.station.id)
         if station is not None:
             audit(session, request, scope, "station.delete", station.short_name, station_id=None)
-            await session.delete(station)
+            await stations.delete_station(session, station)
         await session.commit()
     return Response(status_code=204)

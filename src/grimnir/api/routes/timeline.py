@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
-from sqlalchemy import func, select
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, context
@@ -17,10 +16,10 @@ from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
 from grimnir.api.routes.programming.report import DiffOut, EntryOut, ReportOut
 from grimnir.bus import SCHEDULE_UPDATED, Event
-from grimnir.domain import EntryStatus
+from grimnir.domain import NotFoundError
 from grimnir.planner.builder import LOCK, build, simulate
 from grimnir.planner.reports import PlannedEntry, diff
-from grimnir.store.models import TimelineEntry
+from grimnir.services import timeline
 
 router = APIRouter(tags=["timeline"])
 
@@ -51,22 +50,12 @@ async def list_timeline(
     hi = end.astimezone(UTC) if end else lo + timedelta(hours=24)
     if hi <= lo:
         raise Problem(422, "to must be after from")
-    where = (
-        TimelineEntry.station_id == scope.station.id,
-        TimelineEntry.ends_at > lo,
-        TimelineEntry.starts_at < hi,
-    )
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(TimelineEntry).where(*where))
-        rows = await session.scalars(
-            select(TimelineEntry)
-            .where(*where)
-            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-            .limit(page.limit)
-            .offset(page.offset)
+        rows, total = await timeline.entries_overlapping(
+            session, scope.station.id, lo, hi, limit=page.limit, offset=page.offset
         )
         items = [EntryOut.of_row(r) for r in rows]
-    return Page(items=items, total=total or 0, limit=page.limit, offset=page.offset)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/stations/{station}/timeline/check", response_model=ReportOut)
@@ -82,14 +71,15 @@ async def check_timeline(request: Request, scope: Dj, hours: HoursQ = 48) -> Rep
 async def get_entry(entry_id: uuid.UUID, request: Request, scope: Dj) -> EntryOut:
     """One timeline entry."""
     async with context(request).sessions() as session:
-        row = await session.get(TimelineEntry, entry_id)
-    if row is None or row.station_id != scope.station.id:
-        short = scope.station.short_name
-        raise Problem(
-            404,
-            f"no timeline entry {entry_id} on station {short!r} (a rebuild replaces planned "
-            f"entries): see GET /api/v1/stations/{short}/timeline",
-        )
+        try:
+            row = await timeline.get_entry(session, scope.station.id, entry_id)
+        except NotFoundError:
+            short = scope.station.short_name
+            raise Problem(
+                404,
+                f"no timeline entry {entry_id} on station {short!r} (a rebuild replaces planned "
+                f"entries): see GET /api/v1/stations/{short}/timeline",
+            ) from None
     return EntryOut.of_row(row)
 
 
@@ -134,14 +124,6 @@ async def diff_timeline(
     begin = (start or now).astimezone(UTC)
     report = await simulate(ctx.sessions, scope.station.id, begin, hours, now=now)
     async with ctx.sessions() as session:
-        rows = await session.scalars(
-            select(TimelineEntry)
-            .where(
-                TimelineEntry.station_id == scope.station.id,
-                TimelineEntry.status == EntryStatus.PLANNED,
-                TimelineEntry.starts_at >= now + LOCK,
-            )
-            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-        )
+        rows = await timeline.planned_from(session, scope.station.id, now + LOCK)
         old = [PlannedEntry.from_row(r) for r in rows]
     return DiffOut.of(diff(old, report.entries), report)

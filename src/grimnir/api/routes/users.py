@@ -8,22 +8,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import AdminDep, ManagerDep, Principal, StationScope, UserDep, context
-from grimnir.api.pages import Page, PageParams, page_params, paged
+from grimnir.api.pages import Page, PageParams, page_of, page_params
 from grimnir.api.problems import Problem
-from grimnir.api.tokens import create_api_key
-from grimnir.domain import Role
-from grimnir.services.accounts import (
-    check_new_credentials,
-    create_user,
-    hash_password,
-    verify_password,
-)
-from grimnir.store.models import ApiKey, Membership, User
+from grimnir.domain import NotFoundError, Role
+from grimnir.services import accounts, memberships, tokens
+from grimnir.store.models import ApiKey, User
 
 router = APIRouter()
 
@@ -98,10 +91,10 @@ class MemberSet(BaseModel):
 
 
 async def _user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise Problem(404, f"no user with id {user_id}: see GET /api/v1/users")
-    return user
+    try:
+        return await accounts.get_user(session, user_id)
+    except NotFoundError:
+        raise Problem(404, f"no user with id {user_id}: see GET /api/v1/users") from None
 
 
 # -- users (administrators) --------------------------------------------------------------
@@ -115,7 +108,8 @@ async def list_users(
 ) -> Page[UserOut]:
     """Every user, by name."""
     async with context(request).sessions() as session:
-        return await paged(session, User, page, UserOut.of, order_by=[User.username])
+        users, total = await accounts.users_page(session, limit=page.limit, offset=page.offset)
+        return page_of(users, total, page, UserOut.of)
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
@@ -124,14 +118,14 @@ async def add_user(
 ) -> UserOut:
     """Create a user (give them stations with PUT /stations/{station}/members/{user_id})."""
     async with context(request).sessions() as session:
-        user = await create_user(
+        user = await accounts.create_user(
             session,
             username=body.username,
             password=body.password,
             is_admin=body.is_admin,
             email=body.email,
+            display_name=body.display_name,
         )
-        user.display_name = body.display_name
         audit(session, request, who, "user.create", user.username)
         await session.commit()
         return UserOut.of(user)
@@ -158,13 +152,14 @@ async def edit_user(
         user = await _user(session, user_id)
         if user.id == who.user_id and (body.disabled or body.is_admin is False):
             raise Problem(409, "you cannot disable yourself or drop your own admin role")
-        if body.password is not None:
-            check_new_credentials(user.username, body.password)
-            user.password_hash = hash_password(body.password)
-        for name in ("email", "display_name", "is_admin", "disabled"):
-            value = getattr(body, name)
-            if value is not None:
-                setattr(user, name, value)
+        accounts.update_user(
+            user,
+            password=body.password,
+            email=body.email,
+            display_name=body.display_name,
+            is_admin=body.is_admin,
+            disabled=body.disabled,
+        )
         audit(
             session,
             request,
@@ -187,7 +182,7 @@ async def delete_user(
         if user.id == who.user_id:
             raise Problem(409, "you cannot delete yourself: ask another administrator")
         audit(session, request, who, "user.delete", user.username)
-        await session.delete(user)
+        await accounts.delete_user(session, user)
         await session.commit()
     return Response(status_code=204)
 
@@ -202,10 +197,9 @@ async def change_password(
     """Change your own password (the current one is asked again)."""
     async with context(request).sessions() as session:
         user = await _user(session, who.user_id)
-        if not verify_password(user.password_hash, body.current_password):
+        if not accounts.verify_password(user.password_hash, body.current_password):
             raise Problem(403, "the current password is wrong")
-        check_new_credentials(user.username, body.new_password)
-        user.password_hash = hash_password(body.new_password)
+        accounts.set_password(user, body.new_password)
         audit(session, request, who, "user.password", user.username)
         await session.commit()
     return Response(status_code=204)
@@ -221,10 +215,7 @@ async def list_api_keys(
 ) -> list[ApiKeyOut]:
     """Your API keys (without their secrets, which are never stored)."""
     async with context(request).sessions() as session:
-        rows = await session.scalars(
-            select(ApiKey).where(ApiKey.user_id == who.user_id).order_by(ApiKey.created_at)
-        )
-        return [_key_out(r) for r in rows]
+        return [_key_out(r) for r in await tokens.list_api_keys(session, who.user_id)]
 
 
 @router.post("/me/api-keys", response_model=NewApiKeyOut, status_code=201, tags=["api keys"])
@@ -238,7 +229,9 @@ async def add_api_key(
         if body.expires_at <= datetime.now(UTC):
             raise Problem(422, "expires_at is in the past: give a future time")
     async with context(request).sessions() as session:
-        new = await create_api_key(session, who.user_id, body.name, expires_at=body.expires_at)
+        new = await tokens.create_api_key(
+            session, who.user_id, body.name, expires_at=body.expires_at
+        )
         audit(session, request, who, "apikey.create", new.row.prefix, name=body.name)
         await session.commit()
         return NewApiKeyOut(**_key_out(new.row).model_dump(), key=new.secret)
@@ -250,11 +243,13 @@ async def revoke_api_key(
 ) -> Response:
     """Revoke one of your API keys; it stops working at once."""
     async with context(request).sessions() as session:
-        row = await session.get(ApiKey, key_id)
-        if row is None or row.user_id != who.user_id:
-            raise Problem(404, f"you have no API key {key_id}: see GET /api/v1/me/api-keys")
-        if row.revoked_at is None:
-            row.revoked_at = datetime.now(UTC)
+        try:
+            row, revoked = await tokens.revoke_api_key(session, who.user_id, key_id)
+        except NotFoundError:
+            raise Problem(
+                404, f"you have no API key {key_id}: see GET /api/v1/me/api-keys"
+            ) from None
+        if revoked:
             audit(session, request, who, "apikey.revoke", row.prefix)
         await session.commit()
     return Response(status_code=204)
@@ -269,13 +264,8 @@ async def list_members(
 ) -> list[MemberOut]:
     """Who may work on the station, with which role."""
     async with context(request).sessions() as session:
-        rows = await session.execute(
-            select(User.id, User.username, Membership.role)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.station_id == scope.station.id)
-            .order_by(User.username)
-        )
-        return [MemberOut(user_id=i, username=n, role=r) for i, n, r in rows]
+        members = await memberships.list_members(session, scope.station.id)
+        return [MemberOut(user_id=m.user_id, username=m.username, role=m.role) for m in members]
 
 
 @router.put("/stations/{station}/members/{user_id}", response_model=MemberOut, tags=["members"])
@@ -288,16 +278,7 @@ async def set_member(
     """Give a user a role on the station (or change it)."""
     async with context(request).sessions() as session:
         user = await _user(session, user_id)
-        row = await session.scalar(
-            select(Membership).where(
-                Membership.user_id == user_id, Membership.station_id == scope.station.id
-            )
-        )
-        if row is None:
-            row = Membership(user_id=user_id, station_id=scope.station.id, role=body.role)
-            session.add(row)
-        else:
-            row.role = body.role
+        await memberships.set_role(session, user_id, scope.station.id, body.role)
         audit(session, request, scope, "member.set", user.username, role=str(body.role))
         await session.commit()
         return MemberOut(user_id=user.id, username=user.username, role=body.role)
@@ -309,14 +290,12 @@ async def remove_member(
 ) -> Response:
     """Take a user off the station."""
     async with context(request).sessions() as session:
-        row = await session.scalar(
-            select(Membership).where(
-                Membership.user_id == user_id, Membership.station_id == scope.station.id
-            )
-        )
-        if row is None:
-            raise Problem(404, f"user {user_id} is not a member of {scope.station.short_name}")
-        await session.delete(row)
+        try:
+            await memberships.remove(session, user_id, scope.station.id)
+        except NotFoundError:
+            raise Problem(
+                404, f"user {user_id} is not a member of {scope.station.short_name}"
+            ) from None
         audit(session, request, scope, "member.remove", str(user_id))
         await session.commit()
     return Response(status_code=204)

@@ -10,14 +10,11 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjDep, ManagerDep, StationScope, context
 from grimnir.api.pages import Page, PageParams, page_params
-from grimnir.api.problems import Problem
 from grimnir.api.routes._playout_common import executor_of
 from grimnir.api.routes._playout_webstream import (
     failover_now,
@@ -26,6 +23,7 @@ from grimnir.api.routes._playout_webstream import (
     switch_to,
 )
 from grimnir.domain.urls import mask_url
+from grimnir.services import webstreams
 from grimnir.store.models import Webstream
 
 router = APIRouter(tags=["webstreams"])
@@ -57,12 +55,6 @@ StallMs = Annotated[
     int, Field(ge=500, le=120_000, description="Silence before the next URL is tried.")
 ]
 GraceMs = Annotated[int, Field(ge=0, le=600_000, description="How long a recovered URL must hold.")]
-
-
-def _unique(urls: list[str]) -> list[str]:
-    if len(set(urls)) != len(urls):
-        raise Problem(422, "urls lists the same URL twice: give each URL once")
-    return urls
 
 
 class WebstreamIn(BaseModel):
@@ -126,14 +118,7 @@ StreamId = Annotated[uuid.UUID, Path(description="The web stream's id.")]
 
 
 async def _get(session: AsyncSession, scope: StationScope, stream_id: uuid.UUID) -> Webstream:
-    row = await session.get(Webstream, stream_id)
-    if row is None or row.station_id != scope.station.id:
-        raise Problem(404, f"no web stream {stream_id} on station {scope.station.short_name}")
-    return row
-
-
-def _taken(name: str) -> Problem:
-    return Problem(409, f"a web stream named {name!r} exists on this station: pick another name")
+    return await webstreams.get_webstream(session, scope.station, stream_id)
 
 
 @router.get(BASE, response_model=Page[WebstreamOut])
@@ -143,18 +128,12 @@ async def list_webstreams(
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[WebstreamOut]:
     """The station's web streams by name."""
-    where = Webstream.station_id == scope.station.id
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(Webstream).where(where))
-        rows = await session.scalars(
-            select(Webstream)
-            .where(where)
-            .order_by(Webstream.name)
-            .limit(page.limit)
-            .offset(page.offset)
+        rows, total = await webstreams.list_webstreams(
+            session, scope.station.id, limit=page.limit, offset=page.offset
         )
         items = [_out(r) for r in rows]
-    return Page[WebstreamOut](items=items, total=total or 0, limit=page.limit, offset=page.offset)
+    return Page[WebstreamOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(BASE, response_model=WebstreamOut, status_code=201)
@@ -163,19 +142,15 @@ async def add_webstream(
 ) -> WebstreamOut:
     """Add a web stream (a failover chain of URLs) to the station."""
     async with context(request).sessions() as session:
-        row = Webstream(
-            station_id=scope.station.id,
+        row = await webstreams.add_webstream(
+            session,
+            scope.station.id,
             name=body.name,
-            urls=_unique(body.urls),
+            urls=body.urls,
             stall_timeout_ms=body.stall_timeout_ms,
             grace_ms=body.grace_ms,
             pass_metadata=body.pass_metadata,
         )
-        session.add(row)
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise _taken(body.name) from None
         audit(session, request, scope, "webstream.add", body.name, webstream_id=str(row.id))
         await session.commit()
         return _out(row)
@@ -200,18 +175,11 @@ async def edit_webstream(
     """Change some fields; the new URLs apply the next time the stream goes on air."""
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     async with context(request).sessions() as session:
-        row = await _get(session, scope, stream_id)
-        if "urls" in changes:
-            _unique(changes["urls"])
-        for key, value in changes.items():
-            setattr(row, key, value)
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise _taken(str(changes.get("name"))) from None
+        row = await webstreams.edit_webstream(
+            session, await _get(session, scope, stream_id), changes
+        )
         audit(session, request, scope, "webstream.edit", row.name, fields=sorted(changes))
         await session.commit()
-        await session.refresh(row)
         return _out(row)
 
 
@@ -223,7 +191,7 @@ async def delete_webstream(
     async with context(request).sessions() as session:
         row = await _get(session, scope, stream_id)
         audit(session, request, scope, "webstream.delete", row.name, webstream_id=str(row.id))
-        await session.delete(row)
+        await webstreams.delete_webstream(session, row)
         await session.commit()
     return Response(status_code=204)
 
@@ -237,11 +205,9 @@ async def failover(
     async with context(request).sessions() as session:
         row = await _get(session, scope, stream_id)
         item_id, url = await failover_now(request, scope, executor, row)
-        row.active_url = url
-        row.checked_at = executor.clock()
+        await webstreams.record_failover(session, row, url, executor.clock())
         audit(session, request, scope, "webstream.failover", row.name, to=mask_url(url))
         await session.commit()
-        await session.refresh(row)
         return SwitchOut(webstream=_out(row), switched=True, item_id=item_id, url=mask_url(url))
 
 
@@ -260,10 +226,9 @@ async def reset(
             if playing is not None and on_air_index(on_air, playing[0], list(row.urls)) != 0:
                 reason = f"reset by {scope.principal.username}"
                 item_id = await switch_to(request, scope, on_air, row, playing, 0, reason)
-        row.health, row.active_url, row.last_error, row.checked_at = "unknown", None, None, None
+        await webstreams.clear_health(session, row)
         audit(session, request, scope, "webstream.reset", row.name, switched=item_id is not None)
         await session.commit()
-        await session.refresh(row)
         url = mask_url(row.urls[0]) if item_id else None
         return SwitchOut(
             webstream=_out(row), switched=item_id is not None, item_id=item_id, url=url

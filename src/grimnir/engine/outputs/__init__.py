@@ -7,7 +7,12 @@ loop and reports its health through ``state``, ``last_error`` and counters.
 from grimnir.engine.outputs._base import DropOldestQueue, Output, OutputState
 from grimnir.engine.outputs._file import DEFAULT_MAX_QUEUED_BYTES, FileOutput, Finalizer
 from grimnir.engine.outputs._hls import PLAYLIST_NAME, HlsOutput
-from grimnir.engine.outputs._icecast import IcecastOutput, IcecastTarget, StreamInfo
+from grimnir.engine.outputs._icecast import (
+    IcecastOutput,
+    IcecastTarget,
+    StreamInfo,
+    parse_listclients,
+)
 from grimnir.engine.outputs._null import NullOutput
 from grimnir.engine.outputs._recording import RecordingOutput
 
@@ -25,4 +30,5 @@ __all__ = [
     "OutputState",
     "RecordingOutput",
     "StreamInfo",
+    "parse_listclients",
 ]

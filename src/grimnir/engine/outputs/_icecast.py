@@ -7,7 +7,9 @@ the ``ice-*`` headers and ``Expect: 100-continue`` (or the legacy
 counts it), so a slow or absent server never delays a block. A lost connection
 is retried with exponential backoff capped at 30 s; on reconnect the encoder's
 stream header goes first so listeners can decode. Now-playing titles go to
-``/admin/metadata`` (MP3 and AAC mounts; Ogg carries them in-stream).
+``/admin/metadata`` (MP3 and AAC mounts; Ogg carries them in-stream), and the
+mount's listeners are counted with ``/admin/listclients`` (Icecast accepts the
+source credentials for both).
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ import socket
 import threading
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from grimnir.domain.errors import EngineError
+from grimnir.domain.urls import ICECAST_DEFAULT_PORT
 from grimnir.engine.outputs._base import DropOldestQueue, Output, OutputState
 
 log = logging.getLogger(__name__)
@@ -52,7 +59,7 @@ class IcecastTarget:
             raise EngineError("the Icecast URL needs a mount path, e.g. /stream")
         return cls(
             host=parts.hostname,
-            port=parts.port or 8000,
+            port=parts.port or ICECAST_DEFAULT_PORT,
             mount=mount,
             user=unquote(parts.username or "source"),
             password=unquote(parts.password or ""),
@@ -101,6 +108,9 @@ class IcecastOutput(Output):
         self.info = info or StreamInfo()
         self.legacy_source = legacy_source
         self.connects = 0
+        self.listeners: int | None = None
+        """Listeners Icecast counts on the mount, from the last ``poll_listeners``
+        (``None``: not known, e.g. the mount is not up or the server refused)."""
         self._header = stream_header
         self._song: tuple[str, str] | None = None
         self._timeout = connect_timeout_s
@@ -156,6 +166,21 @@ class IcecastOutput(Output):
             self.last_error = f"metadata update refused: HTTP {status}"
             return False
         return True
+
+    def poll_listeners(self) -> int | None:
+        """Ask Icecast how many listeners the mount has now (``/admin/listclients``),
+        remember it in ``listeners`` and return it. An HTTP round trip: call it off
+        the block loop. ``None`` when the mount is not up or the answer is not one."""
+        if self._state is not OutputState.UP:
+            self.listeners = None
+            return None
+        path = f"/admin/listclients?mount={quote(self.target.mount)}"
+        try:
+            status, body = self._request(f"GET {path} HTTP/1.0", read_body=True)
+        except OSError:
+            status, body = 0, b""
+        self.listeners = parse_listclients(body, self.target.mount) if status == 200 else None
+        return self.listeners
 
     # -- the sender thread ----------------------------------------------------------
 
@@ -250,16 +275,39 @@ class IcecastOutput(Output):
         with socket.create_connection((t.host, t.port), timeout=self._timeout) as sock:
             message = f"{line}\r\nAuthorization: {t.authorization}\r\nUser-Agent: grimnir\r\n\r\n"
             sock.sendall(message.encode("utf-8"))
-            status, _ = _read_status(sock)
-            body = b""
+            status, _, body = _read_head(sock)
             if read_body:
                 while chunk := sock.recv(4096):
                     body += chunk
             return status, body
 
 
+def parse_listclients(body: bytes, mount: str) -> int | None:
+    """The number of listeners in Icecast's ``/admin/listclients`` answer for ``mount``
+    (``<icestats><source mount=…><Listeners>2</Listeners><listener>…``), else None."""
+    try:
+        root = fromstring(body)
+    except (ParseError, DefusedXmlException, ValueError):
+        return None
+    for source in root.iter("source"):
+        if source.get("mount") not in (None, mount):
+            continue
+        count = source.findtext("Listeners") or source.findtext("listeners")
+        if count is not None and count.strip().isdigit():
+            return int(count)
+        return len(source.findall("listener"))
+    return None
+
+
 def _read_status(sock: socket.socket) -> tuple[int, str]:
     """The status code and reason of an HTTP response; its headers are consumed."""
+    status, reason, _ = _read_head(sock)
+    return status, reason
+
+
+def _read_head(sock: socket.socket) -> tuple[int, str, bytes]:
+    """The status code and reason of an HTTP response, and what of its body came
+    with the head."""
     data = b""
     while b"\r\n\r\n" not in data and b"\n\n" not in data:
         chunk = sock.recv(1024)
@@ -272,7 +320,13 @@ def _read_status(sock: socket.socket) -> tuple[int, str]:
     parts = line.split(" ", 2)
     if len(parts) < 2 or not parts[1].isdigit():
         raise OSError(f"not an HTTP answer: {line[:80]!r}")
-    return int(parts[1]), parts[2] if len(parts) > 2 else ""
+    body = b""
+    for end in (b"\r\n\r\n", b"\n\n"):
+        _, found, rest = data.partition(end)
+        if found:
+            body = rest
+            break
+    return int(parts[1]), parts[2] if len(parts) > 2 else "", body
 
 
 def _explain(status: int, reason: str, target: IcecastTarget) -> str:

@@ -14,6 +14,7 @@ from grimnir.engine.server._harbor import (
 from grimnir.engine.server._icy import METAINT, metadata_block, parse_blocks
 from grimnir.engine.server._listeners import ListenerMount
 from grimnir.engine.server._server import StreamServer
+from grimnir.engine.server._static import StaticDir, client_address
 
 __all__ = [
     "METAINT",
@@ -21,7 +22,9 @@ __all__ = [
     "HarborHandler",
     "HarborSink",
     "ListenerMount",
+    "StaticDir",
     "StreamServer",
+    "client_address",
     "metadata_block",
     "parse_blocks",
 ]

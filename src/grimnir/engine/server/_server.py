@@ -32,7 +32,7 @@ from grimnir.engine.server._http import (
     simple_response,
 )
 from grimnir.engine.server._listeners import ListenerMount, serve_listener
-from grimnir.engine.server._static import StaticDir
+from grimnir.engine.server._static import StaticDir, client_address
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -215,13 +215,16 @@ class StreamServer:
             self._on_loop(mount.start)
         return mount
 
-    def add_static(self, prefix: str, directory: Path) -> None:
-        """Serve the files under ``directory`` at ``prefix/…`` (HLS playlists and segments)."""
+    def add_static(self, prefix: str, directory: Path, *, active_s: float = 30.0) -> StaticDir:
+        """Serve the files under ``directory`` at ``prefix/…`` (HLS playlists and segments);
+        a client that fetched one within ``active_s`` counts as a listener."""
         prefix = prefix.rstrip("/")
         self._check_path(prefix or "/")
         if not Path(directory).is_dir():
             raise EngineError(f"cannot serve {prefix}: {directory} is not a directory")
-        self._static.append(StaticDir(prefix, Path(directory)))
+        static = StaticDir(prefix, Path(directory), active_s=active_s)
+        self._static.append(static)
+        return static
 
     def add_harbor(self, path: str, handler: HarborHandler) -> None:
         """Accept live sources (Icecast ``PUT``/``SOURCE``) at ``path``."""
@@ -354,7 +357,7 @@ class StreamServer:
             return
         for static in self._static:
             if static.matches(path):
-                writer.write(static.respond(request))
+                writer.write(static.respond(request, client_address(request, peer_host(writer))))
                 return
         raise HttpError(404, "No such mount or file")
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
-from grimnir.api.pages import Page, PageParams, page_params, paged
+from grimnir.api.pages import Page, PageParams, page_of, page_params
 from grimnir.api.problems import Problem
 from grimnir.api.routes.programming.common import (
     Description,
@@ -23,11 +23,12 @@ from grimnir.api.routes.programming.common import (
     check_refs,
     finite_json,
     owned,
-    unique_name,
 )
 from grimnir.planner.history import PlayHistory
 from grimnir.planner.smartblock import SmartBlockSpec, fill, load_smart_blocks
 from grimnir.planner.tracks import TrackLibrary
+from grimnir.services import programming
+from grimnir.services.programming import blocks as service
 from grimnir.store.models import SmartBlock
 
 router = APIRouter(tags=["smart blocks"])
@@ -111,10 +112,7 @@ async def _validate(
     if block_id is not None and body.fallback_block_id == block_id:
         raise Problem(422, "fallback_block_id: a block cannot fall back to itself")
     await check_refs(
-        session,
-        scope.station.id,
-        scope.station.short_name,
-        [("fallback_block_id", SmartBlock, body.fallback_block_id)],
+        session, scope.station, [("fallback_block_id", SmartBlock, body.fallback_block_id)]
     )
 
 
@@ -136,14 +134,10 @@ async def list_blocks(
 ) -> Page[SmartBlockOut]:
     """The station's smart blocks, by name."""
     async with context(request).sessions() as session:
-        return await paged(
-            session,
-            SmartBlock,
-            page,
-            SmartBlockOut.of,
-            where=[SmartBlock.station_id == scope.station.id],
-            order_by=[SmartBlock.name],
+        rows, total = await service.list_blocks(
+            session, scope.station.id, limit=page.limit, offset=page.offset
         )
+        return page_of(rows, total, page, SmartBlockOut.of)
 
 
 @router.post("/stations/{station}/smart-blocks", response_model=SmartBlockOut, status_code=201)
@@ -151,9 +145,7 @@ async def add_block(body: SmartBlockIn, request: Request, scope: Manager) -> Sma
     """A new smart block; its rules are checked as the planner will read them."""
     async with context(request).sessions() as session:
         await _validate(session, scope, body, None)
-        await unique_name(session, SmartBlock, scope.station.id, body.name)
-        row = SmartBlock(station_id=scope.station.id, **body.model_dump())
-        session.add(row)
+        row = await service.create_block(session, scope.station.id, body.model_dump())
         audit(session, request, scope, "smart_block.create", body.name, id=str(row.id))
         await session.commit()
         return SmartBlockOut.of(row)
@@ -173,7 +165,7 @@ async def preview_unsaved(
 async def get_block(block_id: uuid.UUID, request: Request, scope: Dj) -> SmartBlockOut:
     """One smart block."""
     async with context(request).sessions() as session:
-        row = await owned(session, SmartBlock, block_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, SmartBlock, block_id, scope.station)
         return SmartBlockOut.of(row)
 
 
@@ -183,11 +175,9 @@ async def edit_block(
 ) -> SmartBlockOut:
     """Replace the block's settings and rules."""
     async with context(request).sessions() as session:
-        row = await owned(session, SmartBlock, block_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, SmartBlock, block_id, scope.station)
         await _validate(session, scope, body, row.id)
-        await unique_name(session, SmartBlock, scope.station.id, body.name, exclude=row.id)
-        for key, value in body.model_dump().items():
-            setattr(row, key, value)
+        await service.update_block(session, row, body.model_dump())
         audit(session, request, scope, "smart_block.update", body.name, id=str(row.id))
         await session.commit()
         return SmartBlockOut.of(row)
@@ -197,9 +187,9 @@ async def edit_block(
 async def delete_block(block_id: uuid.UUID, request: Request, scope: Manager) -> Response:
     """Delete the block; slots, shows and blocks that used it lose the reference."""
     async with context(request).sessions() as session:
-        row = await owned(session, SmartBlock, block_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, SmartBlock, block_id, scope.station)
         audit(session, request, scope, "smart_block.delete", row.name, id=str(row.id))
-        await session.delete(row)
+        await programming.remove(session, row)
         await session.commit()
     return Response(status_code=204)
 
@@ -214,7 +204,7 @@ async def preview_block(
 ) -> PreviewOut:
     """What the block would pick now from the READY library, with the relaxation report."""
     async with context(request).sessions() as session:
-        row = await owned(session, SmartBlock, block_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, SmartBlock, block_id, scope.station)
         return await _preview(session, scope, SmartBlockSpec.from_row(row), start, target_ms)
 
 

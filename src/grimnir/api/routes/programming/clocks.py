@@ -9,13 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
-from grimnir.api.pages import Page, PageParams, page_params, paged
+from grimnir.api.pages import Page, PageParams, page_of, page_params
 from grimnir.api.problems import Problem
 from grimnir.api.routes.programming.common import (
     Description,
@@ -23,7 +21,6 @@ from grimnir.api.routes.programming.common import (
     check_refs,
     finite_json,
     owned,
-    unique_name,
 )
 from grimnir.api.routes.programming.report import EntryOut, ReportOut
 from grimnir.domain import SlotKind, Timing
@@ -31,7 +28,9 @@ from grimnir.planner import load_context, zone
 from grimnir.planner.builder import plan
 from grimnir.planner.clocks import HOUR_MS, ClockSpec, SlotSpec, validate_slots
 from grimnir.planner.shows import ShowSchedule
-from grimnir.store.models import Clock, ClockSlot, MediaItem, Playlist, SmartBlock, Webstream
+from grimnir.services import programming
+from grimnir.services.programming import clocks as service
+from grimnir.store.models import Clock, MediaItem, Playlist, SmartBlock, Webstream
 
 router = APIRouter(tags=["clocks"])
 
@@ -123,7 +122,7 @@ async def _validate(session: AsyncSession, scope: StationScope, body: ClockIn) -
             (f"slots.{i}.media_id", MediaItem, s.media_id),
             (f"slots.{i}.webstream_id", Webstream, s.webstream_id),
         ]
-    await check_refs(session, scope.station.id, scope.station.short_name, refs)
+    await check_refs(session, scope.station, refs)
 
 
 def _out(row: Clock) -> ClockOut:
@@ -140,20 +139,8 @@ def _out(row: Clock) -> ClockOut:
 
 
 async def _load(session: AsyncSession, scope: StationScope, clock_id: uuid.UUID) -> Clock:
-    await owned(session, Clock, clock_id, scope.station.id, scope.station.short_name)
-    row = await session.scalar(
-        select(Clock)
-        .where(Clock.id == clock_id)
-        .options(selectinload(Clock.slots))
-        .execution_options(populate_existing=True)
-    )
-    if row is None:  # deleted in between
-        raise Problem(404, f"clock {clock_id} was just deleted")
-    return row
-
-
-def _slot_rows(clock_id: uuid.UUID, slots: list[SlotIn]) -> list[ClockSlot]:
-    return [ClockSlot(clock_id=clock_id, position=i, **s.model_dump()) for i, s in enumerate(slots)]
+    await owned(session, Clock, clock_id, scope.station)
+    return await service.clock_with_slots(session, clock_id)
 
 
 Dj = DjScope
@@ -166,15 +153,10 @@ async def list_clocks(
 ) -> Page[ClockOut]:
     """The station's clocks with their slots, by name."""
     async with context(request).sessions() as session:
-        return await paged(
-            session,
-            Clock,
-            page,
-            _out,
-            where=[Clock.station_id == scope.station.id],
-            order_by=[Clock.name],
-            options=[selectinload(Clock.slots)],
+        rows, total = await service.list_clocks(
+            session, scope.station.id, limit=page.limit, offset=page.offset
         )
+        return page_of(rows, total, page, _out)
 
 
 @router.post("/stations/{station}/clocks", response_model=ClockOut, status_code=201)
@@ -182,10 +164,13 @@ async def add_clock(body: ClockIn, request: Request, scope: Manager) -> ClockOut
     """A new clock with its slots."""
     async with context(request).sessions() as session:
         await _validate(session, scope, body)
-        await unique_name(session, Clock, scope.station.id, body.name)
-        row = Clock(station_id=scope.station.id, name=body.name, description=body.description)
-        session.add(row)
-        session.add_all(_slot_rows(row.id, body.slots))
+        row = await service.create_clock(
+            session,
+            scope.station.id,
+            name=body.name,
+            description=body.description,
+            slots=[s.model_dump() for s in body.slots],
+        )
         audit(session, request, scope, "clock.create", body.name, id=str(row.id))
         await session.commit()
         return _out(await _load(session, scope, row.id))
@@ -204,12 +189,15 @@ async def edit_clock(
 ) -> ClockOut:
     """Replace the clock's name, description and slots (a rebuild applies it)."""
     async with context(request).sessions() as session:
-        row = await owned(session, Clock, clock_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, Clock, clock_id, scope.station)
         await _validate(session, scope, body)
-        await unique_name(session, Clock, scope.station.id, body.name, exclude=row.id)
-        row.name, row.description = body.name, body.description
-        await session.execute(delete(ClockSlot).where(ClockSlot.clock_id == row.id))
-        session.add_all(_slot_rows(row.id, body.slots))
+        await service.update_clock(
+            session,
+            row,
+            name=body.name,
+            description=body.description,
+            slots=[s.model_dump() for s in body.slots],
+        )
         audit(session, request, scope, "clock.update", body.name, id=str(row.id))
         await session.commit()
         return _out(await _load(session, scope, row.id))
@@ -219,9 +207,9 @@ async def edit_clock(
 async def delete_clock(clock_id: uuid.UUID, request: Request, scope: Manager) -> Response:
     """Delete the clock; shows that used it lose the reference."""
     async with context(request).sessions() as session:
-        row = await owned(session, Clock, clock_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, Clock, clock_id, scope.station)
         audit(session, request, scope, "clock.delete", row.name, id=str(row.id))
-        await session.delete(row)
+        await programming.remove(session, row)
         await session.commit()
     return Response(status_code=204)
 

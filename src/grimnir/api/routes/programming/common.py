@@ -1,93 +1,76 @@
-"""Shared pieces of the programming routes: finding a station's rows, refusing
-references to another station's rows, unique names and JSON sanity."""
+"""Shared pieces of the programming routes: a station's rows as 404s, references
+to another station's rows as 422s (each naming where to look), and JSON sanity.
+The store work is ``grimnir.services.programming``'s."""
 
 from __future__ import annotations
 
 import math
 import uuid
 from collections.abc import Iterable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from pydantic import Field
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.problems import Problem
-from grimnir.store.models import Clock, MediaItem, Playlist, Show, SmartBlock, Webstream
+from grimnir.domain import NotFoundError
+from grimnir.services import programming
+from grimnir.services.programming.common import Owned
+from grimnir.store.models import (
+    Clock,
+    MediaItem,
+    Playlist,
+    Show,
+    SmartBlock,
+    Station,
+    Webstream,
+)
 
 Name = Annotated[str, Field(min_length=1, max_length=255, description="Unique on the station.")]
 Description = Annotated[str, Field(max_length=10_000)]
 
-M = TypeVar("M", Playlist, SmartBlock, Clock, Show, MediaItem, Webstream)
-
-_WHAT: dict[type[Any], tuple[str, str]] = {
-    Playlist: ("playlist", "playlists"),
-    SmartBlock: ("smart block", "smart-blocks"),
-    Clock: ("clock", "clocks"),
-    Show: ("show", "shows"),
-    MediaItem: ("media item", "media"),
-    Webstream: ("web stream", "webstreams"),
+_PATHS: dict[type[Any], str] = {
+    Playlist: "playlists",
+    SmartBlock: "smart-blocks",
+    Clock: "clocks",
+    Show: "shows",
+    MediaItem: "media",
+    Webstream: "webstreams",
 }
 
 
 def _list_hint(model: type[Any], short_name: str) -> str:
-    return f"GET /api/v1/stations/{short_name}/{_WHAT[model][1]}"
+    return f"GET /api/v1/stations/{short_name}/{_PATHS[model]}"
 
 
 async def owned(
-    session: AsyncSession, model: type[M], row_id: uuid.UUID, station_id: uuid.UUID, short: str
-) -> M:
+    session: AsyncSession, model: type[Owned], row_id: uuid.UUID, station: Station
+) -> Owned:
     """The station's row ``row_id`` of ``model``; 404 (never another station's row)."""
-    row = await session.get(model, row_id)
-    if row is None or row.station_id != station_id:
-        what = _WHAT[model][0]
-        raise Problem(
-            404, f"no {what} {row_id} on station {short!r}: see {_list_hint(model, short)}"
-        )
-    return row
+    try:
+        return await programming.owned(session, model, row_id, station)
+    except NotFoundError as e:
+        raise Problem(404, f"{e}: see {_list_hint(model, station.short_name)}") from None
 
 
 async def check_refs(
     session: AsyncSession,
-    station_id: uuid.UUID,
-    short: str,
+    station: Station,
     refs: Iterable[tuple[str, type[Any], uuid.UUID | None]],
 ) -> None:
     """422 unless every (field, model, id) names a row of this station."""
-    errors: list[dict[str, Any]] = []
-    for name, model, row_id in refs:
-        if row_id is None:
-            continue
-        row = await session.get(model, row_id)
-        if row is None or row.station_id != station_id:
-            what = _WHAT[model][0]
-            errors.append(
-                {
-                    "loc": ["body", *name.split(".")],
-                    "msg": f"no {what} {row_id} on station {short!r}: use one listed by "
-                    f"{_list_hint(model, short)}",
-                }
-            )
+    short = station.short_name
+    errors: list[dict[str, Any]] = [
+        {
+            "loc": ["body", *name.split(".")],
+            "msg": f"no {programming.kind_name(model)} {row_id} on station {short!r}: use one "
+            f"listed by {_list_hint(model, short)}",
+        }
+        for name, model, row_id in await programming.foreign_refs(session, station.id, refs)
+    ]
     if errors:
         parts = "; ".join(f"{'.'.join(e['loc'][1:])}: {e['msg']}" for e in errors)
         raise Problem(422, f"fix these references: {parts}", errors=errors)
-
-
-async def unique_name(
-    session: AsyncSession,
-    model: type[Playlist] | type[SmartBlock] | type[Clock] | type[Show],
-    station_id: uuid.UUID,
-    name: str,
-    exclude: uuid.UUID | None = None,
-) -> None:
-    """409 when another row of the station already has ``name``."""
-    query = select(func.count()).where(model.station_id == station_id, model.name == name)
-    if exclude is not None:
-        query = query.where(model.id != exclude)
-    if await session.scalar(query):
-        raise Problem(
-            409, f"the station already has a {_WHAT[model][0]} named {name!r}: pick another name"
-        )
 
 
 def finite_json(value: Any, where: str) -> None:

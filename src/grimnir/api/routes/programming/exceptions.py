@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, timedelta
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
@@ -22,10 +21,12 @@ from grimnir.api.routes.programming.shows import (
     _load,
     _out,
 )
-from grimnir.domain import ShowExceptionKind
+from grimnir.domain import NotFoundError, ShowExceptionKind
 from grimnir.planner import zone
 from grimnir.planner.shows import Content, occurrences
-from grimnir.store.models import Show, ShowException
+from grimnir.services import programming
+from grimnir.services.programming import exceptions as service
+from grimnir.store.models import Show
 
 router = APIRouter(tags=["shows"])
 
@@ -65,20 +66,10 @@ async def _check_exception(
             raise Problem(422, f"substitute.{need}: content {content.kind.value!r} needs {need}")
         await check_refs(
             session,
-            scope.station.id,
-            scope.station.short_name,
+            scope.station,
             [(f"substitute.{k}", m, getattr(content, k)) for k, m in _REFS.items()],
         )
-    taken = await session.scalar(
-        select(func.count()).where(
-            ShowException.show_id == show.id, ShowException.occurrence_start == at
-        )
-    )
-    if taken:
-        raise Problem(
-            409,
-            f"the occurrence at {at.isoformat()} already has an exception: delete it first",
-        )
+    await service.check_occurrence_free(session, show.id, at)
 
 
 @router.post(
@@ -91,16 +82,16 @@ async def add_exception(
     async with context(request).sessions() as session:
         show = await _load(session, scope, show_id)
         await _check_exception(session, scope, show, body)
-        row = ShowException(
-            show_id=show.id,
-            occurrence_start=body.occurrence_start.astimezone(UTC),
+        row = await service.add_exception(
+            session,
+            show,
+            occurrence_start=body.occurrence_start,
             kind=body.kind,
-            new_start=None if body.new_start is None else body.new_start.astimezone(UTC),
+            new_start=body.new_start,
             new_duration_ms=body.new_duration_ms,
             substitute=body.substitute,
             note=body.note,
         )
-        session.add(row)
         audit(
             session, request, scope, "show.exception", show.name, kind=body.kind.value,
             occurrence=row.occurrence_start.isoformat(),
@@ -115,14 +106,12 @@ async def delete_exception(
 ) -> Response:
     """Drop an exception: the occurrence airs as the rule says again."""
     async with context(request).sessions() as session:
-        show = await owned(session, Show, show_id, scope.station.id, scope.station.short_name)
-        row = await session.get(ShowException, exception_id)
-        if row is None or row.show_id != show.id:
-            raise Problem(
-                404,
-                f"show {show.name!r} has no exception {exception_id}: see GET …/shows/{show_id}",
-            )
+        show = await owned(session, Show, show_id, scope.station)
+        try:
+            row = await service.show_exception(session, show, exception_id)
+        except NotFoundError as e:
+            raise Problem(404, f"{e}: see GET …/shows/{show_id}") from None
         audit(session, request, scope, "show.exception.delete", show.name, id=str(row.id))
-        await session.delete(row)
+        await programming.remove(session, row)
         await session.commit()
     return Response(status_code=204)

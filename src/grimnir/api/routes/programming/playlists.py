@@ -9,16 +9,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
-from grimnir.api.routes.programming.common import Description, Name, owned, unique_name
+from grimnir.api.routes.programming.common import Description, Name, owned
 from grimnir.domain import MediaState
 from grimnir.planner.playlists import PlaylistSpec
-from grimnir.store.models import MediaItem, Playlist, PlaylistItem
+from grimnir.services import programming
+from grimnir.services.programming import playlists as service
+from grimnir.store.models import Playlist
 
 router = APIRouter(tags=["playlists"])
 
@@ -92,8 +94,8 @@ def _check(
     PlaylistSpec.from_parts("new", name, list(items), rotation=rotation)
 
 
-async def _out(session: Any, row: Playlist) -> PlaylistOut:
-    count = await session.scalar(select(func.count()).where(PlaylistItem.playlist_id == row.id))
+async def _out(session: AsyncSession, row: Playlist) -> PlaylistOut:
+    count = await service.item_count(session, row.id)
     return PlaylistOut(
         id=row.id,
         name=row.name,
@@ -101,7 +103,7 @@ async def _out(session: Any, row: Playlist) -> PlaylistOut:
         shuffle=row.shuffle,
         rotation=dict(row.rotation or {}),
         jingle=row.jingle,
-        item_count=count or 0,
+        item_count=count,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -116,17 +118,11 @@ async def list_playlists(
     request: Request, scope: Dj, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[PlaylistOut]:
     """The station's playlists, by name."""
-    sid = scope.station.id
     async with context(request).sessions() as session:
-        total = await session.scalar(select(func.count()).where(Playlist.station_id == sid)) or 0
-        rows = await session.scalars(
-            select(Playlist)
-            .where(Playlist.station_id == sid)
-            .order_by(Playlist.name)
-            .limit(page.limit)
-            .offset(page.offset)
+        rows, total = await service.list_playlists(
+            session, scope.station.id, limit=page.limit, offset=page.offset
         )
-        items = [await _out(session, r) for r in rows.all()]
+        items = [await _out(session, r) for r in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -136,16 +132,15 @@ async def add_playlist(body: PlaylistIn, request: Request, scope: Manager) -> Pl
     rotation = _rotation(body.rotation)
     _check(body.name, rotation, [])
     async with context(request).sessions() as session:
-        await unique_name(session, Playlist, scope.station.id, body.name)
-        row = Playlist(
-            station_id=scope.station.id,
+        row = await service.create_playlist(
+            session,
+            scope.station.id,
             name=body.name,
             description=body.description,
             shuffle=body.shuffle,
             rotation=rotation,
             jingle=body.jingle,
         )
-        session.add(row)
         audit(session, request, scope, "playlist.create", body.name, id=str(row.id))
         await session.commit()
         return await _out(session, row)
@@ -155,9 +150,7 @@ async def add_playlist(body: PlaylistIn, request: Request, scope: Manager) -> Pl
 async def get_playlist(playlist_id: uuid.UUID, request: Request, scope: Dj) -> PlaylistOut:
     """One playlist."""
     async with context(request).sessions() as session:
-        row = await owned(
-            session, Playlist, playlist_id, scope.station.id, scope.station.short_name
-        )
+        row = await owned(session, Playlist, playlist_id, scope.station)
         return await _out(session, row)
 
 
@@ -169,12 +162,16 @@ async def edit_playlist(
     rotation = _rotation(body.rotation)
     _check(body.name, rotation, [])
     async with context(request).sessions() as session:
-        row = await owned(
-            session, Playlist, playlist_id, scope.station.id, scope.station.short_name
+        row = await owned(session, Playlist, playlist_id, scope.station)
+        await service.update_playlist(
+            session,
+            row,
+            name=body.name,
+            description=body.description,
+            shuffle=body.shuffle,
+            rotation=rotation,
+            jingle=body.jingle,
         )
-        await unique_name(session, Playlist, scope.station.id, body.name, exclude=row.id)
-        row.name, row.description, row.shuffle = body.name, body.description, body.shuffle
-        row.rotation, row.jingle = rotation, body.jingle
         audit(session, request, scope, "playlist.update", body.name, id=str(row.id))
         await session.commit()
         return await _out(session, row)
@@ -184,22 +181,14 @@ async def edit_playlist(
 async def delete_playlist(playlist_id: uuid.UUID, request: Request, scope: Manager) -> Response:
     """Delete the playlist; clock slots and shows that used it lose the reference."""
     async with context(request).sessions() as session:
-        row = await owned(
-            session, Playlist, playlist_id, scope.station.id, scope.station.short_name
-        )
+        row = await owned(session, Playlist, playlist_id, scope.station)
         audit(session, request, scope, "playlist.delete", row.name, id=str(row.id))
-        await session.delete(row)
+        await programming.remove(session, row)
         await session.commit()
     return Response(status_code=204)
 
 
-async def _items(session: Any, playlist_id: uuid.UUID) -> list[ItemOut]:
-    rows = await session.execute(
-        select(PlaylistItem, MediaItem)
-        .join(MediaItem, MediaItem.id == PlaylistItem.media_id)
-        .where(PlaylistItem.playlist_id == playlist_id)
-        .order_by(PlaylistItem.position)
-    )
+async def _items(session: AsyncSession, playlist_id: uuid.UUID) -> list[ItemOut]:
     return [
         ItemOut(
             position=item.position,
@@ -210,7 +199,7 @@ async def _items(session: Any, playlist_id: uuid.UUID) -> list[ItemOut]:
             duration_ms=media.duration_ms,
             state=media.state,
         )
-        for item, media in rows
+        for item, media in await service.playlist_items(session, playlist_id)
     ]
 
 
@@ -218,7 +207,7 @@ async def _items(session: Any, playlist_id: uuid.UUID) -> list[ItemOut]:
 async def list_items(playlist_id: uuid.UUID, request: Request, scope: Dj) -> list[ItemOut]:
     """The playlist's items in play order."""
     async with context(request).sessions() as session:
-        await owned(session, Playlist, playlist_id, scope.station.id, scope.station.short_name)
+        await owned(session, Playlist, playlist_id, scope.station)
         return await _items(session, playlist_id)
 
 
@@ -230,19 +219,10 @@ async def set_items(
     scope: Manager,
 ) -> list[ItemOut]:
     """Replace the ordered list of items (a media item may appear more than once)."""
-    sid, short = scope.station.id, scope.station.short_name
+    short = scope.station.short_name
     async with context(request).sessions() as session:
-        row = await owned(session, Playlist, playlist_id, sid, short)
-        wanted = {i.media_id for i in body}
-        found: set[uuid.UUID] = set()
-        if wanted:
-            found = set(
-                await session.scalars(
-                    select(MediaItem.id).where(
-                        MediaItem.id.in_(wanted), MediaItem.station_id == sid
-                    )
-                )
-            )
+        row = await owned(session, Playlist, playlist_id, scope.station)
+        found = await service.station_media(session, scope.station.id, {i.media_id for i in body})
         errors = [
             {
                 "loc": ["body", str(i), "media_id"],
@@ -260,11 +240,7 @@ async def set_items(
             for pos, i in enumerate(body)
         ]
         _check(row.name, dict(row.rotation or {}), triples)
-        await session.execute(delete(PlaylistItem).where(PlaylistItem.playlist_id == row.id))
-        session.add_all(
-            PlaylistItem(playlist_id=row.id, position=pos, media_id=uuid.UUID(m), overrides=dict(o))
-            for m, pos, o in triples
-        )
+        await service.replace_items(session, row, [(uuid.UUID(m), o) for m, _, o in triples])
         audit(session, request, scope, "playlist.items", row.name, id=str(row.id), count=len(body))
         await session.commit()
         return await _items(session, row.id)

@@ -10,33 +10,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from grimnir.api.audit import audit
 from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
-from grimnir.api.pages import Page, PageParams, page_params, paged
+from grimnir.api.pages import Page, PageParams, page_of, page_params
 from grimnir.api.problems import Problem
-from grimnir.api.routes.programming.common import (
-    Description,
-    Name,
-    check_refs,
-    owned,
-    unique_name,
-)
+from grimnir.api.routes.programming.common import Description, Name, check_refs, owned
 from grimnir.domain import PlannerError, ShowExceptionKind
 from grimnir.planner import zone
 from grimnir.planner.shows import occurrences, schedule
+from grimnir.services import programming
+from grimnir.services.programming import shows as service
 from grimnir.store.models import (
     Clock,
-    Membership,
     Playlist,
     Show,
     ShowContent,
     ShowException,
     SmartBlock,
-    User,
     Webstream,
 )
 
@@ -175,46 +167,20 @@ async def _validate(session: AsyncSession, scope: StationScope, body: ShowIn) ->
             raise Problem(
                 422, f"{key}: does not apply to content {body.content.value!r}; leave it null"
             )
-    await check_refs(
-        session,
-        scope.station.id,
-        scope.station.short_name,
-        [(k, m, getattr(body, k)) for k, m in _REFS.items()],
-    )
-    if body.host_user_id is not None:
-        user = await session.get(User, body.host_user_id)
-        member = await session.scalar(
-            select(func.count()).where(
-                Membership.user_id == body.host_user_id,
-                Membership.station_id == scope.station.id,
-            )
+    await check_refs(session, scope.station, [(k, m, getattr(body, k)) for k, m in _REFS.items()])
+    if body.host_user_id is not None and not await service.may_host(
+        session, body.host_user_id, scope.station.id
+    ):
+        raise Problem(
+            422,
+            f"host_user_id: user {body.host_user_id} is not a member of station "
+            f"{scope.station.short_name!r}: add them with PUT …/members/{{user_id}} first",
         )
-        if user is None or not (user.is_admin or member):
-            raise Problem(
-                422,
-                f"host_user_id: user {body.host_user_id} is not a member of station "
-                f"{scope.station.short_name!r}: add them with PUT …/members/{{user_id}} first",
-            )
-
-
-def _apply(row: Show, body: ShowIn) -> None:
-    for key, value in body.model_dump().items():
-        setattr(row, key, value)
-    row.dtstart = body.dtstart.astimezone(UTC)
-    row.rrule = body.rrule.strip()
 
 
 async def _load(session: AsyncSession, scope: StationScope, show_id: uuid.UUID) -> Show:
-    await owned(session, Show, show_id, scope.station.id, scope.station.short_name)
-    row = await session.scalar(
-        select(Show)
-        .where(Show.id == show_id)
-        .options(selectinload(Show.exceptions))
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        raise Problem(404, f"show {show_id} was just deleted")
-    return row
+    await owned(session, Show, show_id, scope.station)
+    return await service.show_with_exceptions(session, show_id)
 
 
 Dj = DjScope
@@ -227,15 +193,10 @@ async def list_shows(
 ) -> Page[ShowOut]:
     """The station's shows with their exceptions, by name."""
     async with context(request).sessions() as session:
-        return await paged(
-            session,
-            Show,
-            page,
-            _out,
-            where=[Show.station_id == scope.station.id],
-            order_by=[Show.name],
-            options=[selectinload(Show.exceptions)],
+        rows, total = await service.list_shows(
+            session, scope.station.id, limit=page.limit, offset=page.offset
         )
+        return page_of(rows, total, page, _out)
 
 
 @router.post("/stations/{station}/shows", response_model=ShowOut, status_code=201)
@@ -243,11 +204,8 @@ async def add_show(body: ShowIn, request: Request, scope: Manager) -> ShowOut:
     """A new show (a rebuild puts it on the timeline)."""
     async with context(request).sessions() as session:
         await _validate(session, scope, body)
-        await unique_name(session, Show, scope.station.id, body.name)
-        row = Show(station_id=scope.station.id)
-        _apply(row, body)
+        row = await service.create_show(session, scope.station.id, body.model_dump())
         _expand(row, scope.station.timezone, [])
-        session.add(row)
         audit(session, request, scope, "show.create", body.name, id=str(row.id))
         await session.commit()
         return _out(await _load(session, scope, row.id))
@@ -274,12 +232,7 @@ async def list_occurrences(
         raise Problem(422, "the window is longer than 31 days: ask for a shorter from … to")
     tz = zone(scope.station.timezone)
     async with context(request).sessions() as session:
-        rows = await session.scalars(
-            select(Show)
-            .where(Show.station_id == scope.station.id)
-            .options(selectinload(Show.exceptions))
-            .order_by(Show.created_at, Show.id)
-        )
+        rows = await service.all_shows(session, scope.station.id)
         shows = [(s, list(s.exceptions)) for s in rows]
     found = schedule(shows, tz, lo, hi)
     return OccurrencesOut(
@@ -322,8 +275,7 @@ async def edit_show(show_id: uuid.UUID, body: ShowIn, request: Request, scope: M
     async with context(request).sessions() as session:
         row = await _load(session, scope, show_id)
         await _validate(session, scope, body)
-        await unique_name(session, Show, scope.station.id, body.name, exclude=row.id)
-        _apply(row, body)
+        await service.update_show(session, row, body.model_dump())
         _expand(row, scope.station.timezone, [])
         audit(session, request, scope, "show.update", body.name, id=str(row.id))
         await session.commit()
@@ -334,8 +286,8 @@ async def edit_show(show_id: uuid.UUID, body: ShowIn, request: Request, scope: M
 async def delete_show(show_id: uuid.UUID, request: Request, scope: Manager) -> Response:
     """Delete the show and its exceptions."""
     async with context(request).sessions() as session:
-        row = await owned(session, Show, show_id, scope.station.id, scope.station.short_name)
+        row = await owned(session, Show, show_id, scope.station)
         audit(session, request, scope, "show.delete", row.name, id=str(row.id))
-        await session.delete(row)
+        await programming.remove(session, row)
         await session.commit()
     return Response(status_code=204)
