@@ -383,17 +383,36 @@ async def test_track_art_comes_from_the_media_file(world: ApiWorld, tmp_path: Pa
 
 async def test_the_station_picture_is_made_from_its_name(world: ApiWorld) -> None:
     anon = world.client()
-    svg = await anon.get("/api/station/wgmr/art")
+    # a browser's <img> takes SVG: the initials on the station's colour
+    browser = {"Accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}
+    svg = await anon.get("/api/station/wgmr/art", headers=browser)
     assert svg.status_code == 200
+    assert "Accept" in svg.headers["vary"]
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert svg.text.startswith("<svg ")
     assert ">WF</text>" in svg.text  # WGMR FM
     assert "max-age" in svg.headers["cache-control"]
-    assert (await anon.get("/api/station/wgmr/art")).content == svg.content  # stable
-    other = await anon.get("/api/station/other/art")
+    again = await anon.get("/api/station/wgmr/art", headers=browser)
+    assert again.content == svg.content  # stable
+    other = await anon.get("/api/station/other/art", headers=browser)
     assert other.headers["etag"] != svg.headers["etag"]
-    cached = await anon.get("/api/station/wgmr/art", headers={"If-None-Match": svg.headers["etag"]})
+    cached = await anon.get(
+        "/api/station/wgmr/art", headers={**browser, "If-None-Match": svg.headers["etag"]}
+    )
     assert cached.status_code == 304
+    # an app that does not say it takes SVG gets a bitmap: a PNG of the same colour
+    png = await anon.get("/api/station/wgmr/art", headers={"Accept": "image/*"})
+    assert png.status_code == 200
+    assert png.headers["content-type"] == "image/png"
+    assert "Accept" in png.headers["vary"]
+    with av.open(io.BytesIO(png.content)) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (600, 600)
+    pixels = frame.to_ndarray(format="rgb24")
+    assert tuple(pixels[5, 5]) != (255, 255, 255)
+    assert tuple(pixels[300, 300]) == (255, 255, 255)
+    assert (await anon.get("/api/station/wgmr/art")).content == png.content  # */*: the PNG
+    assert (await anon.get("/api/station/other/art")).content != png.content
     # nothing on air, or a track without a cover: the station's picture
     current = await anon.get("/api/nowplaying/wgmr/art")
     assert current.status_code == 302

@@ -28,6 +28,7 @@ from typing import Any
 from grimnir.domain.catalog import EndReason
 from grimnir.domain.fades import Timing
 from grimnir.domain.layers import Layer
+from grimnir.domain.titles import names_from_filename
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, RATE, Block, silence
 from grimnir.engine.automation import AutomationPlayer, PlayItem, SourceFactory, Voice
@@ -314,14 +315,11 @@ class FallbackPlayer:
                 return
         self._loaded_at = frame
         if not paths.items:
-            paths.items = [
-                PlayItem(item_id="", path=str(file), title=file.stem)
-                for file in expand_paths(self._paths)
-            ]
+            paths.items = [_named(file) for file in expand_paths(self._paths)]
             paths.position = 0
         if not emergency.items and self._emergency is not None and self._emergency.is_file():
             file = self._emergency
-            emergency.items = [PlayItem(item_id="", path=str(file), title=file.stem)]
+            emergency.items = [_named(file)]
 
     def _next(self, frame: int) -> PlayItem | None:
         armed = self._armed
@@ -413,3 +411,9 @@ class FallbackPlayer:
                 },
             )
         )
+
+
+def _named(file: Path) -> PlayItem:
+    """A file of a folder as an item, called as the library would call it."""
+    artist, title = names_from_filename(file.name)
+    return PlayItem(item_id="", path=str(file), title=title or file.stem, artist=artist or "")

@@ -88,6 +88,7 @@ from grimnir.domain import (
     Priority,
     Timing,
 )
+from grimnir.domain.titles import names_from_filename
 from grimnir.domain.units import SAMPLE_RATE
 from grimnir.engine.client import (
     SUBSCRIBED,
@@ -396,7 +397,8 @@ class StationExecutor:
                 path, title, artist = item.path, item.title or "", item.artist or ""
                 meta: dict[str, Any] = {"media_id": str(item.id)}
             else:
-                path, title, artist, meta = str(item), Path(item).stem, "", {}
+                named_artist, named = names_from_filename(Path(item).name)
+                path, title, artist, meta = str(item), named or "", named_artist or "", {}
             request = PlayRequest(
                 item_id=f"insert-{uuid.uuid4().hex[:12]}",
                 path=path,

@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from grimnir.domain import LibraryError, MediaState
+from grimnir.domain.titles import names_from_filename
 from grimnir.library import queries
 from grimnir.library._columns import apply_tags
 from grimnir.library._errors import NoAudioError
 from grimnir.library._tasks import FileTags, read_file_tags
-from grimnir.library.tags import names_from_filename
 from grimnir.store.models import MediaItem
 
 if TYPE_CHECKING:

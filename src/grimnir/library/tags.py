@@ -264,18 +264,3 @@ def _number(value: str, low: float, high: float) -> float | None:
         return None
     number = float(found.group(0).replace(",", "."))
     return number if low <= number <= high else None
-
-
-_ARTIST_TITLE = re.compile(r"^\s*(?P<artist>[^-]+?)\s+-\s+(?P<title>.+?)\s*$")
-
-
-def names_from_filename(filename: str, artist: str | None = None) -> tuple[str | None, str | None]:
-    """``(artist, title)`` for a file whose tags give no title, from its file name:
-    ``Artist - Title.mp3`` gives both unless the tags name the ``artist`` (then the
-    whole name is the title), any other name the title (``_`` read as spaces), as
-    players and other automation systems show such a file."""
-    stem = Path(filename).stem.replace("_", " ").strip()[:255]
-    found = _ARTIST_TITLE.match(stem)
-    if found and not artist:
-        return found["artist"][:255], found["title"][:255]
-    return artist, stem or None

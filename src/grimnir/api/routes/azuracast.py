@@ -167,12 +167,23 @@ async def azuracast_schedule(
 @root_router.get(
     "/api/station/{station}/art",
     response_class=Response,
-    responses={200: {"content": {art.SVG: {}}, "description": "The station's picture."}},
+    responses={
+        200: {
+            "content": {art.SVG: {}, art.PNG: {}},
+            "description": "The station's picture: SVG for callers that accept it, else PNG.",
+        }
+    },
 )
 async def station_art(request: Request, station: StationPath) -> Response:
-    """The station's picture: its initials on its colour (SVG)."""
+    """The station's picture: its initials on its colour (SVG), or a PNG of its
+    colour for callers that do not take SVG."""
     row = await _station(context(request), station)
-    return art.picture(request, art.station_svg(row.name, row.short_name), art.SVG)
+    if art.wants_svg(request):
+        body, kind = art.station_svg(row.name, row.short_name), art.SVG
+    else:
+        body = await asyncio.to_thread(art.station_png, row.short_name)
+        kind = art.PNG
+    return art.picture(request, body, kind, vary="Accept")
 
 
 MediaPath = Annotated[
