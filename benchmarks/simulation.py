@@ -34,9 +34,9 @@ from tests.simulation._scenario import load  # noqa: E402
 from tests.simulation._sim import ORIGIN, TRACKS, Simulation, write_media  # noqa: E402
 
 from grimnir.engine.audio import BLOCK, RATE  # noqa: E402
-from grimnir.engine.automation import PlayItem  # noqa: E402
 from grimnir.engine.clock import VirtualClock  # noqa: E402
 from grimnir.engine.engine import Engine, EngineOptions  # noqa: E402
+from grimnir.engine.mixing.automation import PlayItem  # noqa: E402
 
 GOAL_WEEK_MIN = 60.0
 SPAN_BLOCKS = 500

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from grimnir.engine.audio import BLOCK, RATE, Block
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.engine import Engine
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.sources import Source, Stalling, TimedSource
 
 _PERIOD = RATE // 1000

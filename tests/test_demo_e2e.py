@@ -30,8 +30,7 @@ def _engine_title(grpc: str, station_id: str) -> str:
             status = await client.status()
         finally:
             await client.close()
-        current = status.get("current") or {}
-        return str(current.get("title") or "")
+        return "" if status.current is None else status.current.title
 
     return asyncio.run(ask())
 

@@ -85,11 +85,11 @@ def test_the_example_records_into_the_folders_its_file_names(tmp_path: Path) -> 
     up = start_up(env, free_port_pair(), free_port_pair())
     try:
         folders = [absolute_rec, relative_rec]
-        assert wait_until(lambda: all(recorded(f) for f in folders), 90), (
-            "no recording appeared where the station files say"
-        )
+        recording = wait_until(lambda: all(recorded(f) for f in folders), 90)
         hls = [absolute_hls, relative_hls]
-        assert wait_until(lambda: all((f / "index.m3u8").is_file() for f in hls), 60)
+        segmenting = recording and wait_until(
+            lambda: all((f / "index.m3u8").is_file() for f in hls), 60
+        )
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=30)
     finally:
@@ -98,6 +98,9 @@ def test_the_example_records_into_the_folders_its_file_names(tmp_path: Path) -> 
         log = up.communicate(timeout=10)[0]
         for pid in engine_pids(tmp_path):
             os.kill(pid, signal.SIGKILL)
+    said = f"grimnir up said:\n{log[-4000:]}"
+    assert recording, f"no recording appeared where the station files say; {said}"
+    assert segmenting, f"no HLS playlist appeared where the station files say; {said}"
 
     for folder, short_name in ((absolute_rec, "wgmr-fm"), (relative_rec, "wgmr-two")):
         for path in recorded(folder):

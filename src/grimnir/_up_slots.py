@@ -97,8 +97,8 @@ async def place_engines(slots: list[StationSlot], host: str, stream_port: int | 
             slot.stream_port = ports.assign(index, name)
             continue
         wanted = (stream_port or DEFAULT_STREAM_PORT) + index
-        port = (running.get("stream_server") or {}).get("port")
-        slot.stream_port = ports.keep(port if isinstance(port, int) else wanted)
+        server = running.stream_server
+        slot.stream_port = ports.keep(wanted if server is None else server.port)
         if stream_port and slot.stream_port != wanted:
             log.warning(
                 "%s's engine, left running, serves on port %d, not %d: stop "

@@ -405,7 +405,7 @@ async def test_the_station_picture_is_made_from_its_name(world: ApiWorld) -> Non
     assert png.status_code == 200
     assert png.headers["content-type"] == "image/png"
     assert "Accept" in png.headers["vary"]
-    with av.open(io.BytesIO(png.content)) as container:
+    with av.open(io.BytesIO(png.content), mode="r") as container:
         frame = next(container.decode(video=0))
     assert (frame.width, frame.height) == (600, 600)
     pixels = frame.to_ndarray(format="rgb24")

@@ -164,7 +164,7 @@ async def test_handover_and_kick_on_a_real_engine(tmp_path: Path) -> None:
         assert r.status_code == 409  # nobody connected yet
         process = await dj(live.harbor_port, PASSWORD.replace(" ", "%20"), 30)
         try:
-            assert await until(lambda: live.runtime.status()["on_air"] == "live")
+            assert await until(lambda: live.runtime.status().on_air == "live")
             status = (await dj_client.get(f"{LIVE}/status")).json()
             assert status["engine"] is True
             assert status["live_mount"] == "/live"

@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +26,7 @@ from grimnir.api.ratelimit import Limit, Limits, RateLimiter
 from grimnir.api.routes._harbor import SECRET_HEADER, harbor_secret
 from grimnir.config.station import StationConfig
 from grimnir.domain import EntryKind, EntryStatus, Timing
-from grimnir.engine.client import EngineClient, InProcessEngineClient
+from grimnir.engine.client import EngineClient, HarborSource, InProcessEngineClient
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 from grimnir.engine.server import HarborConnection, StreamServer
 from grimnir.executor import ShowEndKicker
@@ -246,9 +246,8 @@ class Live:
     def harbor_port(self) -> int:
         return self.runtime.server.address[1]
 
-    def connected(self) -> dict[str, Any]:
-        mounts: dict[str, Any] = self.runtime.harbor.status()["mounts"]
-        return mounts
+    def connected(self) -> Mapping[str, HarborSource]:
+        return self.runtime.harbor.status().mounts
 
 
 @asynccontextmanager
@@ -316,7 +315,7 @@ async def test_end_to_end_a_token_works_once_through_the_real_harbor(tmp_path: P
         token = (await new_token(live.world))["token"]
         first = await dj(live.harbor_port, token, 2)
         assert await until(lambda: "/live" in live.connected())
-        assert live.connected()["/live"]["user"] == "dj"
+        assert live.connected()["/live"].user == "dj"
         code, stderr = await finished(first)
         assert code == 0, stderr
         assert await until(lambda: "/live" not in live.connected())

@@ -34,5 +34,7 @@ def test_an_artist_from_the_tags_is_kept_and_the_name_is_the_title() -> None:
 
 def test_names_fit_the_library_columns() -> None:
     artist, title = names_from_filename("A" * 300 + " - " + "B" * 300 + ".mp3")
-    assert artist is not None and title is not None
-    assert len(artist) <= 255 and len(title) <= 255
+    assert artist is not None
+    assert title is not None
+    assert len(artist) <= 255
+    assert len(title) <= 255

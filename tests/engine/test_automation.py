@@ -12,9 +12,9 @@ import pytest
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import BLOCK, silence
-from grimnir.engine.automation import AutomationPlayer, PlayItem
 from grimnir.engine.events import EngineEvent
-from grimnir.engine.fades import Ramp
+from grimnir.engine.mixing.automation import AutomationPlayer, PlayItem
+from grimnir.engine.mixing.fades import Ramp
 from grimnir.engine.sources import FileSource, Source
 
 RATE = 48_000

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grimnir.domain.errors import EXIT_CONFIG
-from grimnir.engine.client import GrpcEngineClient
+from grimnir.engine.client import GrpcEngineClient, StreamAddress
 from grimnir.engine.client.supervisor import (
     EngineSpec,
     EngineStatus,
@@ -67,8 +67,8 @@ async def test_the_engine_serves_control_on_a_unix_socket_and_replaces_a_stale_o
     client = GrpcEngineClient(f"unix:{sock}", STATION_ID, timeout_s=1.0)
     try:
         status = await wait_serving(client, 60)
-        assert status["pid"] == proc.pid
-        assert status["stream_server"] == {"host": "127.0.0.1", "port": http}
+        assert status.pid == proc.pid
+        assert status.stream_server == StreamAddress("127.0.0.1", http)
 
         # A second engine on the same socket is refused, and the first serves on.
         second = await asyncio.to_thread(
@@ -76,7 +76,7 @@ async def test_the_engine_serves_control_on_a_unix_socket_and_replaces_a_stale_o
         )
         assert second.returncode == EXIT_CONFIG
         assert f"{sock} is already in use" in second.stderr
-        assert (await client.status())["pid"] == proc.pid
+        assert (await client.status()).pid == proc.pid
     finally:
         await client.close()
         proc.terminate()

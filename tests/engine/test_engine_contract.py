@@ -31,6 +31,7 @@ from grimnir.engine.client import (
     GrpcEngineClient,
     InProcessEngineClient,
     PlayRequest,
+    StatusReport,
 )
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.control import LocalControl, analyze_file, waveform
@@ -125,9 +126,7 @@ async def _subscribed(client: EngineClient) -> AsyncGenerator[EngineEventRecord,
     return stream
 
 
-async def _poll_status(
-    client: EngineClient, ok: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
+async def _poll_status(client: EngineClient, ok: Callable[[StatusReport], bool]) -> StatusReport:
     async with asyncio.timeout(WAIT_S):
         while True:
             status = await client.status()
@@ -162,14 +161,15 @@ async def test_status_shows_current_item_and_queue(rig: Rig) -> None:
     await rig.client.play(PlayRequest("next", rig.tone("next", 1.0)))
     # NOTE: each play is applied at the start of a block: on a busy machine a block may
     # fall between the two, so wait for both
-    status = await _poll_status(rig.client, lambda s: s["current"] is not None and s["queue"])
-    assert status["station_id"] == STATION
-    assert status["current"]["item_id"] == "long"
-    assert status["current"]["title"] == "Long"
-    assert status["queue"] == ["next"]
-    assert status["on_air"] == "automation"
-    assert status["frame"] > 0
-    assert status["outputs"] == []
+    status = await _poll_status(rig.client, lambda s: s.current is not None and bool(s.queue))
+    assert status.station_id == STATION
+    assert status.current is not None
+    assert status.current.item_id == "long"
+    assert status.current.title == "Long"
+    assert status.queue == ("next",)
+    assert status.on_air == "automation"
+    assert status.frame > 0
+    assert status.outputs == ()
 
 
 async def test_skip_fade_and_stop_change_what_plays(rig: Rig) -> None:
@@ -191,8 +191,8 @@ async def test_skip_fade_and_stop_change_what_plays(rig: Rig) -> None:
     fade_b = next(r for r in seen if r.type == "item.ended" and r.data["item_id"] == "b")
     start_c = next(r for r in seen if r.type == "item.started" and r.data["item_id"] == "c")
     assert fade_b.frame - start_c.frame == 300 * 48  # c starts as b fades out over 300 ms
-    status = await _poll_status(rig.client, lambda s: s["current"] is None)
-    assert status["queue"] == []  # d was dropped with the queue
+    status = await _poll_status(rig.client, lambda s: s.current is None)
+    assert status.queue == ()  # d was dropped with the queue
     assert "d" not in _started(seen)
 
 
@@ -215,7 +215,7 @@ async def test_emergency_preempts_automation(rig: Rig) -> None:
     await rig.client.play(PlayRequest("music", rig.tone("music", 8.0)))
     stream = await _subscribed(rig.client)
     async with contextlib.aclosing(stream):
-        await _poll_status(rig.client, lambda s: s["on_air"] == "automation")
+        await _poll_status(rig.client, lambda s: s.on_air == "automation")
         await rig.client.insert_emergency(PlayRequest("eas", rig.tone("eas", 0.8)))
         seen = await _until(
             stream,
@@ -258,9 +258,9 @@ async def test_the_fallback_rotation_airs_when_nothing_is_queued(rig: Rig) -> No
     back = [r for r in seen if r.type == "layer.changed"][-1]
     assert back.frame == song_end.frame  # on air again on the frame the song ended
     status = await rig.client.status()
-    assert status["fallback"]["rotation"] == 2
+    assert status.fallback["rotation"] == 2
     await rig.client.set_fallback([])
-    await _poll_status(rig.client, lambda s: s["fallback"]["rotation"] == 0)
+    await _poll_status(rig.client, lambda s: s.fallback["rotation"] == 0)
 
 
 async def test_a_fallback_item_with_a_start_time_is_refused(rig: Rig) -> None:
@@ -273,7 +273,7 @@ async def test_a_fallback_item_with_a_start_time_is_refused(rig: Rig) -> None:
             await other.set_fallback([PlayRequest("bed", rig.tone("bed", 0.4))])
     finally:
         await other.close()
-    assert (await rig.client.status())["fallback"]["rotation"] == 0
+    assert (await rig.client.status()).fallback["rotation"] == 0
 
 
 async def test_bad_graph_is_refused_and_the_old_graph_keeps_running(rig: Rig) -> None:
@@ -305,7 +305,7 @@ async def test_wrong_station_is_not_found(rig: Rig) -> None:
             await anext(other.events())
     finally:
         await other.close()
-    assert (await rig.client.status())["queue"] == []
+    assert (await rig.client.status()).queue == ()
 
 
 async def test_missing_file_is_not_found(rig: Rig, tmp_path: Path) -> None:

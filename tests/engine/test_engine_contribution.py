@@ -13,10 +13,10 @@ import pytest
 from grimnir.domain.fades import CuePoints
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import RATE, Block
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from tests._peers import wait_for
 from tests.engine.test_live_source import dominant_hz
 from tests.engine.test_network_sources import Sender, free_udp_port, sender, srt_tools  # noqa: F401 - fixtures

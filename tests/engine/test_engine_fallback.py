@@ -18,11 +18,11 @@ from grimnir.config.station import Failover
 from grimnir.domain.fades import CuePoints, Timing
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import BLOCK
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import EMPTY_AIR_LOOKAHEAD_FRAMES, RETRY_FRAMES
+from grimnir.engine.mixing.automation import PlayItem
 from tests._live import RelayEngine, ScriptedLive
 from tests.engine._signals import run_engine
 

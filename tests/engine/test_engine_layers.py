@@ -12,10 +12,10 @@ from grimnir.config._dsp import DspGraph
 from grimnir.config.station import Failover
 from grimnir.domain.fades import FadeCurve
 from grimnir.engine.audio import BLOCK
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.sources import FileSource
 from tests.engine._signals import run_engine
 

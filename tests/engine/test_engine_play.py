@@ -11,9 +11,9 @@ import numpy as np
 
 from grimnir.domain.fades import CuePoints
 from grimnir.domain.units import Millis
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
+from grimnir.engine.mixing.automation import PlayItem
 
 MakeMedia = Callable[..., Path]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grimnir.domain.errors import GrimnirError
-from grimnir.engine.client import EngineEventRecord, GrpcEngineClient
+from grimnir.engine.client import EngineEventRecord, GrpcEngineClient, StatusReport
 from grimnir.engine.client.supervisor import (
     EngineSpec,
     EngineStatus,
@@ -77,7 +77,7 @@ def engine_process(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
         proc.communicate(timeout=10)
 
 
-async def wait_serving(client: GrpcEngineClient, seconds: float) -> dict[str, object]:
+async def wait_serving(client: GrpcEngineClient, seconds: float) -> StatusReport:
     async with asyncio.timeout(seconds):
         while True:
             with contextlib.suppress(GrimnirError):
@@ -91,8 +91,8 @@ async def test_runs_the_example_station_as_it_is(tmp_path: Path) -> None:
         client = GrpcEngineClient(grpc, STATION_ID, timeout_s=1.0)
         try:
             status = await wait_serving(client, 30)
-            assert status["station_id"] == STATION_ID
-            outputs = {o["name"]: o["state"] for o in status["outputs"]}  # type: ignore[attr-defined]
+            assert status.station_id == STATION_ID
+            outputs = {o.name: o.state for o in status.outputs}
             # Icecast on localhost:8000 is not running here: the output keeps
             # retrying instead of stopping the station.
             assert any(
@@ -207,23 +207,23 @@ async def test_the_supervisor_brings_a_killed_grimnir_engine_back(tmp_path: Path
                     await asyncio.sleep(0.05)
             pid = supervisor.states()[STATION_ID].pid
             assert pid is not None
-            assert first["pid"] == pid
+            assert first.pid == pid
             os.kill(pid, signal.SIGKILL)
             async with asyncio.timeout(60):  # a bound for waiting, not a claim
-                while (again := await wait_serving(client, 60))["pid"] == pid:
+                while (again := await wait_serving(client, 60)).pid == pid:
                     await asyncio.sleep(0.05)
             async with asyncio.timeout(60):  # the next health check marks it running
                 while supervisor.states()[STATION_ID].status is not EngineStatus.RUNNING:
                     await asyncio.sleep(0.05)
             assert supervisor.states()[STATION_ID].starts == 2
-            assert again["pid"] == supervisor.states()[STATION_ID].pid
+            assert again.pid == supervisor.states()[STATION_ID].pid
     finally:
         await client.close()
     kinds = [event.type for event in events]
     assert kinds[:4] == ["engine.started", "engine.exited", "engine.restarting", "engine.started"]
     assert events[1].data["returncode"] == -signal.SIGKILL
     assert events[2].data["delay_s"] == SupervisorPolicy().backoff_initial_s
-    assert events[3].data["pid"] == again["pid"]
+    assert events[3].data["pid"] == again.pid
 
 
 def test_grimnir_engine_starts_without_the_control_plane() -> None:

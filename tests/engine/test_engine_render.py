@@ -18,10 +18,10 @@ from grimnir.config.station import Failover, load_station_config
 from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.engine.audio import BLOCK
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.render import PlaylistFeeder, playlist_files, render
 from tests.engine._signals import music_track, run_engine
 

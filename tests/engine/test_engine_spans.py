@@ -24,12 +24,12 @@ from grimnir.domain.catalog import AudioFormat
 from grimnir.domain.errors import EngineError
 from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import RealtimeClock, VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions, seconds_to_frames
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
+from grimnir.engine.mixing.voice import Voice
 from grimnir.engine.sources import FileSource
-from grimnir.engine.voice import Voice
 from tests._live import RelayEngine, ScriptedLive
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,19 +14,19 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from grimnir.domain.errors import EngineError
 from grimnir.engine.audio import BLOCK, RATE, Block
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import Clock, RealtimeClock, VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.encoders import Encoder, EncoderPool, Mp3Encoder
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.outputs import NullOutput, OutputState
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
+from grimnir.engine.v1.status import OutputStatus, StatusReport
 from tests.engine._stations import station
 
 MakeMedia = Callable[..., Path]
@@ -129,8 +129,8 @@ def until(done: Callable[[], bool], seconds: float = WAIT_S) -> bool:
 
 
 def playing(control: LocalControl, item_id: str) -> bool:
-    current = control.status()["current"]
-    return current is not None and current["item_id"] == item_id
+    current = control.status().current
+    return current is not None and current.item_id == item_id
 
 
 class Reader(threading.Thread):
@@ -164,30 +164,31 @@ class Reader(threading.Thread):
         finally:
             self.ready.set()
 
-    def check(self, status: dict[str, Any]) -> None:
-        assert set(status) == STATUS_KEYS, status
-        assert status["station_id"] == STATION
-        frame = status["frame"]
+    def check(self, status: StatusReport) -> None:
+        assert set(status.to_wire()) == STATUS_KEYS, status
+        assert status.station_id == STATION
+        frame = status.frame
         assert frame % BLOCK == 0, frame
         assert frame >= self.last_frame, (frame, self.last_frame)  # never backwards
         self.last_frame = frame
         if frame > 0:  # ``time`` is the time of ``frame``: one instant, one origin
-            origin = datetime.fromisoformat(status["time"]) - timedelta(seconds=frame / RATE)
+            assert status.time is not None
+            origin = status.time - timedelta(seconds=frame / RATE)
             self.origin = self.origin or origin
             assert abs(origin - self.origin) < timedelta(milliseconds=1), (origin, self.origin)
-        assert status["on_air"] in ON_AIR, status["on_air"]
-        queue = status["queue"]
+        assert status.on_air in ON_AIR, status.on_air
+        queue = status.queue
         assert set(queue) <= self.known, queue
         assert len(set(queue)) == len(queue), queue
-        current = status["current"]
+        current = status.current
         if current is not None:
-            assert current["item_id"] in self.known, current
-            assert current["item_id"] not in queue, (current, queue)
-            assert current["position_ms"] >= 0, current
-        assert [o["name"] for o in status["outputs"]] == ["null"], status["outputs"]
-        assert status["outputs"][0]["state"] in {s.value for s in OutputState}
-        assert status["late_blocks"] >= 0
-        assert set(status["fallback"]) == {"rotation", "playing", "failed"}
+            assert current.item_id in self.known, current
+            assert current.item_id not in queue, (current, queue)
+            assert current.position_ms >= 0, current
+        assert [o.name for o in status.outputs] == ["null"], status.outputs
+        assert status.outputs[0].state in {s.value for s in OutputState}
+        assert status.late_blocks >= 0
+        assert set(status.fallback) == {"rotation", "playing", "failed"}
 
 
 def test_status_and_close_race_a_playing_engine(make_media: MakeMedia) -> None:
@@ -244,8 +245,8 @@ def _play_read_and_close(tones: dict[str, str], rng: random.Random) -> list[Read
     assert [e for r in readers for e in r.errors] == []
     assert not loop.is_alive()  # close waited for the loop thread to end
     final = control.status()
-    assert final["frame"] >= max(r.last_frame for r in readers)
-    assert final["outputs"] == [{"name": "null", "state": "closed"}]
+    assert final.frame >= max(r.last_frame for r in readers)
+    assert final.outputs == (OutputStatus("null", "closed"),)
     assert output.bytes_written > 0
     assert log.threads("flush") == [loop]
     assert set(log.threads("encode")) == {loop}
@@ -310,11 +311,12 @@ def test_without_a_loop_thread_close_and_status_work_on_the_callers_thread(
         clock.wait()
         engine.step()
     status = control.status()
-    assert status["current"]["item_id"] == "a"
-    assert status["current"]["position_ms"] == 1000  # 50 blocks since it started
+    assert status.current is not None
+    assert status.current.item_id == "a"
+    assert status.current.position_ms == 1000  # 50 blocks since it started
     engine.close()
     assert log.threads("flush") == [threading.current_thread()]
-    assert control.status()["outputs"] == [{"name": "null", "state": "closed"}]
+    assert control.status().outputs == (OutputStatus("null", "closed"),)
     assert output.bytes_written > 0
 
 
@@ -330,12 +332,12 @@ def test_a_status_after_a_command_was_applied_shows_it(make_media: MakeMedia) ->
             control.play(PlayItem(f"q{n}", tone, start_at=later + n))
             engine.submit(applied.set)
             assert applied.wait(WAIT_S)
-            assert f"q{n}" in control.status()["queue"]
+            assert f"q{n}" in control.status().queue
             applied = threading.Event()
             control.unqueue("automation", [f"q{n}"])
             engine.submit(applied.set)
             assert applied.wait(WAIT_S)
-            assert f"q{n}" not in control.status()["queue"]
+            assert f"q{n}" not in control.status().queue
     finally:
         engine.close()
     assert not loop.is_alive()

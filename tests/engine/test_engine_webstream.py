@@ -9,10 +9,10 @@ from pathlib import Path
 from grimnir.domain.fades import CuePoints
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import RATE
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import RealtimeClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from tests._peers import Senders, wait_for
 
 MakeMedia = Callable[..., Path]

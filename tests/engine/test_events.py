@@ -8,10 +8,10 @@ from pathlib import Path
 
 from grimnir.config.station import Failover
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EVENT_TYPES, EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from tests._live import ScriptedLive
 
 ENGINE = Path(__file__).resolve().parents[2] / "src" / "grimnir" / "engine"

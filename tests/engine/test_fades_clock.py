@@ -11,8 +11,8 @@ import pytest
 import grimnir.engine.clock as clock_module
 from grimnir.domain.fades import FadeCurve
 from grimnir.engine.clock import RealtimeClock, VirtualClock
-from grimnir.engine.fades import Ramp
-from grimnir.engine.smart import plan_smart_transition
+from grimnir.engine.mixing.fades import Ramp
+from grimnir.engine.mixing.smart import plan_smart_transition
 
 
 @pytest.mark.parametrize("curve", [c for c in FadeCurve if c is not FadeCurve.SMART])

@@ -19,10 +19,10 @@ import numpy as np
 
 from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import RealtimeClock, VirtualClock
 from grimnir.engine.encoders import create_encoder
 from grimnir.engine.engine import Engine, OutputBinding
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.outputs import PLAYLIST_NAME, HlsOutput, OutputState
 from tests._require import FFMPEG_PATH, peer, peer_path
 

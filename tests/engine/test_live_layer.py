@@ -9,10 +9,10 @@ import pytest
 
 from grimnir.config.station import Failover
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from tests._live import ScriptedLive
 
 

@@ -20,10 +20,10 @@ import pytest
 
 from grimnir.domain.errors import EngineError
 from grimnir.engine.audio import BLOCK, RATE, Block, to_int16_interleaved
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.outputs import OutputState, RecordingOutput
 
 MakeMedia = Callable[..., Path]

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from grimnir.config.station import StationConfig
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.outputs import OutputState
 from grimnir.engine.runtime import RuntimeOptions, StationRuntime
 from tests._peers import PASSWORD, IcecastServer, Senders, wait_for
@@ -339,8 +339,8 @@ def test_listener_and_hls_urls_are_served(
     )
     assert played.returncode == 0, played.stderr.decode()
     status = runtime.status()
-    assert status["on_air"] == "automation"
-    assert "listeners" in status
+    assert status.on_air == "automation"
+    assert status.listeners is not None
 
 
 def test_dj_titles_reach_listeners_and_a_kick_ends_the_show(
@@ -452,8 +452,9 @@ def test_every_kind_of_listener_is_counted_on_its_mount(
         assert wait_for(lambda: icecast_out.state is OutputState.UP, 15)
 
         def audience() -> dict[str, Any]:
-            counts: dict[str, Any] = runtime.status()["audience"]["main"]
-            return counts
+            report = runtime.status().audience
+            assert report is not None
+            return report["main"].to_wire()
 
         # nobody yet: Icecast's count is known (0) once polled
         assert wait_for(lambda: audience()["icecast"] == 0, 15)

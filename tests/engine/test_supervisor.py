@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from grimnir.domain.errors import EXIT_CONFIG, GrimnirError
-from grimnir.engine.client import GrpcEngineClient
+from grimnir.engine.client import GrpcEngineClient, StatusReport
 from grimnir.engine.client.supervisor import (
     EngineSpec,
     EngineStatus,
@@ -61,7 +61,7 @@ def _address(kind: str, folder: Path) -> str:
     return f"unix:{deep / 'engine.sock'}"
 
 
-async def _wait_answering(client: GrpcEngineClient, timeout: float) -> dict[str, object]:
+async def _wait_answering(client: GrpcEngineClient, timeout: float) -> StatusReport:
     async with asyncio.timeout(timeout):
         while True:
             with contextlib.suppress(GrimnirError):
@@ -131,12 +131,12 @@ async def test_a_killed_engine_is_restarted_after_the_first_backoff_and_serves_a
                 while True:
                     with contextlib.suppress(GrimnirError):
                         status = await client.status()
-                        if status["station_id"] == STATION and status["pid"] != pids[0]:
+                        if status.station_id == STATION and status.pid != pids[0]:
                             break
                     await asyncio.sleep(0.02)
             pids.append(await _wait_running(supervisor, STATION, 60))
             assert pids[1] != pids[0]
-            assert status["pid"] == pids[1]  # the new process answered
+            assert status.pid == pids[1]  # the new process answered
             assert supervisor.states()[STATION].starts == 2
     finally:
         await client.close()
@@ -363,7 +363,7 @@ async def test_an_engine_on_a_unix_socket_comes_back_over_its_stale_socket(
     try:
         async with _supervising(supervisor):
             first = await _wait_running(supervisor, STATION, 60)
-            assert (await _wait_answering(client, 10))["pid"] == first
+            assert (await _wait_answering(client, 10)).pid == first
             assert socket_file.is_socket()
             assert socket_file.stat().st_mode & 0o777 == 0o600  # only its user controls it
             os.kill(first, signal.SIGKILL)
@@ -372,7 +372,7 @@ async def test_an_engine_on_a_unix_socket_comes_back_over_its_stale_socket(
                     await asyncio.sleep(0.05)
             second = await _wait_running(supervisor, STATION, 60)
             assert second != first
-            assert (await _wait_answering(client, 10))["pid"] == second
+            assert (await _wait_answering(client, 10)).pid == second
     finally:
         await client.close()
     assert not socket_file.exists()  # a clean stop takes its socket away
@@ -422,7 +422,7 @@ async def test_an_engine_of_another_data_dir_is_never_adopted_or_touched() -> No
             assert "already in use" in supervisor.states()[STATION].message
         assert "engine.adopted" not in [e.type for e in events]
         assert orphan.poll() is None  # never signalled
-        assert (await client.status())["pid"] == orphan.pid
+        assert (await client.status()).pid == orphan.pid
     finally:
         await client.close()
         if orphan.poll() is None:

@@ -45,8 +45,8 @@ from grimnir.engine.client import InProcessEngineClient
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
+from grimnir.engine.mixing.voice import PlayItem
 from grimnir.engine.sources import Source, TimedSource
-from grimnir.engine.voice import PlayItem
 from grimnir.executor import StationExecutor
 from grimnir.planner import register_sqlite_functions
 from grimnir.planner.builder import build

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from grimnir.api._urls import listen_urls
 from grimnir.api.context import ApiContext
 from grimnir.domain import EntryKind
 from grimnir.domain.urls import ICECAST_DEFAULT_PORT
+from grimnir.engine.client import AudienceCounts
 from grimnir.services import public
 from grimnir.store.models import (
     AsRun,
@@ -134,7 +135,7 @@ def _planned(entry: TimelineEntry) -> Track:
     )
 
 
-def _output(out: Output, audience: Audience | None) -> OutputInfo:
+def _output(out: Output, audience: AudienceCounts | None) -> OutputInfo:
     settings = out.settings if isinstance(out.settings, dict) else {}
     kind, path, url, key = out.kind.value, "", "", ""
     if kind == "http":
@@ -150,17 +151,11 @@ def _output(out: Output, audience: Audience | None) -> OutputInfo:
             path = parts.path
             key = f"{host}:{port}{path}"
             url = f"http://{key}"
-    counts = {} if audience is None else audience.get("outputs") or {}
-    heard = counts.get(key) if key else None
-    listeners = heard if isinstance(heard, int) else None
+    listeners = audience.outputs.get(key) if audience is not None and key else None
     return OutputInfo(kind, out.format.value, out.bitrate_kbps, path, url, listeners)
 
 
-Audience = dict[str, Any]
-"""One mount's listener counts as the engine reports them (``engine.audience``)."""
-
-
-async def _audience(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, Audience] | None:
+async def _audience(ctx: ApiContext, station_id: uuid.UUID) -> Mapping[str, AudienceCounts] | None:
     """Each mount's listener counts, by mount key; ``None`` when the engine is not
     running here or does not answer."""
     engine = ctx.on_air.engine(station_id)
@@ -168,19 +163,11 @@ async def _audience(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, Audienc
         return None
     try:
         async with asyncio.timeout(STATUS_TIMEOUT_S):
-            status: dict[str, Any] = await engine.status()
+            status = await engine.status()
     except Exception:  # the engine may be restarting: the page still answers
         log.debug("engine status of %s unavailable", station_id, exc_info=True)
         return None
-    raw = status.get("audience")
-    if not isinstance(raw, dict):
-        return None
-    return {str(k): v for k, v in raw.items() if isinstance(v, dict)}
-
-
-def _count(audience: Audience | None, kind: str) -> int | None:
-    value = None if audience is None else audience.get(kind)
-    return value if isinstance(value, int) else None
+    return status.audience
 
 
 async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
@@ -215,9 +202,9 @@ async def now_playing(ctx: ApiContext, station: Station) -> NowPlaying:
                 name=m.name,
                 format=m.outputs[0].format.value if m.outputs else "",
                 bitrate_kbps=m.outputs[0].bitrate_kbps if m.outputs else None,
-                listeners=None if counts is None else _count(audience, "total") or 0,
+                listeners=None if counts is None else audience.total if audience else 0,
                 outputs=tuple(_output(o, audience) for o in m.outputs),
-                hls_listeners=_count(audience, "hls") or 0,
+                hls_listeners=audience.hls if audience else 0,
             )
         )
     executor = ctx.on_air.executor(station.id)

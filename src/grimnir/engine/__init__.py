@@ -22,7 +22,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grimnir.engine.automation import PlayItem
     from grimnir.engine.client import EngineClient, GrpcEngineClient, InProcessEngineClient
     from grimnir.engine.client.supervisor import (
         EngineSpec,
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from grimnir.engine.control import EngineControl, LocalControl, Metadata
     from grimnir.engine.engine import Engine, EngineOptions
     from grimnir.engine.events import EngineEvent
+    from grimnir.engine.mixing.automation import PlayItem
     from grimnir.engine.runtime import RuntimeOptions, StationRuntime
     from grimnir.engine.v1.types import (
         SUBSCRIBED,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
-    "PlayItem": "grimnir.engine.automation",
+    "PlayItem": "grimnir.engine.mixing.automation",
     "EngineClient": "grimnir.engine.client",
     "GrpcEngineClient": "grimnir.engine.client",
     "InProcessEngineClient": "grimnir.engine.client",

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from grimnir.config import DspGraph
 from grimnir.config.documents import data_problems
 from grimnir.domain.errors import EngineError
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.control import Metadata
+from grimnir.engine.mixing.automation import PlayItem
 from grimnir.engine.v1.timebase import Timebase
 from grimnir.engine.v1.types import PlayRequest
 

@@ -9,10 +9,11 @@ are the clients that fetched a playlist or segment lately (``StaticDir``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from grimnir.engine.outputs import IcecastOutput
 from grimnir.engine.server import ListenerMount, StaticDir
+from grimnir.engine.v1.status import AudienceCounts
 
 POLL_S: Final = 10.0
 """How often Icecast is asked for its listener counts."""
@@ -26,7 +27,7 @@ class MountAudience:
     icecast: list[IcecastOutput] = field(default_factory=list)
     hls: list[StaticDir] = field(default_factory=list)
 
-    def counts(self) -> dict[str, Any]:
+    def counts(self) -> AudienceCounts:
         """Listeners now: ``http``, ``icecast`` (``None`` while no Icecast count is
         known), ``hls``, their ``total``, and ``outputs``: each listener output's own
         count, by its path on our server (``/wgmr.mp3``) or ``host:port/mount`` on
@@ -39,7 +40,7 @@ class MountAudience:
         icecast = sum(known) if known else None
         hls = sum(s.listeners() for s in self.hls)
         total = http + (icecast or 0) + hls
-        return {"http": http, "icecast": icecast, "hls": hls, "total": total, "outputs": outputs}
+        return AudienceCounts(http=http, icecast=icecast, hls=hls, total=total, outputs=outputs)
 
 
 def output_key(output: IcecastOutput) -> str:
@@ -49,6 +50,6 @@ def output_key(output: IcecastOutput) -> str:
     return f"{host}:{t.port}{t.mount}"
 
 
-def audience_status(audience: dict[str, MountAudience]) -> dict[str, dict[str, Any]]:
+def audience_status(audience: dict[str, MountAudience]) -> dict[str, AudienceCounts]:
     """Every mount's counts, by mount id (the ``audience`` part of engine status)."""
     return {mount_id: a.counts() for mount_id, a in audience.items()}

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -26,11 +26,18 @@ from grimnir.config import DspGraph
 from grimnir.domain.errors import EngineError, NotFoundError
 from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.engine.audio import BLOCK
-from grimnir.engine.automation import AutomationPlayer, PlayItem
 from grimnir.engine.engine import Engine
 from grimnir.engine.events import EngineEvent
+from grimnir.engine.mixing.automation import AutomationPlayer, PlayItem
 from grimnir.engine.snapshot import EngineSnapshot
-from grimnir.engine.sources import AnalysisRequest, AnalysisResult, Analyzer, FileSource
+from grimnir.engine.sources import (
+    AnalysisRequest,
+    AnalysisResult,
+    Analyzer,
+    FileSource,
+    is_feed,
+)
+from grimnir.engine.v1.status import StatusReport
 
 EventCallback = Callable[[EngineEvent], None]
 Unsubscribe = Callable[[], None]
@@ -99,7 +106,7 @@ class EngineControl(Protocol):
 
     def set_metadata(self, metadata: Metadata) -> None: ...
 
-    def status(self) -> dict[str, Any]: ...
+    def status(self) -> StatusReport: ...
 
     def subscribe(self, callback: EventCallback, since_frame: int | None = None) -> Unsubscribe:
         """Call ``callback`` with every engine event (telemetry included) until unsubscribed.
@@ -218,13 +225,13 @@ class LocalControl:
     def set_metadata(self, metadata: Metadata) -> None:
         self.metadata = metadata
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StatusReport:
         return self._status(self.engine.snapshot())
 
-    def _status(self, snapshot: EngineSnapshot) -> dict[str, Any]:
+    def _status(self, snapshot: EngineSnapshot) -> StatusReport:
         # NOTE: from a snapshot the block loop took at a block boundary: the calling
         # thread (gRPC, the in-process client) never walks the engine's structures.
-        return {"station_id": self._station_id, "pid": os.getpid(), **snapshot.as_status()}
+        return snapshot.as_status(self._station_id, os.getpid())
 
     def subscribe(self, callback: EventCallback, since_frame: int | None = None) -> Unsubscribe:
         with self._lock:
@@ -249,7 +256,7 @@ class LocalControl:
 
 
 def _check_playable(item: PlayItem) -> None:
-    if item.path.startswith(("http://", "https://", "rtp://", "srt://")):
+    if is_feed(item.path):
         return  # a relayed stream: reachability is the failover chain's business
     if not Path(item.path).is_file():
         raise NotFoundError(f"media file not found: {item.path}")

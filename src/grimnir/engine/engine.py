@@ -25,18 +25,17 @@ from grimnir.domain.errors import EngineError
 from grimnir.domain.layers import Layer
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, RATE, Block, BlockBuffer
-from grimnir.engine.automation import DECLICK_MS, AutomationPlayer, PlayItem
 from grimnir.engine.clock import Clock, VirtualClock
 from grimnir.engine.dsp import DspChain, build_chain
 from grimnir.engine.encoders import EncoderHandle, EncoderKey, EncoderPool
 from grimnir.engine.events import EngineEvent, EventType, MixChange
 from grimnir.engine.fallback import FallbackPlayer, air_is_empty
-from grimnir.engine.feeds import make_contribution, make_stream
 from grimnir.engine.layers import DuckSettings, LayerMixer, LayerPlayer, MixSettings
 from grimnir.engine.live import LivePlayer
+from grimnir.engine.mixing.automation import DECLICK_MS, AutomationPlayer, PlayItem
 from grimnir.engine.outputs import FileOutput, Output
 from grimnir.engine.snapshot import EngineSnapshot, take_snapshot
-from grimnir.engine.sources import AnalysisRequest, FileSource, Source
+from grimnir.engine.sources import AnalysisRequest, FileSource, Source, is_feed, open_feed
 from grimnir.engine.telemetry import TelemetryCollector
 
 EventSink = Callable[[EngineEvent], None]
@@ -213,10 +212,16 @@ class Engine:
         )
 
     def _make_source(self, item: PlayItem) -> Source:
-        if item.path.startswith(("http://", "https://")):
-            return make_stream(item, self.options.failover, self.announce)
-        if item.path.startswith(("rtp://", "srt://")):
-            return make_contribution(item)
+        if is_feed(item.path):
+            return open_feed(
+                item.path,
+                item_id=item.item_id,
+                meta=item.meta,
+                cue_in_ms=int(item.cue.cue_in),
+                cue_out_ms=None if item.cue.cue_out is None else int(item.cue.cue_out),
+                grace_s=self.options.failover.live_grace_sec or 5.0,
+                announce=self.announce,
+            )
         cue_in, gain = int(item.cue.cue_in), item.gain_db
         cue_out = None if item.cue.cue_out is None else int(item.cue.cue_out)
         analyze = None

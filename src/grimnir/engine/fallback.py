@@ -31,9 +31,9 @@ from grimnir.domain.layers import Layer
 from grimnir.domain.titles import names_from_filename
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, RATE, Block, silence
-from grimnir.engine.automation import AutomationPlayer, PlayItem, SourceFactory, Voice
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.layers import PROGRAMME_LAYERS
+from grimnir.engine.mixing.automation import AutomationPlayer, PlayItem, SourceFactory, Voice
 from grimnir.engine.sources import Source
 
 AUDIO_EXTENSIONS = frozenset(

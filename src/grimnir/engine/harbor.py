@@ -28,11 +28,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from grimnir.engine.engine import Engine
 from grimnir.engine.server import HarborConnection, StreamServer
 from grimnir.engine.sources import PushSource
+from grimnir.engine.v1.status import HarborSource, HarborStatus
 
 if TYPE_CHECKING:
     import httpx
@@ -205,22 +206,22 @@ class HarborGate:
             entry = self._connected.get(mount)
         return None if entry is None else entry[1].title
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> HarborStatus:
         with self._lock:
-            return {
-                "routed": self._routed,
-                "mounts": {
-                    path: {
-                        "user": conn.user,
-                        "connected_s": round(
+            return HarborStatus(
+                routed=self._routed,
+                mounts={
+                    path: HarborSource(
+                        user=conn.user,
+                        connected_s=round(
                             (datetime.now(UTC) - conn.connected_at).total_seconds(), 1
                         ),
-                        "bytes": source.bytes_in,
-                        "title": source.title,
-                    }
+                        bytes=source.bytes_in,
+                        title=source.title,
+                    )
                     for path, (conn, source) in self._connected.items()
                 },
-            }
+            )
 
     def close(self) -> None:
         for path in list(self._connected):

@@ -22,11 +22,11 @@ from grimnir.domain.errors import ConfigError
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.automation import PlayItem
 from grimnir.engine.clock import VirtualClock
 from grimnir.engine.engine import Engine, EngineOptions, seconds_to_frames
 from grimnir.engine.events import EngineEvent
 from grimnir.engine.fallback import AUDIO_EXTENSIONS
+from grimnir.engine.mixing.automation import PlayItem
 
 FORMATS_BY_EXTENSION = {
     ".wav": AudioFormat.WAV,

@@ -17,8 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from grimnir.config import PathProblem, create_output_folders
 from grimnir.config.station import StationConfig
@@ -35,6 +34,7 @@ from grimnir.engine.harbor import ApiHarborAuth, HarborGate
 from grimnir.engine.outputs import IcecastOutput, RecordingOutput, StreamInfo
 from grimnir.engine.runtime_outputs import open_output
 from grimnir.engine.server import ListenerMount, StreamServer
+from grimnir.engine.v1.status import MetadataStatus, StatusReport, StreamAddress
 
 log = logging.getLogger(__name__)
 
@@ -298,18 +298,19 @@ class StationRuntime(LocalControl):
         if not self.server.kick(mount):
             raise NotFoundError(f"no live source is connected on {mount}")
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StatusReport:
         snapshot = self.engine.snapshot()
-        status = self._status(snapshot)
-        status["uptime_s"] = round(time.monotonic() - self._started, 1)
         host, port = self.server.address
-        status["stream_server"] = {"host": host, "port": port}
-        status["listeners"] = {m.name: m.listener_count for m in self.listener_mounts}
-        status["audience"] = audience_status(self.audience)
-        status["harbor"] = self.harbor.status()
-        status["live"] = snapshot.live_label or None
-        status["metadata"] = {"title": self.metadata.title, "artist": self.metadata.artist}
-        return status
+        return replace(
+            self._status(snapshot),
+            uptime_s=round(time.monotonic() - self._started, 1),
+            stream_server=StreamAddress(host, port),
+            listeners={m.name: m.listener_count for m in self.listener_mounts},
+            audience=audience_status(self.audience),
+            harbor=self.harbor.status(),
+            live=snapshot.live_label or None,
+            metadata=MetadataStatus(self.metadata.title, self.metadata.artist),
+        )
 
     def _authenticate(self, mount: str, user: str, password: str, remote: str) -> bool:
         """Static ``harbor_users`` first, then the control plane (when configured)."""

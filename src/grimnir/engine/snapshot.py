@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from grimnir.engine.audio import RATE
+from grimnir.engine.v1.status import CurrentItem, OutputStatus, StatusReport
 
 if TYPE_CHECKING:
     from grimnir.engine.engine import Engine
@@ -58,26 +59,23 @@ class EngineSnapshot:
         """When ``frame`` aired (UTC)."""
         return self.origin + timedelta(microseconds=self.frame * 1_000_000 / RATE)
 
-    def as_status(self) -> dict[str, Any]:
-        """The engine's part of ``EngineControl.status()``, in new containers each call."""
+    def as_status(self, station_id: str, pid: int) -> StatusReport:
+        """The engine's part of ``EngineControl.status()`` (its fallback in a new dict)."""
         current = self.current
-        return {
-            "frame": self.frame,
-            "time": self.time.isoformat(),
-            "on_air": self.on_air,
-            "current": None
+        return StatusReport(
+            station_id=station_id,
+            pid=pid,
+            frame=self.frame,
+            time=self.time,
+            on_air=self.on_air,
+            current=None
             if current is None
-            else {
-                "item_id": current.item_id,
-                "title": current.title,
-                "artist": current.artist,
-                "position_ms": current.position_ms,
-            },
-            "queue": list(self.queue),
-            "outputs": [{"name": name, "state": state} for name, state in self.outputs],
-            "late_blocks": self.late_blocks,
-            "fallback": dict(self.fallback),
-        }
+            else CurrentItem(current.item_id, current.title, current.artist, current.position_ms),
+            queue=self.queue,
+            outputs=tuple(OutputStatus(name, state) for name, state in self.outputs),
+            late_blocks=self.late_blocks,
+            fallback=dict(self.fallback),
+        )
 
 
 def take_snapshot(engine: Engine) -> EngineSnapshot:

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from grimnir.domain import EndReason, EntryKind, EntryStatus, ExecutorState, Priority
 from grimnir.domain.units import SAMPLE_RATE
+from grimnir.engine.client import StatusReport
 from grimnir.executor._timeline import (
     load_pending,
     open_asrun_start,
@@ -44,13 +45,11 @@ CUT_SHORT = timedelta(seconds=1)
 """An item the engine died under this long before its planned end ended in error."""
 
 
-def engine_origin(status: dict[str, Any]) -> datetime | None:
+def engine_origin(status: StatusReport) -> datetime | None:
     """When the engine's frame 0 aired (identifies an engine process)."""
-    try:
-        at = datetime.fromisoformat(str(status["time"]))
-        return at - timedelta(seconds=int(status["frame"]) / SAMPLE_RATE)
-    except (KeyError, ValueError, TypeError):
+    if status.time is None:
         return None
+    return status.time - timedelta(seconds=status.frame / SAMPLE_RATE)
 
 
 def is_new_engine(known: datetime | None, origin: datetime | None) -> bool:
@@ -67,9 +66,8 @@ async def resync(ex: StationExecutor) -> None:
     status = await ex.client.status()
     now = ex.clock()
     origin = engine_origin(status)
-    current = status.get("current") or {}
-    current_id = str(current.get("item_id") or "") or None
-    queued = {str(item) for item in status.get("queue") or ()}
+    current_id = None if status.current is None else status.current.item_id or None
+    queued = set(status.queue)
     engine_ids = queued | ({current_id} if current_id else set())
     restarted = ex.link.lined_up(origin)
 
@@ -130,13 +128,14 @@ async def resync(ex: StationExecutor) -> None:
         await set_status(ex.sessions, [r.id for r in gone], EntryStatus.AIRED)
     ex.link.recovered()
 
-    layer = status.get("on_air")
+    layer = status.on_air
     if layer == "emergency":
         await ex.priority.hold(HoldKey.emergency(None), Priority.EMERGENCY, now)
-    elif layer == "live" and status.get("live", True):
-        mount = str(status.get("live") or "")
+    elif layer == "live" and (status.live or status.harbor is None):
+        # NOTE: an engine without a harbor (a bare ``LocalControl``) names no live mount
+        mount = status.live or ""
         await ex.priority.hold(HoldKey.live(mount), ex.priority.priority_of("live"), now)
-    await ex.priority.layer_changed(layer if isinstance(layer, str) else None, now)
+    await ex.priority.layer_changed(layer, now)
     if layer == "emergency":
         target = ExecutorState.EMERGENCY
     elif layer == "live":

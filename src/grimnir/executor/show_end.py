@@ -107,7 +107,8 @@ class ShowEndKicker:
         engine = self.engine_of(self.station_id)
         if engine is None:
             return []
-        connected = ((await engine.status()).get("harbor") or {}).get("mounts") or {}
+        harbor = (await engine.status()).harbor
+        connected = {} if harbor is None else harbor.mounts
         kicked: list[str] = []
         for entry in ended:
             mount = live_mount(entry)
@@ -119,7 +120,7 @@ class ShowEndKicker:
                 for e in going_on
             ):
                 continue
-            if float(info.get("connected_s") or 0) < (now - entry.ends_at).total_seconds():
+            if info.connected_s < (now - entry.ends_at).total_seconds():
                 continue  # connected after the slot ended: the next show's DJ
             try:
                 await engine.kick_live(mount)

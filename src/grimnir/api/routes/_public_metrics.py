@@ -30,6 +30,7 @@ from grimnir.api.context import ApiContext
 from grimnir.api.routes._public_cache import ROUTE_KEY
 from grimnir.bus import ITEM_STARTED
 from grimnir.domain import ExecutorState
+from grimnir.engine.client import StatusReport
 from grimnir.services import public
 from grimnir.store.errors import is_unreachable
 
@@ -164,16 +165,15 @@ class _Snapshot(Collector):
         return self.families
 
 
-async def _engine_status(ctx: ApiContext, station_id: uuid.UUID) -> dict[str, Any] | None:
+async def _engine_status(ctx: ApiContext, station_id: uuid.UUID) -> StatusReport | None:
     engine = ctx.on_air.engine(station_id)
     if engine is None:
         return None
     try:
         async with asyncio.timeout(STATUS_TIMEOUT_S):
-            status: dict[str, Any] = await engine.status()
+            return await engine.status()
     except Exception:
         return None
-    return status
 
 
 async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]:
@@ -231,19 +231,17 @@ async def station_families(ctx: ApiContext, metrics: ApiMetrics) -> list[Metric]
         status = await _engine_status(ctx, station_id)
         if status is None:
             continue
-        for mount, audience in (status.get("audience") or {}).items():
-            if not isinstance(audience, dict):
-                continue
-            for via in ("http", "icecast", "hls"):
-                count = audience.get(via)
-                if isinstance(count, int):
-                    listeners.add_metric([name, str(mount), via], float(count))
-        for output in status.get("outputs") or []:
-            if isinstance(output, dict):
-                up = 1.0 if output.get("state") == "up" else 0.0
-                outputs.add_metric([name, str(output.get("name", ""))], up)
-        if isinstance(status.get("late_blocks"), int):
-            late.add_metric([name], float(status["late_blocks"]))
+        for mount, audience in (status.audience or {}).items():
+            for via, count in (
+                ("http", audience.http),
+                ("icecast", audience.icecast),
+                ("hls", audience.hls),
+            ):
+                if count is not None:
+                    listeners.add_metric([name, mount, via], float(count))
+        for output in status.outputs:
+            outputs.add_metric([name, output.name], 1.0 if output.state == "up" else 0.0)
+        late.add_metric([name], float(status.late_blocks))
     return [database, on_air, state, priority, started, listeners, outputs, late]
 
 

@@ -26,7 +26,7 @@ from grimnir.api.routes._harbor import router as harbor_router
 from grimnir.api.routes._playout_common import engine_of
 from grimnir.api.tokens import create_live_token
 from grimnir.domain import Role
-from grimnir.engine.client import EngineClient
+from grimnir.engine.client import EngineClient, HarborStatus
 from grimnir.executor import live_mount
 from grimnir.services import live as service
 from grimnir.store.models import LiveToken
@@ -277,30 +277,29 @@ async def _status(request: Request, scope: StationScope) -> LiveStatus:
             ],
         )
     status = await engine.status()
-    harbor: dict[str, Any] = status.get("harbor") or {}
-    live = status.get("live") if status.get("on_air") == "live" else None
+    harbor = status.harbor or HarborStatus()
+    live = status.live if status.on_air == "live" else None
     now = datetime.now(UTC)
     connections = []
-    for mount, info in sorted((harbor.get("mounts") or {}).items()):
+    for mount, info in sorted(harbor.mounts.items()):
         row = latest.get(mount)
         connections.append(
             LiveConnection(
                 mount=mount,
-                login=str(info.get("user") or "") or None,
+                login=info.user or None,
                 user_id=row.user_id if row else None,
                 username=names.get(row.user_id) if row and row.user_id else None,
-                connected_at=now - timedelta(seconds=float(info.get("connected_s") or 0)),
-                bytes_received=int(info.get("bytes") or 0),
-                title=info.get("title") or None,
+                connected_at=now - timedelta(seconds=info.connected_s),
+                bytes_received=info.bytes,
+                title=info.title or None,
                 on_air=mount == live,
             )
         )
-    routed = harbor.get("routed")
     return LiveStatus(
         engine=True,
         mounts=mounts,
-        routed=None if routed is None else str(routed),
-        live_mount=None if live is None else str(live),
+        routed=harbor.routed,
+        live_mount=live,
         connections=connections,
     )
 
@@ -328,7 +327,7 @@ async def handover(
         if body.mount not in mounts:
             raise Problem(422, f"mount {body.mount} is not a harbor mount; use one of {mounts}")
         status = await engine.status()
-        if body.mount not in ((status.get("harbor") or {}).get("mounts") or {}):
+        if status.harbor is None or body.mount not in status.harbor.mounts:
             raise Problem(409, f"nobody is connected on {body.mount}: wait for the DJ")
     await engine.route_live(body.mount)
     async with context(request).sessions() as session:
@@ -344,12 +343,12 @@ async def kick(
     """Disconnect a DJ (a manager, or the DJ on that mount themselves)."""
     engine = _engine(request, scope)
     status = await engine.status()
-    connected = sorted((status.get("harbor") or {}).get("mounts") or {})
+    connected = sorted(status.harbor.mounts if status.harbor is not None else ())
     mount = body.mount
     if mount is None:
-        live = status.get("live") if status.get("on_air") == "live" else None
+        live = status.live if status.on_air == "live" else None
         if live:
-            mount = str(live)
+            mount = live
         elif len(connected) == 1:
             mount = connected[0]
         else:

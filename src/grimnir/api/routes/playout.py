@@ -23,6 +23,7 @@ from grimnir.api.routes._playout_common import (
     record,
 )
 from grimnir.domain import ExecutorState, MediaState, NotFoundError
+from grimnir.engine.client import StatusReport
 from grimnir.library import queries
 from grimnir.services import timeline
 
@@ -122,11 +123,11 @@ class QueueOut(BaseModel):
     timing: str
 
 
-def _now_item(status: dict[str, Any], telemetry: dict[str, Any] | None) -> NowItem | None:
-    current = status.get("current")
-    if not isinstance(current, dict) or not current.get("item_id"):
+def _now_item(status: StatusReport, telemetry: dict[str, Any] | None) -> NowItem | None:
+    current = status.current
+    if current is None or not current.item_id:
         return None
-    item_id = str(current["item_id"])
+    item_id = current.item_id
     duration = None
     if telemetry and isinstance(telemetry.get("current"), dict):
         seen = telemetry["current"]
@@ -134,9 +135,9 @@ def _now_item(status: dict[str, Any], telemetry: dict[str, Any] | None) -> NowIt
             duration = seen["duration_ms"]
     return NowItem(
         item_id=item_id,
-        title=str(current.get("title") or ""),
-        artist=str(current.get("artist") or ""),
-        position_ms=int(current.get("position_ms") or 0),
+        title=current.title,
+        artist=current.artist,
+        position_ms=current.position_ms,
         duration_ms=duration,
     )
 
@@ -183,7 +184,7 @@ async def get_executor(
         state=executor.state,
         held=executor.held,
         engine_up=executor.engine_up,
-        on_air_layer=status.get("on_air"),
+        on_air_layer=status.on_air,
         priority=executor.priority.on_air.key,
         current=current,
         next=upcoming_rows,
@@ -200,11 +201,7 @@ async def get_telemetry(
     executor = executor_of(request, scope)
     status = await engine_of(request, scope).status()
     data: dict[str, Any] = finite(dict(executor.telemetry or {}))
-    outputs = [
-        OutputState(name=str(o.get("name", "")), state=str(o.get("state", "")))
-        for o in status.get("outputs") or []
-        if isinstance(o, dict)
-    ]
+    outputs = [OutputState(name=o.name, state=o.state) for o in status.outputs]
     fields = set(TelemetryOut.model_fields) - {"at", "outputs"}
     known = {key: value for key, value in data.items() if key in fields}
     return TelemetryOut(at=data.get("time"), outputs=outputs, **known)

@@ -100,7 +100,7 @@ async def get_priority(
     return PriorityOut(
         on_air=on_air.key,
         level=int(on_air),
-        layer=status.get("on_air"),
+        layer=status.on_air,
         state=executor.state.value,
         sources=sources,
     )

@@ -8,12 +8,11 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from grimnir.domain.errors import GrimnirError
 from grimnir.engine.client._grpc import GrpcEngineClient
+from grimnir.engine.v1.status import StatusReport
 
 
 def alive(pid: int) -> bool:
@@ -64,7 +63,7 @@ async def end_group(pid: int, sig: signal.Signals, timeout_s: float) -> bool:
 
 async def find_engine(
     address: str, station_id: str, *, marker: str | None = None, timeout_s: float = 1.0
-) -> dict[str, Any] | None:
+) -> StatusReport | None:
     """The status of the engine a supervisor would adopt at ``address``, or ``None``.
 
     That is an engine answering there for ``station_id``, alive, and started
@@ -80,12 +79,12 @@ async def find_engine(
     return status if owned_pid(status, station_id, marker) is not None else None
 
 
-def owned_pid(status: Mapping[str, Any], station_id: str, marker: str | None) -> int | None:
+def owned_pid(status: StatusReport, station_id: str, marker: str | None) -> int | None:
     """The pid of the engine whose ``status`` this is, if it is this station's own."""
-    pid = status.get("pid")
-    if status.get("station_id", station_id) != station_id:
+    pid = status.pid
+    if status.station_id is not None and status.station_id != station_id:
         return None
-    if not isinstance(pid, int) or not alive(pid):
+    if pid is None or not alive(pid):
         return None
     if marker is not None and not started_with(pid, marker):
         return None  # another data dir's engine (or a reused pid): never ours to signal

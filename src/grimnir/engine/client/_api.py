@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Protocol
 
 from grimnir.domain.fades import FadeCurve
+from grimnir.engine.v1.status import StatusReport
 from grimnir.engine.v1.types import EngineEventRecord, MediaAnalysis, PlayRequest
 
 
@@ -79,8 +80,8 @@ class EngineClient(Protocol):
         be played is skipped when its turn comes (``source.error``).
         """
 
-    async def status(self) -> dict[str, Any]:
-        """What plays, what is queued, output states (JSON-like data)."""
+    async def status(self) -> StatusReport:
+        """What plays, what is queued, output states and more (``StatusReport``)."""
 
     def events(
         self, *, include_telemetry: bool = False, since_frame: int | None = None

@@ -21,6 +21,7 @@ from grimnir.domain.fades import FadeCurve
 from grimnir.engine.v1 import engine_pb2 as pb
 from grimnir.engine.v1 import engine_pb2_grpc as pb_grpc
 from grimnir.engine.v1.address import grpc_target
+from grimnir.engine.v1.status import StatusReport
 from grimnir.engine.v1.types import EngineEventRecord, MediaAnalysis, PlayRequest
 from grimnir.engine.v1.wire import (
     curve_to_pb,
@@ -175,19 +176,19 @@ class GrpcEngineClient:
         )
         await self._unary(self._stub().SetFallback, request)
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self) -> StatusReport:
         request = pb.GetStatusRequest(station_id=self._station_id)
         response = await self._unary(self._stub().GetStatus, request)
-        return from_struct(response.status)
+        return StatusReport.from_wire(from_struct(response.status))
 
-    async def serving_status(self) -> dict[str, Any]:
+    async def serving_status(self) -> StatusReport:
         """``status()`` of an engine that may not serve yet: the call waits (up to
         ``timeout_s``) for it to serve instead of failing at once, so whoever watches
         an engine start sees it serve at that moment (a call that fails at once while
         the engine comes up leaves the channel to notice it tens of ms later)."""
         request = pb.GetStatusRequest(station_id=self._station_id)
         response = await self._unary(self._stub().GetStatus, request, wait_for_ready=True)
-        return from_struct(response.status)
+        return StatusReport.from_wire(from_struct(response.status))
 
     async def analyze_media(self, path: str, target_lufs: float = -16.0) -> MediaAnalysis:
         request = pb.AnalyzeMediaRequest(

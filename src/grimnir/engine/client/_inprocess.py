@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from grimnir.domain.fades import FadeCurve
+from grimnir.engine.v1.status import StatusReport
 from grimnir.engine.v1.timebase import Timebase
 from grimnir.engine.v1.types import SUBSCRIBED, EngineEventRecord, MediaAnalysis, PlayRequest
 from grimnir.engine.v1.wire import (
@@ -135,9 +136,8 @@ class InProcessEngineClient:
 
         await self._run(apply)
 
-    async def status(self) -> dict[str, Any]:
-        result: dict[str, Any] = plain(await self._run(self._control.status))
-        return result
+    async def status(self) -> StatusReport:
+        return await self._run(self._control.status)
 
     async def analyze_media(self, path: str, target_lufs: float = -16.0) -> MediaAnalysis:
         result = await self._run(lambda: self._control.analyze_media(path, target_lufs))

@@ -178,18 +178,16 @@ class EngineServicer(pb_grpc.EngineServicer):
 
     @_unary
     def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
-        status: dict[str, Any] = plain(self.control.status())
-        current = status.get("current") or {}
-        frame = int(status.get("frame") or 0)
+        status = self.control.status()
         return pb.GetStatusResponse(
             station_id=self.control.station_id,
-            frame=frame,
-            time=to_timestamp(self.timebase.time_at(frame)),
-            on_air=str(status.get("on_air") or ""),
-            current_item_id=str(current.get("item_id") or "") if isinstance(current, dict) else "",
-            queue=[str(item) for item in status.get("queue") or ()],
-            late_blocks=int(status.get("late_blocks") or 0),
-            status=to_struct(status),
+            frame=status.frame,
+            time=to_timestamp(self.timebase.time_at(status.frame)),
+            on_air=status.on_air or "",
+            current_item_id="" if status.current is None else status.current.item_id,
+            queue=list(status.queue),
+            late_blocks=status.late_blocks,
+            status=to_struct(status.to_wire()),
         )
 
     @_unary

@@ -1,4 +1,5 @@
-"""Where the engine's audio comes from: files, and the interface every source implements."""
+"""Where the engine's audio comes from: files, feeds (``feeds.open_feed``: a URL item
+by its scheme) and live inputs, and the interface every source implements."""
 
 from grimnir.engine.sources._analysis import AnalysisRequest, AnalysisResult, Analyzer
 from grimnir.engine.sources._base import FrameBuffer, Source, Stalling
@@ -10,8 +11,10 @@ from grimnir.engine.sources._network import ReopeningSource, RtpSource, SrtSourc
 from grimnir.engine.sources._timed import TimedSource
 from grimnir.engine.sources._webchain import StreamHealth, WebStreamChain
 from grimnir.engine.sources._webstream import WebStreamSource
+from grimnir.engine.sources.feeds import FEED_SCHEMES, is_feed, open_feed
 
 __all__ = [
+    "FEED_SCHEMES",
     "AnalysisRequest",
     "AnalysisResult",
     "Analyzer",
@@ -29,4 +32,6 @@ __all__ = [
     "TimedSource",
     "WebStreamChain",
     "WebStreamSource",
+    "is_feed",
+    "open_feed",
 ]

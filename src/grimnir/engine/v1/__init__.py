@@ -6,6 +6,7 @@ hand (``tests/engine/test_proto.py`` fails when they drift from the proto).
 The hand-written modules are what the engine's server and the control
 plane's clients share: ``address`` (how both sides reach each other:
 ``HOST:PORT`` or ``unix:PATH``), ``types`` (requests and events in our own
-types), ``timebase`` (UTC ↔ engine frames) and ``wire`` (protobuf messages ↔
-those types, exceptions ↔ status codes).
+types), ``status`` (what ``status()`` reports: ``StatusReport``),
+``timebase`` (UTC ↔ engine frames) and ``wire`` (protobuf messages ↔ those
+types, exceptions ↔ status codes).
 """

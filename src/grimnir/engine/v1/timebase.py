@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from grimnir.domain.errors import EngineError
 from grimnir.domain.units import SAMPLE_RATE
+from grimnir.engine.v1.status import StatusReport
 
 
 class _ClockLike(Protocol):
@@ -45,13 +46,10 @@ class Timebase:
         return None
 
     def _anchor(self) -> tuple[int, datetime]:
-        status = self._control.status()
-        try:
-            return int(status["frame"]), datetime.fromisoformat(str(status["time"]))
-        except (KeyError, ValueError) as exc:
-            raise EngineError(
-                f"engine status lacks a frame and time to convert times: {exc}"
-            ) from exc
+        status: StatusReport = self._control.status()
+        if status.time is None:
+            raise EngineError("engine status lacks a frame and time to convert times")
+        return status.frame, status.time
 
     def frame_at(self, when: datetime) -> int:
         clock = self._clock()

@@ -23,10 +23,10 @@ from grimnir.domain.fades import FadeCurve, Timing
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import Block, BlockBuffer, rms_db, silence
 from grimnir.engine.events import EngineEvent
-from grimnir.engine.fades import Ramp
-from grimnir.engine.smart import TransitionPlan, plan_smart_transition
+from grimnir.engine.mixing.fades import Ramp
+from grimnir.engine.mixing.smart import TransitionPlan, plan_smart_transition
+from grimnir.engine.mixing.voice import DECLICK_MS, PlayItem, SourceFactory, Voice
 from grimnir.engine.sources import Source
-from grimnir.engine.voice import DECLICK_MS, PlayItem, SourceFactory, Voice
 
 PRELOAD_ITEMS = 2
 """Queued items whose sources decode ahead before they air."""

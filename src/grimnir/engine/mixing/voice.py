@@ -17,7 +17,7 @@ from grimnir.domain.catalog import EndReason
 from grimnir.domain.fades import CuePoints, FadeCurve, Timing
 from grimnir.domain.units import Millis, millis_to_frames
 from grimnir.engine.audio import BLOCK, HOLD_FRAMES, Block, BlockBuffer
-from grimnir.engine.fades import Ramp
+from grimnir.engine.mixing.fades import Ramp
 from grimnir.engine.sources import Source
 
 DECLICK_MS = 20
