@@ -374,6 +374,17 @@ async def test_now_playing_counts_the_listeners_of_each_mount(running: Running) 
 
 
 @pytest.mark.asyncio(loop_scope="module")
+async def test_readiness_names_the_station_on_air_and_its_engine(running: Running) -> None:
+    async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["ready"] is True
+    assert body["stations"] == {STATION: {"ok": True, "detail": ""}}
+
+
+@pytest.mark.asyncio(loop_scope="module")
 async def test_the_proxy_serves_only_streams_on_air(running: Running) -> None:
     async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
         for path in (f"/listen/{STATION}/status.json", f"/listen/{STATION}/admin/metadata"):

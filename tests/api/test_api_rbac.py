@@ -92,11 +92,11 @@ def _routes(world: ApiWorld) -> list[tuple[RouteContext, str]]:
 
 
 ROOT_PUBLIC = re.compile(
-    r"^/($|static/|metrics$|api/nowplaying|api/stations$|api/station/|api/live/nowplaying/"
-    r"|public/|listen/)"
+    r"^/($|static/|metrics$|healthz$|readyz$|api/nowplaying|api/stations$|api/station/"
+    r"|api/live/nowplaying/|public/|listen/)"
 )
 """Routes outside /api/v1 that are public by design (status page, assets,
-Prometheus, AzuraCast-compatible routes and playlists, stream proxy)."""
+Prometheus, health probes, AzuraCast-compatible routes and playlists, stream proxy)."""
 
 
 async def test_every_api_route_declares_exactly_one_access_level(tmp_path: Path) -> None:

@@ -181,7 +181,9 @@ async def test_bus_close_ends_every_subscription(bus: EventBus) -> None:
     subs = [await bus.subscribe(), await bus.subscribe(["item.*"], station_id="st-a")]
     waiting = [asyncio.create_task(anext(sub, None)) for sub in subs]
     await asyncio.sleep(0.05)
+    assert bus.connected  # what readiness probes ask
     await bus.close()
+    assert not bus.connected
     async with asyncio.timeout(5):
         assert await asyncio.gather(*waiting) == [None, None]
     with pytest.raises(BusError, match="closed"):

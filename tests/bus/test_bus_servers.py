@@ -298,3 +298,32 @@ async def test_foreign_payloads_are_logged_and_skipped(
         await wait_until(lambda: caplog.text.count("malformed event") == 3)
     finally:
         await bus.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [pytest.param("redis", marks=pytest.mark.redis), pytest.param("nats", marks=pytest.mark.nats)],
+)
+async def test_a_bus_says_when_its_server_is_gone_and_back(kind: str) -> None:
+    """What ``/readyz`` reads: not connected while the server is down, connected
+    again once the bus has reconnected by itself."""
+
+    async def until(wanted: bool) -> bool:
+        async with asyncio.timeout(30):
+            while bus.connected is not wanted:
+                await asyncio.sleep(0.05)
+        return True
+
+    with private_server(kind) as server:
+        bus: EventBus = (
+            RedisBus(server.url, connect_timeout=3.0, max_backoff=0.5)
+            if kind == "redis"
+            else NatsBus(server.url, connect_timeout=3.0, reconnect_wait=0.2)
+        )
+        async with bus:
+            await bus.subscribe()
+            assert bus.connected
+            await asyncio.to_thread(server.stop)
+            assert await until(False)
+            await asyncio.to_thread(server.start)
+            assert await until(True)

@@ -19,6 +19,7 @@ from grimnir.api.routes import (
     auth,
     azuracast,
     events,
+    health,
     listen,
     live,
     media,
@@ -40,6 +41,7 @@ API_PREFIX = "/api/v1"
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     public,  # NOTE: first: routes match in order, and the public ones are the hot path
     azuracast,
+    health,
     auth,
     users,
     stations,

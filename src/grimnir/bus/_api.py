@@ -133,6 +133,11 @@ class EventBus(Protocol):
 
     async def connect(self) -> None: ...
 
+    @property
+    def connected(self) -> bool:
+        """Whether the bus reaches its server now (readiness probes ask)."""
+        ...
+
     async def publish(self, event: Event) -> None:
         """Send ``event`` to every matching subscriber, in any process on this bus."""
         ...
@@ -176,6 +181,11 @@ class BusBase:
 
     async def connect(self) -> None:
         self._check_open()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the bus reaches its server now (in-process: while it is open)."""
+        return not self._closed
 
     async def _close_connection(self) -> None:
         """Release server resources (subclasses)."""

@@ -74,6 +74,11 @@ class NatsBus(BusBase):
         )
         self._tell_gap(lost_for)
 
+    @property
+    def connected(self) -> bool:
+        """Connected now (false while nats-py reconnects)."""
+        return not self._closed and self._nc is not None and bool(self._nc.is_connected)
+
     async def connect(self) -> None:
         """Connect now; BusError (saying where) if NATS is not there."""
         self._check_open()

@@ -74,6 +74,11 @@ class RedisBus(BusBase):
             retry=retry,
         )
 
+    @property
+    def connected(self) -> bool:
+        """Connected and subscribed now (false while the read loop reconnects)."""
+        return not self._closed and self._publisher is not None and self._pubsub is not None
+
     async def connect(self) -> None:
         """Connect both sides now; BusError (saying where) if Redis is not there."""
         self._check_open()
