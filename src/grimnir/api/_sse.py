@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
 from starlette.responses import StreamingResponse
@@ -26,7 +27,7 @@ Emit = Callable[[str], Awaitable[None]]
 """Sends one message of a stream (framed by :meth:`ServerSentEvents.frame`)."""
 
 
-class ServerSentEvents(StreamingResponse):
+class ServerSentEvents(StreamingResponse, ABC):
     """A ``text/event-stream`` response: the headers, then :meth:`write`'s messages
     until it returns, the client disconnects or a part is not taken in time; then
     the end of the body (when the client can still take it) and :meth:`finish`."""
@@ -40,9 +41,9 @@ class ServerSentEvents(StreamingResponse):
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+    @abstractmethod
     async def write(self, emit: Emit) -> None:
         """Send the stream's messages with ``emit``; return to end the stream."""
-        raise NotImplementedError
 
     def frame(self, message: str) -> bytes:
         """The bytes of one message on the wire (default: the text as UTF-8)."""

@@ -113,12 +113,10 @@ class StationRuntime(LocalControl):
             harbor_auth or self._authenticate,
             on_title=self._live_title,
         )
-        self.listener_mounts: list[ListenerMount] = []
-        self.icecast: list[IcecastOutput] = []
         self.recordings: list[RecordingOutput] = []
-        self.hls_paths: list[str] = []
         self.audience: dict[str, MountAudience] = {}
-        """Per configured mount, the outputs its listeners reach (``engine.audience``)."""
+        """Per configured mount, the outputs its listeners reach (``engine.audience``):
+        the one record of them (``listener_mounts``, ``icecast``, ``hls_paths`` read it)."""
         self.path_problems: list[PathProblem] = []
         """Output folders that could not be created or written at start (those outputs
         report DOWN and keep trying; the rest of the station is on air)."""
@@ -162,6 +160,21 @@ class StationRuntime(LocalControl):
             genre=station.genre,
             url=str(station.url or ""),
         )
+
+    @property
+    def listener_mounts(self) -> list[ListenerMount]:
+        """Our listener server's mounts, in mount order."""
+        return [m for a in self.audience.values() for m in a.http]
+
+    @property
+    def icecast(self) -> list[IcecastOutput]:
+        """The Icecast outputs, in mount order."""
+        return [o for a in self.audience.values() for o in a.icecast]
+
+    @property
+    def hls_paths(self) -> list[str]:
+        """Where each HLS output is served (``/hls/<mount>``)."""
+        return [s.prefix for a in self.audience.values() for s in a.hls]
 
     def audience_of(self, mount_id: str) -> MountAudience:
         """The audience record of configured mount ``mount_id`` (made on first use)."""

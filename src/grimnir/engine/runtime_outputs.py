@@ -92,7 +92,6 @@ def _icecast(
 
     made = runtime.engine.attach(fmt, out.bitrate_kbps, make_icecast)
     if isinstance(made, IcecastOutput):
-        runtime.icecast.append(made)
         runtime.audience_of(mount_id).icecast.append(made)
 
 
@@ -120,7 +119,6 @@ def _listener_mount(
 
     made = runtime.engine.attach(fmt, out.bitrate_kbps, make_mount)
     if isinstance(made, ListenerMount):
-        runtime.listener_mounts.append(made)
         runtime.audience_of(mount_id).http.append(made)
 
 
@@ -144,7 +142,6 @@ def _hls(runtime: StationRuntime, mount_id: str, out: config.HlsOutput, info: St
         # (RFC 8216 §6.3.4): one quiet for three of them has gone
         active_s = max(HLS_ACTIVE_MIN_S, 3.0 * out.segment_duration_sec)
         static = runtime.server.add_static(f"/hls/{mount_id}", directory, active_s=active_s)
-        runtime.hls_paths.append(f"/hls/{mount_id}")
         runtime.audience_of(mount_id).hls.append(static)
 
 
