@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the peers the test suite talks to are installed and running:
-#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng, mpg123, chromium, stress (Debian packages)
+#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng, mpg123, chromium, stress,
+#             promtool (prometheus), amtool (prometheus-alertmanager) (Debian packages)
 #   services: PostgreSQL :5432, MariaDB :3306, Redis :6379, NATS (JetStream) :4222
 #   with --bench also: liquidsoap (make bench)
 # Installs what is missing with apt-get (as root, or through sudo) and starts
@@ -93,6 +94,8 @@ need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo)
 need_program mpg123 mpg123  # an HTTP/1.0 player (tests/test_up_api.py)
 need_program chromium chromium  # the public player page in a browser (tests/test_up_api.py; Playwright drives it)
 need_program stress stress  # CPU load beside the suite: no test may depend on wall-clock speed
+need_program promtool prometheus  # alert rules unit tests (tests/deploy); a real Prometheus scrapes grimnir up
+need_program amtool prometheus-alertmanager  # the Alertmanager example config is checked
 
 if [ "${1:-}" = "--bench" ]; then
     # The side-by-side benchmark (benchmarks/vs_liquidsoap.py) runs Debian's Liquidsoap.

@@ -24,6 +24,9 @@ PEERS: dict[str, str] = {
     "chromium": "apt-get install chromium",
     "redis-server": "apt-get install redis-server",
     "bash": "apt-get install bash",
+    "promtool": "apt-get install prometheus",
+    "amtool": "apt-get install prometheus-alertmanager",
+    "prometheus": "apt-get install prometheus",
 }
 
 #: ../shared beside the checkout (the roadmap's files the project must accept as is).

@@ -4,6 +4,7 @@ for is taken, and a control socket per station folder."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from grimnir import _up_addresses as addresses
 from grimnir._up_addresses import StreamPorts, check_control_address, control_address
+from grimnir._up_http import _bind
 from grimnir.domain.errors import GrimnirError
 
 
@@ -74,3 +76,28 @@ def test_a_socket_path_in_use_by_a_stranger_or_in_the_way_is_refused(tmp_path: P
         with pytest.raises(GrimnirError, match="in use by a program"):
             check_control_address(f"unix:{tmp_path / 'live.sock'}", "wgmr-fm")
     check_control_address(f"unix:{tmp_path / 'live.sock'}", "wgmr-fm")  # stale now: fine
+
+
+def test_connections_to_the_http_socket_send_without_delay() -> None:
+    """asyncio turns Nagle off (TCP_NODELAY) on accepted connections only for an
+    IPPROTO_TCP listener; otherwise every kept-alive reply waits for a delayed ACK."""
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        listener = _bind("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        async with server:
+            port = listener.getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            value = await asyncio.wait_for(seen, 10)
+            writer.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0

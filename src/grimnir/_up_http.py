@@ -119,7 +119,11 @@ class ApiServer:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # NOTE: the protocol given, not left at 0: asyncio sets TCP_NODELAY on accepted
+    # connections only for an IPPROTO_TCP listener, and without it a reply sent as
+    # head then body waits ~40 ms for the client's delayed ACK on a kept-alive
+    # connection (every Prometheus scrape, every poller).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host or "0.0.0.0", port))  # noqa: S104 - an empty host means all interfaces

@@ -234,6 +234,12 @@ class ControlPlane:
         prefix = f"{base or self.http_url}/listen/{slot.station.short_name}"
         return [prefix + path for path in slot.stream_paths()]
 
+    def engine_restarts(self, station_id: uuid.UUID) -> int | None:
+        if self.supervisor is None:
+            return None
+        state = self.supervisor.states().get(str(station_id))
+        return None if state is None else max(0, state.starts - 1)
+
     def stream_upstream(self, station: str, path: str) -> str | None:
         """The engine URL serving ``path`` of ``station`` (id or short name), or ``None``."""
         for slot in self.slots:

@@ -65,6 +65,9 @@ class Streams:
         prefix = f"{base or 'http://127.0.0.1:8080'}/listen/{slot.station.short_name}"
         return [prefix + path for path in slot.stream_paths()]
 
+    def engine_restarts(self, station_id: uuid.UUID) -> int | None:
+        return None
+
 
 async def _check(world: ApiWorld, station: str) -> dict[str, Any]:
     """Every AzuraCast-shaped answer about ``station`` holds against AzuraCast's

@@ -63,6 +63,10 @@ class OnAirHere:
     def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
         return []
 
+    def engine_restarts(self, station_id: uuid.UUID) -> int | None:
+
+        return None
+
 
 @dataclass
 class Air:

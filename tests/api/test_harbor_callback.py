@@ -204,6 +204,10 @@ class OneStation:
     def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
         return []
 
+    def engine_restarts(self, station_id: uuid.UUID) -> int | None:
+
+        return None
+
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[int]:

@@ -29,6 +29,7 @@ from grimnir.library.ingest import (
     scan,
 )
 from grimnir.library.pool import AnalysisPool
+from grimnir.observability import metrics as observed
 from grimnir.store.models import MediaItem
 from tests._tagging import open_audio
 from tests.library import _fixtures as fx
@@ -210,6 +211,16 @@ def _bad_corpus(root: Path) -> dict[str, str]:
     }
 
 
+def _jobs(result: str) -> float:
+    jobs = observed.REGISTRY.get_sample_value("grimnir_analysis_jobs_total", {"result": result})
+    return jobs or 0.0
+
+
+def _jobs_timed() -> float:
+    count = "grimnir_analysis_job_duration_seconds_count"
+    return observed.REGISTRY.get_sample_value(count, {}) or 0.0
+
+
 async def test_bad_files_fail_with_reasons_and_keep_the_library(
     sessions: Sessions,  # noqa: F811
     station_id: uuid.UUID,  # noqa: F811
@@ -221,10 +232,18 @@ async def test_bad_files_fail_with_reasons_and_keep_the_library(
         first = await scan(sessions, station_id, corpus, pool=pool, options=OPTIONS)
         assert first.ready == 6
         expected = _bad_corpus(corpus / "bad")
+        jobs = {r: _jobs(r) for r in ("ready", "failed")}
+        timed = _jobs_timed()
         try:
             report = await scan(sessions, station_id, corpus, pool=pool, options=OPTIONS)
         finally:
             shutil.rmtree(corpus / "bad")
+        # every analysis is counted by its result and timed (/metrics); files refused
+        # before analysis (empty, too big) are failures but no analysis jobs
+        failed_jobs = _jobs("failed") - jobs["failed"]
+        assert 1 <= failed_jobs <= report.failed
+        assert _jobs("ready") == jobs["ready"]  # the good files were known already
+        assert _jobs_timed() - timed == failed_jobs
         reasons = {Path(path).name: reason for path, reason in report.failures}
         assert set(reasons) == set(expected), reasons
         for name, words in expected.items():

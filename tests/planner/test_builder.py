@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from grimnir.domain import EntryKind, EntryStatus, ShowExceptionKind, SlotKind, Timing
+from grimnir.observability import metrics as observed
 from grimnir.planner._text import artist_key
 from grimnir.planner.builder import build, simulate
 from grimnir.planner.reports import PlannedEntry, diff
@@ -472,3 +473,30 @@ async def test_bad_windows_are_refused(
         await build(sessions, station_id, T0, hours, now=T0)
     with pytest.raises(PlannerError, match="no time zone"):
         await build(sessions, station_id, T0.replace(tzinfo=None), 1, now=T0)
+
+
+def _sample(name: str, **labels: str) -> float:
+    return observed.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_builds_and_smart_block_fills_are_timed_and_counted(
+    sessions: Sessions, station_id: uuid.UUID
+) -> None:
+    rows = await setup(sessions, station_id)
+    await make_clock(sessions, station_id, rows)
+    station = str(station_id)
+    builds = _sample("grimnir_schedule_build_duration_seconds_count", station=station)
+    entries = _sample("grimnir_schedule_entries_total", station=station)
+    fills = _sample("grimnir_smart_block_materialize_duration_seconds_count")
+    report = await build(sessions, station_id, T0, 2, now=T0)
+    assert _sample("grimnir_schedule_build_duration_seconds_count", station=station) == builds + 1
+    assert _sample("grimnir_schedule_entries_total", station=station) == entries + len(
+        report.entries
+    )
+    # each hour of the clock fills its smart block once (or more, for the rest of a slot)
+    assert _sample("grimnir_smart_block_materialize_duration_seconds_count") >= fills + 2
+    await simulate(sessions, station_id, T0, 1, now=T0)  # timed, but writes nothing
+    assert _sample("grimnir_schedule_build_duration_seconds_count", station=station) == builds + 2
+    assert _sample("grimnir_schedule_entries_total", station=station) == entries + len(
+        report.entries
+    )

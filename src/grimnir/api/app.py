@@ -13,6 +13,7 @@ from grimnir import __version__
 from grimnir.api import _storable, problems
 from grimnir.api._body_limit import BodyLimit, RouteLimit
 from grimnir.api._docs import install_docs
+from grimnir.api._tracing import TracingMiddleware
 from grimnir.api._urls import CallerBase
 from grimnir.api.context import ApiContext
 from grimnir.api.routes import (
@@ -99,4 +100,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
             install(app, ctx)
     # NOTE: outermost: answers served from the public cache get the caller's base too
     app.add_middleware(CallerBase, settings=ctx.settings)
+    # NOTE: outermost of all: a request's span covers everything done for it
+    app.add_middleware(TracingMiddleware)
     return app

@@ -36,6 +36,11 @@ class OnAir(Protocol):
         (default: the address this process serves on)."""
         ...
 
+    def engine_restarts(self, station_id: uuid.UUID) -> int | None:
+        """Times the station's engine process was started again (``None``: no supervisor
+        here, e.g. an engine in this process)."""
+        ...
+
 
 class NothingOnAir:
     """An API without executors (tests of the data routes, a read-only replica)."""
@@ -48,6 +53,9 @@ class NothingOnAir:
 
     def listen_urls(self, station_id: uuid.UUID, base: str | None = None) -> list[str]:
         return []
+
+    def engine_restarts(self, station_id: uuid.UUID) -> int | None:
+        return None
 
 
 @dataclass

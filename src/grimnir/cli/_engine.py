@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
+import atexit
 import os
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
 
 import typer
 
@@ -99,6 +99,14 @@ def engine_command(
             show_default=False,
         ),
     ] = "",
+    log_format: Annotated[
+        Literal["human", "json"],
+        typer.Option(
+            "--log-format",
+            help="Log lines for people, or one JSON object per line for a log shipper.",
+            envvar="GRIMNIR_LOG_FORMAT",
+        ),
+    ] = "human",
 ) -> None:
     """Run one station's media engine until stopped (Ctrl-C / SIGTERM).
 
@@ -110,10 +118,12 @@ def engine_command(
     from grimnir.engine.grpc import release as release_control
     from grimnir.engine.grpc import report_exit_reason
     from grimnir.engine.runtime import RuntimeOptions, StationRuntime
+    from grimnir.observability.logs import configure_logging
+    from grimnir.observability.tracing import configure_tracing, shutdown_tracing
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("INFO", log_format)
+    if configure_tracing("grimnir-engine"):
+        atexit.register(shutdown_tracing)  # NOTE: every way out of here ends in SystemExit
     try:
         station = load_station_config(config)
     except ConfigError as exc:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from grimnir.cli._common import current_settings, ensure_schema, err, fail, out
 from grimnir.cli._engine import _harbor_users, _split_address
 from grimnir.domain.errors import GrimnirError
+from grimnir.observability.logs import LOG_FORMAT_ENV, configure_logging
+from grimnir.observability.tracing import configure_tracing, shutdown_tracing
 
 if TYPE_CHECKING:
     from grimnir.up import ControlPlane
@@ -67,14 +70,27 @@ def up_command(
     ] = False,
     demo_tracks: Annotated[int, typer.Option(hidden=True, min=1, max=200)] = 12,
     demo_seconds: Annotated[float, typer.Option(hidden=True, min=1.0, max=1800.0)] = 150.0,
+    log_format: Annotated[
+        Literal["human", "json"] | None,
+        typer.Option(
+            "--log-format",
+            help="Log lines for people, or one JSON object per line for a log shipper; "
+            "the engines log the same way. Default: the log_format setting (human).",
+            envvar=LOG_FORMAT_ENV,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run every registered station: engines, planner, executors and the API, until stopped."""
     from grimnir.store.db import create_engine
     from grimnir.up import ControlPlane, UpOptions
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = current_settings()
+    fmt = log_format or settings.log_format
+    # NOTE: the engines this starts inherit the environment (EngineSpec), and with it
+    # the format; the OTEL_* variables reach them the same way.
+    os.environ[LOG_FORMAT_ENV] = fmt
+    configure_logging(settings.log_level, fmt)
     # NOTE: every proxied listener would log a line at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # NOTE: alembic says "Context impl SQLiteImpl" at every start; the migrations it
@@ -82,7 +98,6 @@ def up_command(
     logging.getLogger("alembic.runtime.migration").addFilter(
         lambda record: record.getMessage().startswith("Running ")
     )
-    settings = current_settings()
     host, port = _split_address(http, 8080, "--http")
     options = UpOptions(
         http_host=host,
@@ -134,11 +149,15 @@ def up_command(
             await plane.stop()
             await db.dispose()
 
+    tracing_on = configure_tracing("grimnir")
     try:
         asyncio.run(main())
     except GrimnirError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
+    finally:
+        if tracing_on:
+            shutdown_tracing()
 
 
 def _print_on_air(plane: ControlPlane, login: tuple[str, str] | None) -> None:

@@ -66,11 +66,21 @@ class Settings(BaseSettings):
         description="Event bus: memory://, redis://host:6379/0 or nats://host:4222.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["human", "json"] = Field(
+        default="human",
+        description="Log lines for people, or one JSON object per line for a log shipper "
+        "(engines started by `grimnir up` log the same way).",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base of the URLs listeners and players are given (listen URLs, "
         "player and playlist links), e.g. https://radio.example.com; default: the "
         "scheme and host each request came to.",
+    )
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus /metrics and time every request for it "
+        "(false turns both off).",
     )
     trusted_proxies: str = Field(
         default="",
@@ -117,6 +127,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("bus_url")
     @classmethod

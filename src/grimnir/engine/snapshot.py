@@ -44,8 +44,8 @@ class EngineSnapshot:
     current: NowPlaying | None
     queue: tuple[str, ...]
     """Item ids queued on automation, in play order."""
-    outputs: tuple[tuple[str, str], ...]
-    """(name, state) of every output."""
+    outputs: tuple[OutputStatus, ...]
+    """Every output: name, state, reconnects, last error."""
     late_blocks: int
     fallback: Mapping[str, Any]
     """``FallbackPlayer.status()``, read-only."""
@@ -72,7 +72,7 @@ class EngineSnapshot:
             if current is None
             else CurrentItem(current.item_id, current.title, current.artist, current.position_ms),
             queue=self.queue,
-            outputs=tuple(OutputStatus(name, state) for name, state in self.outputs),
+            outputs=self.outputs,
             late_blocks=self.late_blocks,
             fallback=dict(self.fallback),
         )
@@ -94,7 +94,15 @@ def take_snapshot(engine: Engine) -> EngineSnapshot:
         on_air=None if on_air is None else on_air.value,
         current=current,
         queue=tuple(item.item_id for item in engine.automation.queue),
-        outputs=tuple((b.output.name, b.output.state.value) for b, _ in engine.outputs),
+        outputs=tuple(
+            OutputStatus(
+                b.output.name,
+                b.output.state.value,
+                max(0, b.output.connects - 1),
+                b.output.last_error,
+            )
+            for b, _ in engine.outputs
+        ),
         late_blocks=clock.late_blocks,
         fallback=MappingProxyType(engine.fallback.status()),
         live_label=engine.live_label,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grimnir.engine.audio import BLOCK, RATE, Block, gain_to_db
+from grimnir.engine.audio import BLOCK, RATE, Block, db_to_gain, gain_to_db
 
 if TYPE_CHECKING:
     from grimnir.engine.dsp import DspChain
@@ -30,6 +30,14 @@ class TelemetryCollector:
         self._cpu0 = time.process_time()
         self._wall0 = time.perf_counter()
         self._next = TELEMETRY_EVERY_FRAMES
+        self._silent_frames = 0
+        """Frames the output has been silent for, up to now (0 once it is audible)."""
+        self._dead_air_frames = 0
+        """Every silent frame of the output since the engine started."""
+        self._underruns_done = 0
+        """Underruns of the items that finished (the current one's are added live)."""
+        self._voice: Any = None
+        self._voice_underruns = 0
 
     def rebind(self, chain: DspChain) -> None:
         """Read the meter of ``chain`` from now on (after a new DSP graph)."""
@@ -58,6 +66,14 @@ class TelemetryCollector:
     def snapshot(self, engine: Engine) -> dict[str, Any]:
         """The telemetry record for the second that just ended; resets the counters."""
         frames = max(self._frames, 1)
+        # NOTE: silence is judged on the output after the chain, on the peak of the
+        # whole second, against the station's dead-air threshold.
+        threshold = db_to_gain(engine.mixer.silence.threshold_db)
+        if self._frames and float(self._peak.max()) < threshold:
+            self._silent_frames += self._frames
+            self._dead_air_frames += self._frames
+        elif self._frames:
+            self._silent_frames = 0
         rms = np.sqrt(self._sum_sq / frames)
         cpu_now, wall_now = time.process_time(), time.perf_counter()
         wall = max(wall_now - self._wall0, 1e-9)
@@ -65,12 +81,20 @@ class TelemetryCollector:
             "peak_db": [round(gain_to_db(float(p)), 2) for p in self._peak],
             "rms_db": [round(gain_to_db(float(r)), 2) for r in rms],
             "late_blocks": engine.clock.late_blocks,
+            "silence_s": round(self._silent_frames / RATE, 3),
+            "dead_air_s": round(self._dead_air_frames / RATE, 3),
             "cpu_percent": round(100.0 * (cpu_now - self._cpu0) / wall, 2),
             "block_busy_ms": round(1000.0 * self._busy / max(self._blocks, 1), 3),
             "on_air": engine.mixer.on_air.value if engine.mixer.on_air else None,
             "pid": os.getpid(),
         }
         meter = self._chain.meter
+        loop = self._chain.output_loop
+        if meter is None and loop is not None:
+            # NOTE: no level meter in the graph: the output loop's own measurement
+            # (400 ms, and 20 s gated) costs nothing more.
+            data["lufs_momentary"] = loop.momentary_lufs
+            data["lufs_program"] = loop.output_lufs
         if meter is not None:
             reading = meter.reading()
             data.update(
@@ -81,9 +105,16 @@ class TelemetryCollector:
                     "true_peak_dbtp": reading.true_peak_dbtp,
                 }
             )
+        target = self._chain.target_lufs
+        if target is not None:
+            data["target_lufs"] = target
         current = engine.automation.current
+        if current is not self._voice:
+            self._underruns_done += self._voice_underruns
+            self._voice, self._voice_underruns = current, 0
         if current is not None:
             source = current.source
+            self._voice_underruns = source.underruns
             data["current"] = {
                 "item_id": current.item.item_id,
                 "title": current.item.title,
@@ -94,7 +125,9 @@ class TelemetryCollector:
                 else source.duration_frames * 1000 // RATE,
                 "underruns": source.underruns,
                 "buffered_ms": source.buffered_frames * 1000 // RATE,
+                "buffered_frames": source.buffered_frames,
             }
+        data["dropouts"] = engine.clock.late_blocks + self._underruns_done + self._voice_underruns
         data["queue_length"] = len(engine.automation.queue)
         self._peak[:] = 0.0
         self._sum_sq[:] = 0.0

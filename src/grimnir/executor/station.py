@@ -106,6 +106,8 @@ from grimnir.executor.priority import HoldKey, PriorityService
 from grimnir.executor.recovery import engine_origin, is_new_engine, resync
 from grimnir.executor.rotation import FallbackRotation
 from grimnir.faults import FailureRun
+from grimnir.observability.logs import station_context
+from grimnir.observability.tracing import traced
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.types import utcnow
 
@@ -281,8 +283,16 @@ class StationExecutor:
         """Start following the engine and the timeline (returns at once)."""
         await self.priority.restore()
         self._tasks = [
-            asyncio.create_task(self._follow(), name=f"executor-events-{self.station_key}"),
-            asyncio.create_task(self._schedule(), name=f"executor-timeline-{self.station_key}"),
+            asyncio.create_task(
+                self._follow(),
+                name=f"executor-events-{self.station_key}",
+                context=station_context(self.station_key),  # NOTE: logs name the station
+            ),
+            asyncio.create_task(
+                self._schedule(),
+                name=f"executor-timeline-{self.station_key}",
+                context=station_context(self.station_key),
+            ),
         ]
 
     def engine_started(self) -> None:
@@ -354,6 +364,7 @@ class StationExecutor:
 
     # -- manual control -----------------------------------------------------------------
 
+    @traced("executor.skip")
     async def skip(self, fade_ms: int = 500) -> None:
         """End the item on air (fading over ``fade_ms``); the next one follows."""
         async with self._lock:
@@ -361,6 +372,7 @@ class StationExecutor:
                 self.set_state(ExecutorState.FADING)
             await self.client.skip("automation", fade_ms)
 
+    @traced("executor.stop")
     async def stop(self, fade_ms: int = 500) -> None:
         """Fade out automation, empty the engine's queue and hold until ``resume()``."""
         async with self._lock:
@@ -369,11 +381,13 @@ class StationExecutor:
             if self.state is ExecutorState.PLAYING:
                 self.set_state(ExecutorState.FADING)
 
+    @traced("executor.resume")
     async def resume(self) -> None:
         """Carry on with the timeline after ``stop()`` (joining the entry due now)."""
         self.held = False
         self._wake.set()
 
+    @traced("executor.insert")
     async def insert(
         self,
         item: TimelineEntry | MediaItem | PlayRequest | str | Path,
@@ -415,12 +429,14 @@ class StationExecutor:
             await tl.set_status(self.sessions, entry_ids, EntryStatus.QUEUED)
         return request.item_id
 
+    @traced("executor.reload")
     async def reload(self) -> int:
         """Re-read the timeline now (after the planner rebuilt it); entries the engine
         already has are kept. Returns how many entries were sent."""
         async with self._lock:
             return await timeline_pass(self)
 
+    @traced("executor.insert_emergency")
     async def insert_emergency(self, item: str | Path | MediaItem) -> str:
         """Play emergency audio now, over everything (see ``PriorityService``)."""
         return await self.priority.insert_emergency(item)

@@ -37,6 +37,7 @@ from grimnir.library import queries
 from grimnir.library._columns import apply_tags
 from grimnir.library._errors import NoAudioError
 from grimnir.library._tasks import FileTags, read_file_tags
+from grimnir.observability import metrics as observed
 from grimnir.store.models import MediaItem
 
 if TYPE_CHECKING:
@@ -399,6 +400,22 @@ class _Analysed:
 
 
 async def _analyze_item(
+    session_factory: Sessions,
+    item_id: uuid.UUID,
+    source: Path,
+    *,
+    pool: AnalysisPool,
+    options: AnalysisOptions,
+) -> _Analysed:
+    """Analyse one item, timed and traced as an analysis job."""
+    with observed.analysis_job(str(item_id)) as span:
+        done = await _run_analysis(session_factory, item_id, source, pool=pool, options=options)
+        span.set_attribute("state", done.state.value)
+    observed.analysis_result(done.state is MediaState.READY)
+    return done
+
+
+async def _run_analysis(
     session_factory: Sessions,
     item_id: uuid.UUID,
     source: Path,

@@ -38,6 +38,7 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import EntryStatus, PlannerError
+from grimnir.observability import metrics as observed
 from grimnir.planner._content import Content
 from grimnir.planner._entries import Findings, SlotFiller
 from grimnir.planner._load import Context, entries_between, load_context
@@ -94,15 +95,19 @@ async def build(
         raise PlannerError(f"hours must be between 0 and 1440, got {hours}")
     began = time.perf_counter()
     end = start + timedelta(hours=hours)
-    async with session_factory() as session, session.begin():
-        ctx = await load_context(session, station_id, start, end, library=library)
-        shows = schedule(ctx.shows, ctx.tz, start, end)
-        rebroadcasts = await _rebroadcasts(session, ctx, shows)
-        load_ms = (time.perf_counter() - began) * 1000
-        result = plan(ctx, shows, start, end, now=now, lock=lock, rebroadcasts=rebroadcasts)
-        if write:
-            await _write(session, station_id, result, now + lock, since=ctx.since or start)
-            result.report.written = True
+    with observed.plan_build(str(station_id)) as span:
+        async with session_factory() as session, session.begin():
+            ctx = await load_context(session, station_id, start, end, library=library)
+            shows = schedule(ctx.shows, ctx.tz, start, end)
+            rebroadcasts = await _rebroadcasts(session, ctx, shows)
+            load_ms = (time.perf_counter() - began) * 1000
+            result = plan(ctx, shows, start, end, now=now, lock=lock, rebroadcasts=rebroadcasts)
+            if write:
+                await _write(session, station_id, result, now + lock, since=ctx.since or start)
+                result.report.written = True
+        span.set_attribute("entries", len(result.new))
+    if write:
+        observed.planned_entries(str(station_id), len(result.new))
     result.report.load_ms = load_ms
     result.report.elapsed_ms = (time.perf_counter() - began) * 1000
     return result.report

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import PlannerError
+from grimnir.observability import metrics as observed
 from grimnir.planner._fill import Mask, Step, _Picker
 from grimnir.planner._result import Fill
 from grimnir.planner._text import fold
@@ -219,7 +220,8 @@ def fill(
 
     The same library, history, start and ``rng`` state give the same picks.
     """
-    return fill_block(spec, library, history, start, target_ms, rng, blocks or {}, ())
+    with observed.smart_block_fill(spec.id):
+        return fill_block(spec, library, history, start, target_ms, rng, blocks or {}, ())
 
 
 def _target(spec: SmartBlockSpec, target_ms: int | None) -> int | None:

@@ -8,6 +8,7 @@ Searching and reading items is :mod:`grimnir.library.queries`; ingest is
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,3 +56,13 @@ async def delete_item(session: AsyncSession, item: MediaItem, *, force: bool = F
 
 
 __all__ = ["delete_item", "path_in_use", "update_tags"]
+
+
+async def items_by_state(session: AsyncSession) -> dict[tuple[uuid.UUID, str], int]:
+    """How many media items each station has in each state (pending, ready, …)."""
+    rows = await session.execute(
+        select(MediaItem.station_id, MediaItem.state, func.count()).group_by(
+            MediaItem.station_id, MediaItem.state
+        )
+    )
+    return {(station, str(state)): int(count) for station, state, count in rows}

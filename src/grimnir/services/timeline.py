@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,3 +109,36 @@ __all__ = [
     "planned_from",
     "planned_plays",
 ]
+
+
+async def filled_until(
+    session: AsyncSession, now: datetime, horizon: timedelta, *, tolerance_s: float = 1.0
+) -> dict[uuid.UUID, datetime]:
+    """Per station with anything still to air: how far from ``now`` its timeline
+    runs without a hole (the start of the first gap longer than ``tolerance_s``,
+    or the end of what is planned), looking at most ``horizon`` ahead.
+
+    Stations with nothing planned after ``now`` are absent (filled until now).
+    """
+    rows = await session.execute(
+        select(TimelineEntry.station_id, TimelineEntry.starts_at, TimelineEntry.ends_at)
+        .where(
+            TimelineEntry.status.in_(UPCOMING),
+            TimelineEntry.ends_at > now,
+            TimelineEntry.starts_at < now + horizon,
+        )
+        .order_by(TimelineEntry.station_id, *_AIR_ORDER)
+    )
+    reach: dict[uuid.UUID, datetime] = {}
+    broken: set[uuid.UUID] = set()
+    slack = timedelta(seconds=tolerance_s)
+    for station_id, starts_at, ends_at in rows:
+        if station_id in broken:
+            continue
+        until = reach.get(station_id, now)
+        if starts_at > until + slack:
+            broken.add(station_id)  # the first hole: the filled stretch ends here
+            reach.setdefault(station_id, now)
+            continue
+        reach[station_id] = max(until, ends_at)
+    return {station: min(until, now + horizon) for station, until in reach.items()}

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from grimnir.api._routing import ROUTE_KEY
 from grimnir.bus import EventBus
 
 log = logging.getLogger("grimnir.api")
@@ -144,10 +145,6 @@ def json_response(answer: Answer, max_age: int) -> Response:
         media_type="application/json",
         headers={"Cache-Control": f"public, max-age={max_age}"},
     )
-
-
-ROUTE_KEY = "grimnir.route"
-"""Scope key naming the route template a request was answered for without routing."""
 
 
 @dataclass(frozen=True, slots=True)

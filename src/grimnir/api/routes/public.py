@@ -47,6 +47,7 @@ from grimnir.api.routes._public_models import (
     now_playing_out,
     public_station,
 )
+from grimnir.domain import NotFoundError
 from grimnir.planner.shows import schedule as show_schedule
 from grimnir.services import public
 from grimnir.services.schedule import enabled_shows, station_zone
@@ -398,7 +399,10 @@ async def azuracast_nowplaying(request: Request, station: StationPath) -> Respon
 @root_router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition of this process."""
-    body = await render(context(request), request.app.state.api_metrics)
+    ctx = context(request)
+    if not ctx.settings.metrics:
+        raise NotFoundError("metrics are turned off on this server (GRIMNIR_METRICS=false)")
+    body = await render(ctx, request.app.state.api_metrics)
     return Response(body, media_type=CONTENT_TYPE)
 
 
@@ -454,4 +458,5 @@ def install(app: FastAPI, ctx: ApiContext) -> None:
     # NOTE: added first, so it runs inside CORS and metrics: hot answers get both.
     app.add_middleware(HotAnswers, cache=cache, routes=HOT_ROUTES, limit=_public_wait)
     app.add_middleware(PublicCors, origins=list(ctx.cors_origins))
-    app.add_middleware(MetricsMiddleware, metrics=api_metrics, ctx=ctx)
+    if ctx.settings.metrics:
+        app.add_middleware(MetricsMiddleware, metrics=api_metrics, ctx=ctx)

@@ -3,7 +3,9 @@
 gRPC status codes come back as our errors (``NOT_FOUND`` → ``NotFoundError``,
 ``INVALID_ARGUMENT`` → ``EngineError``, an engine that is down →
 ``EngineError("engine at … is not reachable: …")``). A W3C ``traceparent``
-set in ``TRACEPARENT`` travels with every call.
+travels with every call: the current OpenTelemetry span's, else the one set in
+``TRACEPARENT``. While tracing is on, each command and query is a CLIENT span
+``engine.{Method}`` (the engine continues it in its SERVER span).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+from opentelemetry.trace import SpanKind
 
 from grimnir.domain.errors import GrimnirError
 from grimnir.domain.fades import FadeCurve
@@ -34,6 +37,7 @@ from grimnir.engine.v1.wire import (
     plain,
     telemetry_dict,
 )
+from grimnir.observability import tracing
 
 T = TypeVar("T")
 
@@ -82,7 +86,7 @@ class GrpcEngineClient:
 
     @staticmethod
     def _metadata() -> tuple[tuple[str, str], ...]:
-        traceparent = TRACEPARENT.get()
+        traceparent = tracing.current_traceparent() or TRACEPARENT.get()
         return (("traceparent", traceparent),) if traceparent else ()
 
     def _error(self, exc: grpc.aio.AioRpcError) -> GrimnirError:
@@ -90,6 +94,21 @@ class GrpcEngineClient:
 
     async def _unary(
         self, method: Callable[..., Awaitable[T]], request: Any, *, wait_for_ready: bool = False
+    ) -> T:
+        if not tracing.enabled():
+            return await self._call(method, request, wait_for_ready)
+        name = type(request).__name__.removesuffix("Request")  # NOTE: SkipRequest → Skip
+        attributes = {
+            "rpc.system": "grpc",
+            "rpc.service": "grimnir.engine.v1.Engine",
+            "rpc.method": name,
+            "station": self._station_id,
+        }
+        with tracing.span(f"engine.{name}", kind=SpanKind.CLIENT, attributes=attributes):
+            return await self._call(method, request, wait_for_ready)
+
+    async def _call(
+        self, method: Callable[..., Awaitable[T]], request: Any, wait_for_ready: bool
     ) -> T:
         try:
             return await method(

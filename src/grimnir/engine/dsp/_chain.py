@@ -62,6 +62,12 @@ class DspChain:
         detectors = [node for node in self.nodes if isinstance(node, SilenceDetectorNode)]
         self.meter: LevelMeterNode | None = meters[-1] if meters else None
         self.silence_detector: SilenceDetectorNode | None = detectors[-1] if detectors else None
+        probes = [node for node in self.nodes if isinstance(node, OutputProbeNode)]
+        self.output_loop: OutputLoudnessLoop | None = probes[-1].loop if probes else None
+        """The loop holding the output at its target (it measures the output too)."""
+        normalizers = [node for node in self.nodes if isinstance(node, LoudnessNormalizerNode)]
+        self.target_lufs: float | None = normalizers[-1].target_lufs if normalizers else None
+        """The loudness the chain holds its output at (its last normaliser's target)."""
 
     def process(self, block: Block) -> Block:
         """Run ``block`` through every node; may modify and return the same buffer."""

@@ -119,6 +119,13 @@ class OutputLoudnessLoop:
         """Gated loudness of the last 20 s of output with the trim divided out (telemetry)."""
 
     @property
+    def momentary_lufs(self) -> float:
+        """Loudness of the last 400 ms of output (−inf before 400 ms have passed)."""
+        if len(self._hops) < _HOPS_PER_BLOCK:
+            return -math.inf
+        return _lufs(sum(self._hops) / _HOPS_PER_BLOCK)
+
+    @property
     def output_lufs(self) -> float:
         """Loudness the chain gives with the present trim (−inf before any programme)."""
         return self.chain_lufs + self.trim_db

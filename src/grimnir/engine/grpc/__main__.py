@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,6 +22,8 @@ from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions, OutputBinding
 from grimnir.engine.grpc._server import report_exit_reason, serve_with_port
 from grimnir.engine.outputs import NullOutput
+from grimnir.observability.logs import LOG_FORMAT_ENV, LOG_FORMATS, configure_logging
+from grimnir.observability.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger("grimnir.engine.grpc")
 
@@ -36,12 +39,28 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst", type=int, default=5, help="blocks rendered per wake-up")
     parser.add_argument("--bitrate", type=int, default=128, help="MP3 kbit/s into the null output")
     parser.add_argument("--log-level", default="INFO")
+    env_format = os.environ.get(LOG_FORMAT_ENV, "").lower()
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=env_format if env_format in LOG_FORMATS else "human",
+        help=f"log lines for people or JSON lines (default: ${LOG_FORMAT_ENV} or human)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format, human="%(levelname)s %(name)s: %(message)s")
+    tracing_on = configure_tracing("grimnir-engine")
+    try:
+        return _run(args)
+    finally:
+        if tracing_on:
+            shutdown_tracing()
+
+
+def _run(args: argparse.Namespace) -> int:
     clock = RealtimeClock(burst=args.burst)
     engine = Engine(clock, EngineOptions(realtime=True, process_blocks=args.burst))
     engine.add_output(OutputBinding(NullOutput(), "mp3", args.bitrate))

@@ -4,19 +4,24 @@ Each call checks the station, runs the control method, and turns our
 exceptions into status codes with the same readable message (see
 ``engine.proto``). A ``traceparent`` in the call's metadata is logged with
 the request and kept in ``TRACEPARENT`` while the call runs, so whatever the
-engine logs for it can carry the trace.
+engine logs for it can carry the trace; while tracing is on, each command and
+query runs in a SERVER span ``engine.{Method}`` continuing it (streams, which
+last as long as their caller, get none).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
+from opentelemetry.trace import SpanKind
 
 from grimnir.engine.adapter import fallback_items, metadata, parse_graph, to_play_item
 from grimnir.engine.grpc._streams import Mailbox
@@ -36,6 +41,7 @@ from grimnir.engine.v1.wire import (
     to_struct,
     to_timestamp,
 )
+from grimnir.observability import tracing
 
 if TYPE_CHECKING:
     from grimnir.engine.control import EngineControl
@@ -56,6 +62,26 @@ def _traceparent(context: Any) -> str | None:
     return None
 
 
+def _server_span(
+    method: str, traceparent: str | None, station_id: str
+) -> AbstractContextManager[Any]:
+    """The call's SERVER span, a child of the caller's span (a no-op while tracing is off)."""
+    if not tracing.enabled():
+        return contextlib.nullcontext()
+    attributes = {
+        "rpc.system": "grpc",
+        "rpc.service": "grimnir.engine.v1.Engine",
+        "rpc.method": method,
+        "station": station_id,
+    }
+    return tracing.span(
+        f"engine.{method}",
+        kind=SpanKind.SERVER,
+        parent=tracing.extract(traceparent),
+        attributes=attributes,
+    )
+
+
 def _fail(context: Any, exc: Exception) -> NoReturn:
     name, message = status_name_for(exc), message_for(exc)
     if name == "INTERNAL":
@@ -71,8 +97,9 @@ def _unary(handler: Handler[R]) -> Handler[R]:
         log.debug("%s %s traceparent=%s", handler.__name__, request.station_id, traceparent)
         token = TRACEPARENT.set(traceparent)
         try:
-            check_station(self.control.station_id, request.station_id)
-            return handler(self, request, context)
+            with _server_span(handler.__name__, traceparent, request.station_id):
+                check_station(self.control.station_id, request.station_id)
+                return handler(self, request, context)
         except Exception as exc:
             _fail(context, exc)
         finally:

@@ -39,6 +39,8 @@ class Output(abc.ABC):
         self.bytes_written = 0
         self.dropped_bytes = 0
         self.last_error: str | None = None
+        self.connects = 0
+        """Connections made (network outputs count each one; the others stay at 0)."""
         self._state = OutputState.CONNECTING
         self._lock = threading.Lock()
 

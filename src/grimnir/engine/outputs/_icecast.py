@@ -107,7 +107,6 @@ class IcecastOutput(Output):
         self.content_type = content_type
         self.info = info or StreamInfo()
         self.legacy_source = legacy_source
-        self.connects = 0
         self.listeners: int | None = None
         """Listeners Icecast counts on the mount, from the last ``poll_listeners``
         (``None``: not known, e.g. the mount is not up or the server refused)."""

@@ -121,15 +121,30 @@ class OutputStatus:
 
     name: str
     state: str
+    reconnects: int = 0
+    """Connections made again after the first (Icecast outputs; 0 for the others)."""
+    error: str | None = None
+    """The output's last failure (kept after it recovered, until the next one)."""
 
     def to_wire(self) -> dict[str, Any]:
-        return {"name": self.name, "state": self.state}
+        return {
+            "name": self.name,
+            "state": self.state,
+            "reconnects": self.reconnects,
+            "error": self.error,
+        }
 
     @classmethod
     def from_wire(cls, data: Any) -> OutputStatus | None:
         if not isinstance(data, Mapping):
             return None
-        return cls(name=_str(data.get("name")), state=_str(data.get("state")))
+        error = data.get("error")
+        return cls(
+            name=_str(data.get("name")),
+            state=_str(data.get("state")),
+            reconnects=_opt_int(data.get("reconnects")) or 0,
+            error=error if isinstance(error, str) else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
