@@ -18,13 +18,16 @@ import contextlib
 import logging
 import time
 import uuid
+from bisect import bisect_left
 from collections import Counter as Tally
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import Metric
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grimnir.api._routing import route_template
@@ -39,24 +42,60 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+class RequestStats(Collector):
+    """Requests answered and their latency, by method, route template and status.
+
+    Runs on every request, so it only adds to plain numbers (no locks, no labelled
+    children: the API answers on one event loop, which also runs the scrape); the
+    counter and histogram families are made from them at scrape time.
+    """
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self.buckets = buckets
+        self._rows: dict[tuple[str, str, int], list[Any]] = {}
+        """(method, route, status) → [count, seconds in all, count per bucket (+Inf last)]."""
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = [0, 0.0, [0] * (len(self.buckets) + 1)]
+        row[0] += 1
+        row[1] += seconds
+        row[2][bisect_left(self.buckets, seconds)] += 1
+
+    def collect(self) -> list[Metric]:
+        requests = CounterMetricFamily(
+            "grimnir_api_requests",
+            "HTTP requests answered, by method, route template and status.",
+            labels=["method", "route", "status"],
+        )
+        latency = HistogramMetricFamily(
+            "grimnir_api_request_duration_seconds",
+            "Time to answer an HTTP request (until the response started), by route template.",
+            labels=["method", "route"],
+        )
+        merged: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        for (method, route, status), (count, total, per_bucket) in sorted(self._rows.items()):
+            requests.add_metric([method, route, str(status)], float(count))
+            counts, seconds = merged.setdefault((method, route), ([0] * len(per_bucket), [0.0]))
+            for index, value in enumerate(per_bucket):
+                counts[index] += value
+            seconds[0] += total
+        for (method, route), (counts, seconds) in merged.items():
+            bounds = [*map(floatToGoString, self.buckets), "+Inf"]
+            buckets = list(zip(bounds, accumulate(counts), strict=True))
+            latency.add_metric([method, route], buckets, seconds[0])
+        return [requests, latency]
+
+
 class ApiMetrics:
     """The registry of one app and its API request metrics."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "grimnir_api_requests",
-            "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "grimnir_api_request_duration_seconds",
-            "Time to answer an HTTP request (until the response started), by route template.",
-            ["method", "route"],
-            buckets=_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestStats(_BUCKETS)
+        self.registry.register(self.requests)
         self.items_started: Tally[str] = Tally()
         """``item.started`` events seen on the bus, per station id."""
         self.stations: list[tuple[uuid.UUID, str]] = []
@@ -71,20 +110,10 @@ class ApiMetrics:
         self.slow = SlowFigures()
         """Database figures read at most every ``SlowFigures.EVERY_S`` (scrapes stay cheap)."""
         self._listener: asyncio.Task[None] | None = None
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count and time one answer. Runs on every request, so the labelled children
-        are kept here rather than looked up (validated, locked) each time."""
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(method, route, str(status)),
-                self.latency.labels(method, route),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        """Count and time one answer."""
+        self.requests.observe(method, route, status, seconds)
 
     def watch(self, ctx: ApiContext) -> None:
         """Count bus events from now on (once; call inside the running loop)."""
