@@ -14,7 +14,8 @@ PYTEST_WORKERS ?= 3
 # uv never downloads an interpreter: the virtualenv uses $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock lock-check peers lint types pytest test bench soak clean proto demo
+.PHONY: install lock lock-check peers lint types pytest test bench soak clean proto demo ui \
+	screenshots
 
 ## uv itself, pinned with hashes (scripts/uv-requirements.txt), in its own folder.
 $(UV): scripts/uv-requirements.txt
@@ -34,7 +35,29 @@ $(STAMP): pyproject.toml uv.lock $(UV)
 			"and commit uv.lock." >&2; exit 1; }
 	@touch $(STAMP)
 
-install: $(STAMP)
+## The web UI (ui/: Svelte + TypeScript): npm ci from ui/package-lock.json, a typed API
+## client generated from the API's OpenAPI document, built by Vite into the package.
+UI_BUILT := src/grimnir/web/app/index.html
+UI_SOURCES := $(shell find ui/src -type f ! -name schema.d.ts 2>/dev/null) \
+	ui/index.html ui/vite.config.ts ui/svelte.config.js ui/tsconfig.json
+API_SOURCES := $(shell find src/grimnir/api -name '*.py' 2>/dev/null)
+
+ui/node_modules/.package-lock.json: ui/package-lock.json ui/package.json
+	@bash scripts/node-deps.sh
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+
+ui/openapi.json: $(STAMP) $(API_SOURCES) scripts/openapi.py
+	$(BIN)/python scripts/openapi.py ui/openapi.json
+
+ui/src/lib/schema.d.ts: ui/openapi.json ui/node_modules/.package-lock.json
+	cd ui && npm run --silent gen
+
+$(UI_BUILT): ui/src/lib/schema.d.ts $(UI_SOURCES)
+	cd ui && npm run --silent build
+
+ui: $(UI_BUILT)
+
+install: $(STAMP) $(UI_BUILT)
 
 ## Refresh uv.lock on purpose (newest versions pyproject.toml allows); then `make test`.
 lock: $(UV)
@@ -49,9 +72,10 @@ lock-check: $(UV) uv.lock
 peers:
 	bash scripts/test-peers.sh
 
-lint: $(STAMP)
+lint: $(STAMP) ui/src/lib/schema.d.ts
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	cd ui && npm run --silent check
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -81,9 +105,14 @@ soak: $(STAMP)
 	@$(BIN)/pytest -m slow $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc = 5 ]; then echo "no soak tests yet"; exit 0; fi; exit $$rc
 
+## A picture of every page of the web UI (phone and desktop width) in docs/screenshots/.
+screenshots: install
+	@bash scripts/test-peers.sh >/dev/null
+	$(BIN)/python scripts/screenshots.py
+
 ## Regenerate the gRPC modules from proto/ (committed; a test checks they match).
 proto: $(STAMP)
 	bash scripts/gen-proto.sh
 
 clean:
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache ui/node_modules src/grimnir/web/app

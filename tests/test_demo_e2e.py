@@ -56,7 +56,7 @@ def test_grimnir_up_demo_end_to_end(tmp_path: Path) -> None:
             if line.strip().startswith("listen")
         )
         assert listen.startswith(f"{base}/listen/demo/")
-        assert f"status page  {base}/" in banner
+        assert f"web UI       {base}/" in banner
         login_line = next(line for line in banner.splitlines() if "admin login" in line)
         user, _, password = login_line.split("admin login", 1)[1].strip().partition(" / ")
         signed_in = httpx.post(

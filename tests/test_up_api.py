@@ -1,4 +1,4 @@
-"""``grimnir up`` serves the API, the status page and the stations' streams on ``--http``.
+"""``grimnir up`` serves the API, the web UI and the stations' streams on ``--http``.
 
 A real control plane (in process, with its engine as a supervised process)
 over a tiny station: the page and its files, the OpenAPI document, the
@@ -129,35 +129,37 @@ async def running(station_root: Path) -> AsyncIterator[Running]:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_the_status_page_and_its_files_are_served(running: Running) -> None:
+async def test_the_web_ui_and_its_files_are_served(running: Running) -> None:
     async with httpx.AsyncClient(base_url=running.base, timeout=10) as client:
         page = await client.get("/")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
         assert "default-src 'self'" in page.headers["content-security-policy"]
-        assert '<script src="/static/app.js"' in page.text
-        assert 'href="/static/style.css"' in page.text
+        assert page.headers["cache-control"] == "no-cache"
+        scripts = re.findall(r'<script type="module" [^>]*src="(/assets/[^"]+\.js)"', page.text)
+        styles = re.findall(r'<link rel="stylesheet" [^>]*href="(/assets/[^"]+\.css)"', page.text)
+        assert len(scripts) == 1, page.text
+        assert len(styles) == 1, page.text
 
-        script = await client.get("/static/app.js")
+        script = await client.get(scripts[0])
         assert script.status_code == 200
         assert script.headers["content-type"].startswith("text/javascript")
-        for call in ("/auth/login", "/auth/refresh", "/now-playing", "/playout/skip", "/asrun"):
+        assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
+        for call in ("/api/v1/auth/login", "/api/v1/auth/refresh", "/playout/skip", "/asrun"):
             assert call in script.text
-        again = await client.get(
-            "/static/app.js", headers={"If-None-Match": script.headers["etag"]}
-        )
+        again = await client.get(scripts[0], headers={"If-None-Match": script.headers["etag"]})
         assert again.status_code == 304
-
-        style = await client.get("/static/style.css")
+        style = await client.get(styles[0])
         assert style.status_code == 200
         assert style.headers["content-type"].startswith("text/css")
 
-        missing = await client.get("/static/../up.py")
-        assert missing.status_code == 404
-        other = await client.get("/static/secret.key")
-        assert other.status_code == 404
-        assert other.headers["content-type"] == "application/problem+json"
-        assert "app.js" in other.json()["detail"]
+        for wrong in ("/assets/../up.py", "/assets/nothing.js", "/assets/index.html"):
+            missing = await client.get(wrong)
+            assert missing.status_code == 404, wrong
+        gone = await client.get("/static/app.js")  # the status page before the web UI
+        assert gone.status_code == 404
+        assert gone.headers["content-type"] == "application/problem+json"
+        assert "player.js" in gone.json()["detail"]
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -544,7 +546,7 @@ def test_grimnir_up_prints_and_serves_api_ui_and_streams(tmp_path: Path) -> None
         assert f"listen   {listen}" in printed
         assert f"engine   http://127.0.0.1:{streams}{MOUNT} (direct)" in printed
         assert f"harbor   icecast://127.0.0.1:{streams}/live" in printed
-        assert f"status page  http://127.0.0.1:{http}/" in printed
+        assert f"web UI       http://127.0.0.1:{http}/" in printed
         assert f"API docs     http://127.0.0.1:{http}/api/v1/docs" in printed
         page = httpx.get(f"http://127.0.0.1:{http}/", timeout=10)
         assert page.status_code == 200
@@ -591,7 +593,7 @@ def test_grimnir_up_demo_prints_where_to_listen_look_and_sign_in(tmp_path: Path)
         printed = output.until("stop with Ctrl-C", 240)
         banner = printed[printed.index("demo is on air") :]
         assert f"listen       http://127.0.0.1:{http}/listen/demo/" in banner
-        assert f"status page  http://127.0.0.1:{http}/" in banner
+        assert f"web UI       http://127.0.0.1:{http}/" in banner
         assert f"API docs     http://127.0.0.1:{http}/api/v1/docs" in banner
         login_line = next(line for line in banner.splitlines() if "admin login" in line)
         user, _, password = login_line.split("admin login", 1)[1].strip().partition(" / ")

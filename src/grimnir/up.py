@@ -3,7 +3,7 @@
 One process runs, per registered station: an engine process (supervised, in
 its own session so it outlives us), the planner keeping the rolling window
 full, and the executor carrying the timeline out; and for all of them the API,
-the status page and a proxy of every station's streams on one HTTP address
+the web UI and a proxy of every station's streams on one HTTP address
 (``--http``). Embedded defaults: SQLite in the data dir, the in-memory bus.
 Killing this process does not stop the audio: the engines play on from their
 queues and keep serving listeners on their own ports; the next ``grimnir up``

@@ -92,10 +92,10 @@ def _routes(world: ApiWorld) -> list[tuple[RouteContext, str]]:
 
 
 ROOT_PUBLIC = re.compile(
-    r"^/($|static/|metrics$|healthz$|readyz$|api/nowplaying|api/stations$|api/station/"
+    r"^/($|static/|assets/|metrics$|healthz$|readyz$|api/nowplaying|api/stations$|api/station/"
     r"|api/live/nowplaying/|public/|listen/)"
 )
-"""Routes outside /api/v1 that are public by design (status page, assets,
+"""Routes outside /api/v1 that are public by design (web UI, assets,
 Prometheus, health probes, AzuraCast-compatible routes and playlists, stream proxy)."""
 
 

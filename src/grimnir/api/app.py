@@ -1,5 +1,5 @@
 """The FastAPI application: ``/api/v1`` (docs at ``/api/v1/docs``), the public
-and AzuraCast-compatible routes, ``/metrics`` and the status page."""
+and AzuraCast-compatible routes, ``/metrics`` and the web UI."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ def up_command(
         str,
         typer.Option(
             "--http",
-            help="HOST:PORT of the API, the status page and every station's streams "
+            help="HOST:PORT of the API, the web UI and every station's streams "
             "(/listen/<station>/…).",
             envvar="GRIMNIR_HTTP",
         ),
@@ -172,7 +172,7 @@ def _print_on_air(plane: ControlPlane, login: tuple[str, str] | None) -> None:
             out.print(f"  harbor   {url}")
         out.print(f"  control  {slot.grpc_address} (gRPC)")
     if plane.http is not None:
-        out.print(f"status page  {plane.http_url}/")
+        out.print(f"web UI       {plane.http_url}/")
         out.print(f"API docs     {plane.http_url}/api/v1/docs")
     if login is not None:
         user, password = login
@@ -181,7 +181,7 @@ def _print_on_air(plane: ControlPlane, login: tuple[str, str] | None) -> None:
         out.print(rule)
         out.print("[bold]Grimnir Radio demo is on air[/]", markup=True)
         out.print(f"  listen       {listen[0] if listen else '(no stream configured)'}")
-        out.print(f"  status page  {plane.http_url}/")
+        out.print(f"  web UI       {plane.http_url}/")
         out.print(f"  admin login  {user} / {password}")
         out.print(f"  API docs     {plane.http_url}/api/v1/docs")
         out.print(rule)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grimnir.engine.audio import BLOCK, RATE, Block, db_to_gain, gain_to_db
+from grimnir.engine.dsp import KWeightedLevel
 
 if TYPE_CHECKING:
     from grimnir.engine.dsp import DspChain
@@ -38,12 +39,24 @@ class TelemetryCollector:
         """Underruns of the items that finished (the current one's are added live)."""
         self._voice: Any = None
         self._voice_underruns = 0
+        self._own_level: KWeightedLevel | None = None
+        """Loudness of the output when the chain has neither a meter nor an output loop."""
 
     def rebind(self, chain: DspChain) -> None:
         """Read the meter of ``chain`` from now on (after a new DSP graph)."""
         self._chain = chain
+        self._own_level = None
+
+    def _measure(self, block: Block) -> None:
+        """Feed the telemetry's own loudness meter, when the chain measures nothing."""
+        if self._chain.meter is not None or self._chain.output_loop is not None:
+            return
+        if self._own_level is None:
+            self._own_level = KWeightedLevel()
+        self._own_level.add(block)
 
     def add_block(self, block: Block, busy_seconds: float) -> None:
+        self._measure(block)
         # NOTE: two reductions instead of abs() + max(): no temporary array.
         np.maximum(self._peak, block.max(axis=1), out=self._peak)
         np.maximum(self._peak, -block.min(axis=1), out=self._peak)
@@ -90,11 +103,16 @@ class TelemetryCollector:
         }
         meter = self._chain.meter
         loop = self._chain.output_loop
-        if meter is None and loop is not None:
-            # NOTE: no level meter in the graph: the output loop's own measurement
-            # (400 ms, and 20 s gated) costs nothing more.
-            data["lufs_momentary"] = loop.momentary_lufs
+        if loop is not None:
             data["lufs_program"] = loop.output_lufs
+        if meter is None:
+            # NOTE: no level meter in the graph: the output loop measures the output
+            # already (no cost); a chain without one gets a meter of its own here.
+            level = loop.level if loop is not None else self._own_level
+            if level is not None:
+                momentary, short_term = level.readings()
+                data["lufs_momentary"] = momentary
+                data["lufs_short_term"] = short_term
         if meter is not None:
             reading = meter.reading()
             data.update(

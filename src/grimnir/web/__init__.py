@@ -1,3 +1,3 @@
-"""The status page's files (``index.html``, ``app.js``, ``style.css``), served by
-``grimnir.api.routes.ui`` through :mod:`importlib.resources`; plain HTML and JS,
-no build step."""
+"""Files the API serves from the package: the built web UI (``app/``: made by
+``make install`` from ``ui/``; ``grimnir.api.routes.ui``) and the public
+player (``player.html``, ``player.js``, ``player.css``: plain HTML and JS)."""

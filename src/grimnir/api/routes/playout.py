@@ -77,7 +77,9 @@ class ExecutorOut(BaseModel):
 
 class OutputState(BaseModel):
     name: str
-    state: str
+    state: str = Field(description="up, connecting, down or closed.")
+    reconnects: int = Field(default=0, description="Connections made again after the first.")
+    error: str | None = Field(default=None, description="The output's last failure.")
 
 
 class TelemetryOut(BaseModel):
@@ -89,7 +91,14 @@ class TelemetryOut(BaseModel):
     lufs_momentary: float | None = None
     lufs_short_term: float | None = None
     lufs_integrated: float | None = None
+    lufs_program: float | None = Field(
+        default=None, description="The last 20 s, gated (the output loudness loop)."
+    )
+    target_lufs: float | None = None
     true_peak_dbtp: float | None = None
+    silence_s: float | None = Field(default=None, description="Silent on air for this long now.")
+    dead_air_s: float | None = Field(default=None, description="Silence on air since start.")
+    dropouts: int | None = None
     late_blocks: int | None = None
     cpu_percent: float | None = None
     on_air: str | None = None
@@ -201,7 +210,10 @@ async def get_telemetry(
     executor = executor_of(request, scope)
     status = await engine_of(request, scope).status()
     data: dict[str, Any] = finite(dict(executor.telemetry or {}))
-    outputs = [OutputState(name=o.name, state=o.state) for o in status.outputs]
+    outputs = [
+        OutputState(name=o.name, state=o.state, reconnects=o.reconnects, error=o.error)
+        for o in status.outputs
+    ]
     fields = set(TelemetryOut.model_fields) - {"at", "outputs"}
     known = {key: value for key, value in data.items() if key in fields}
     return TelemetryOut(at=data.get("time"), outputs=outputs, **known)

@@ -10,7 +10,7 @@ from grimnir.engine.dsp._base import DspNode, GainRamp, PluginNode
 from grimnir.engine.dsp._chain import DspChain, LayerConfig, build_chain
 from grimnir.engine.dsp._dynamics import CompressorNode, GateNode, LimiterNode, interpolated_peaks
 from grimnir.engine.dsp._eq import GRAPHIC_Q, EqualizerNode
-from grimnir.engine.dsp._loudness import AgcNode, LoudnessNormalizerNode
+from grimnir.engine.dsp._loudness import AgcNode, KWeightedLevel, LoudnessNormalizerNode
 from grimnir.engine.dsp._meters import LevelMeterNode, LevelReading, SilenceDetectorNode
 from grimnir.engine.dsp._output_loudness import (
     LoudnessTrimNode,
@@ -27,6 +27,7 @@ __all__ = [
     "EqualizerNode",
     "GainRamp",
     "GateNode",
+    "KWeightedLevel",
     "LayerConfig",
     "LevelMeterNode",
     "LevelReading",

@@ -58,7 +58,10 @@ class KWeightedLevel:
         self.reset()
 
     def reset(self) -> None:
-        self._state = pyebur128.R128State(2, RATE // _DECIMATE, pyebur128.MeasurementMode.MODE_M)
+        # NOTE: MODE_S keeps 3 s of filtered audio instead of 400 ms (for the short-term
+        # reading); the filtering, which is the cost, is the same.
+        modes = pyebur128.MeasurementMode.MODE_M | pyebur128.MeasurementMode.MODE_S
+        self._state = pyebur128.R128State(2, RATE // _DECIMATE, modes)
 
     def add(self, block: Block) -> None:
         """Feed one block."""
@@ -71,6 +74,13 @@ class KWeightedLevel:
         interleaved[0::2] = block[0, ::_DECIMATE]
         interleaved[1::2] = block[1, ::_DECIMATE]
         self._state.add_frames(interleaved, frames)
+
+    def readings(self) -> tuple[float, float]:
+        """Momentary (400 ms) and short-term (3 s) loudness of what was fed, in LUFS."""
+        return (
+            _lufs(_energy(pyebur128.get_loudness_momentary(self._state))),
+            _lufs(_energy(pyebur128.get_loudness_shortterm(self._state))),
+        )
 
     def energy(self, frames: int) -> float:
         """Energy (BS.1770: K-weighted mean squares of both channels added) of the

@@ -119,11 +119,9 @@ class OutputLoudnessLoop:
         """Gated loudness of the last 20 s of output with the trim divided out (telemetry)."""
 
     @property
-    def momentary_lufs(self) -> float:
-        """Loudness of the last 400 ms of output (−inf before 400 ms have passed)."""
-        if len(self._hops) < _HOPS_PER_BLOCK:
-            return -math.inf
-        return _lufs(sum(self._hops) / _HOPS_PER_BLOCK)
+    def level(self) -> KWeightedLevel:
+        """The K-weighted measurement of the output (momentary and short-term readings)."""
+        return self._level
 
     @property
     def output_lufs(self) -> float:

@@ -1,0 +1,75 @@
+"""Save a picture of every page of the web UI, at phone and desktop width.
+
+Starts a station the way a user does (``grimnir station add``, a scanned
+library of tones, ``grimnir up`` on free loopback ports), signs in with
+Debian's chromium (Playwright) and writes PNG files into ``docs/screenshots/``
+(``<page>-<width>.png``). ``make screenshots`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests._onair import ADMIN, Up, make_station  # noqa: E402 — the repository's test helpers
+
+WIDTHS = {"phone": (360, 780), "desktop": (1440, 900)}
+
+
+async def shoot(base: str, out: Path) -> list[Path]:
+    from playwright.async_api import async_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    saved: list[Path] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await page.goto(base + "/")
+            await page.get_by_role("heading", name="Sign in").wait_for()
+            for width, (w, h) in WIDTHS.items():
+                await page.set_viewport_size({"width": w, "height": h})
+                saved.append(out / f"sign-in-{width}.png")
+                await page.screenshot(path=str(saved[-1]), full_page=True)
+            await page.get_by_label("Username").fill(ADMIN[0])
+            await page.get_by_label("Password").fill(ADMIN[1])
+            await page.get_by_role("button", name="Sign in").click()
+            await (
+                page.get_by_test_id("lufs-momentary")
+                .filter(has_text="LUFS")
+                .wait_for(timeout=30_000)
+            )
+            await page.wait_for_timeout(2000)  # a little history and steady meters
+            for width, (w, h) in WIDTHS.items():
+                await page.set_viewport_size({"width": w, "height": h})
+                saved.append(out / f"dashboard-{width}.png")
+                await page.screenshot(path=str(saved[-1]), full_page=True)
+        finally:
+            await browser.close()
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="grimnir-shots-") as temp:
+        station = make_station(Path(temp), tracks=3, track_s=60.0, emergency=False)
+        up = Up(station)
+        try:
+            up.wait_ready(120)
+            for path in asyncio.run(shoot(up.base, args.out)):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        finally:
+            up.stop()
+
+
+if __name__ == "__main__":
+    main()
