@@ -50,6 +50,20 @@ async def shoot(base: str, out: Path) -> list[Path]:
                 await page.set_viewport_size({"width": w, "height": h})
                 saved.append(out / f"dashboard-{width}.png")
                 await page.screenshot(path=str(saved[-1]), full_page=True)
+            await page.get_by_role("link", name="Library").click()
+            await page.get_by_role("heading", name="Tracks").wait_for()
+            await page.get_by_role("button", name="track0").wait_for()
+            for width, (w, h) in WIDTHS.items():
+                await page.set_viewport_size({"width": w, "height": h})
+                saved.append(out / f"library-{width}.png")
+                await page.screenshot(path=str(saved[-1]), full_page=True)
+            await page.get_by_role("button", name="track0").click()
+            await page.locator('[part~="marker"][part~="cue_in_ms"]').wait_for()
+            for width, (w, h) in WIDTHS.items():
+                await page.set_viewport_size({"width": w, "height": h})
+                await page.wait_for_timeout(300)  # the waveform redraws at the new width
+                saved.append(out / f"media-{width}.png")
+                await page.screenshot(path=str(saved[-1]), full_page=True)
         finally:
             await browser.close()
     return saved

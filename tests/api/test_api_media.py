@@ -10,10 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from grimnir.bus import SCHEDULE_UPDATED
 from grimnir.domain import EntryKind, EntryStatus, MediaState
+from grimnir.planner.builder import LOCK
 from grimnir.store.models import AuditLog, MediaItem, TimelineEntry
 from tests._api import ApiWorld
 from tests._require import require_peer
+from tests.api.test_api_programming import add_media
 
 MEDIA = "/api/v1/stations/wgmr/media"
 
@@ -360,3 +363,194 @@ async def test_waveform_missing_is_404_with_reason(world: ApiWorld) -> None:
     assert "pending" in r.json()["detail"]
     assert audio.status_code == 404
     assert "missing from disk" in audio.json()["detail"]
+
+
+# -- cue points ---------------------------------------------------------------------
+
+
+async def _cued(world: ApiWorld) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A ready 180 s item with every cue point set, a pending and a failed one."""
+    async with world.ctx.sessions() as session:
+        rows = [
+            MediaItem(
+                station_id=world.stations["wgmr"],
+                sha256=f"c{n:063x}",
+                path=f"/music/cued-{n}.mp3",
+                size_bytes=1000,
+                title=f"Cued {n}",
+                state=state,
+                failed_reason="no audio stream" if state is MediaState.FAILED else None,
+                duration_ms=180_000 if state is MediaState.READY else None,
+                cue_in_ms=0,
+                cue_out_ms=180_000 if state is MediaState.READY else None,
+                intro_end_ms=10_000 if state is MediaState.READY else None,
+                segue_ms=175_000 if state is MediaState.READY else None,
+                custom_tags={},
+            )
+            for n, state in enumerate((MediaState.READY, MediaState.PENDING, MediaState.FAILED))
+        ]
+        session.add_all(rows)
+        await session.commit()
+        return rows[0].id, rows[1].id, rows[2].id
+
+
+async def _cues(world: ApiWorld, media_id: uuid.UUID) -> tuple[object, ...]:
+    async with world.ctx.sessions() as session:
+        row = await session.get(MediaItem, media_id)
+        assert row is not None
+        return (row.title, row.cue_in_ms, row.cue_out_ms, row.intro_end_ms, row.segue_ms)
+
+
+async def _actions(world: ApiWorld) -> list[str]:
+    async with world.ctx.sessions() as session:
+        return list(await session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
+
+
+async def test_cue_points_that_do_not_fit_are_422_and_change_nothing(world: ApiWorld) -> None:
+    ready, _, _ = await _cued(world)
+    before = await _cues(world, ready)
+    cases: list[tuple[dict[str, object], str, str]] = [
+        (
+            {"cue_out_ms": 200_000},
+            "cue_out_ms",
+            "cue_out_ms 200000 is past the end of the file (180000 ms): send at most 180000, "
+            "or null to play to the end",
+        ),
+        (
+            {"cue_in_ms": 179_500, "intro_end_ms": None, "segue_ms": None},
+            "cue_in_ms",
+            "cue_in_ms 179500 and the stored cue_out_ms 180000 leave 500 ms to play; keep "
+            "cue-out at least 1000 ms (1 s) after cue-in: send cue_in_ms at most 179000",
+        ),
+        (
+            {"cue_in_ms": 5000, "cue_out_ms": 4000, "title": "Not stored"},
+            "cue_in_ms",
+            "cue_in_ms 5000 and cue_out_ms 4000 leave 0 ms to play; keep cue-out at least "
+            "1000 ms (1 s) after cue-in: send cue_in_ms at most 3000 or cue_out_ms at least 6000",
+        ),
+        (
+            {"cue_in_ms": 20_000},
+            "intro_end_ms",
+            "the stored intro_end_ms 10000 is outside the part that plays (cue-in 20000 to "
+            "cue-out 180000 ms): send intro_end_ms from 20000 to 180000, or null for no intro",
+        ),
+        (
+            {"segue_ms": 0},
+            "segue_ms",
+            "segue_ms 0 must be after cue-in (0 ms) and at most cue-out (180000 ms): send "
+            "segue_ms from 1 to 180000, or null to segue at cue-out",
+        ),
+        (
+            {"cue_out_ms": 150_000},
+            "segue_ms",
+            "the stored segue_ms 175000 must be after cue-in (0 ms) and at most cue-out "
+            "(150000 ms)",
+        ),
+    ]
+    async with world.client("manager") as client:
+        for body, field, message in cases:
+            r = await client.patch(f"{MEDIA}/{ready}", json=body)
+            assert r.status_code == 422, (body, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert message in r.json()["detail"], (body, r.json()["detail"])
+            assert [e["loc"] for e in r.json()["errors"]] == [["body", field]]
+        both = await client.patch(
+            f"{MEDIA}/{ready}", json={"intro_end_ms": 190_000, "segue_ms": 181_000}
+        )
+        negative = await client.patch(f"{MEDIA}/{ready}", json={"cue_in_ms": -1})
+    assert both.status_code == 422
+    assert {e["loc"][-1] for e in both.json()["errors"]} == {"intro_end_ms", "segue_ms"}
+    assert negative.status_code == 422
+    assert "cue_in_ms" in negative.json()["detail"]
+    assert await _cues(world, ready) == before
+    assert await _actions(world) == []
+
+
+async def test_cue_points_need_a_ready_item_and_the_manager_role(world: ApiWorld) -> None:
+    ready, pending, failed = await _cued(world)
+    async with world.client("manager") as client:
+        waiting = await client.patch(f"{MEDIA}/{pending}", json={"cue_in_ms": 1000})
+        broken = await client.patch(f"{MEDIA}/{failed}", json={"cue_out_ms": 2000})
+    async with world.client("dj") as dj:
+        refused = await dj.patch(f"{MEDIA}/{ready}", json={"cue_in_ms": 1000})
+    assert waiting.status_code == 409
+    assert (
+        f"media item {pending} is pending: cue points can be set once its analysis"
+        in (waiting.json()["detail"])
+    )
+    assert broken.status_code == 409
+    assert "failed its analysis (no audio stream)" in broken.json()["detail"]
+    assert refused.status_code == 403
+    assert "manager" in refused.json()["detail"]
+    for media_id in (ready, pending, failed):
+        assert (await _cues(world, media_id))[1] == 0
+    assert await _actions(world) == []
+
+
+async def test_new_cue_points_reach_the_timeline_after_the_lock(world: ApiWorld) -> None:
+    await add_media(world, n=30)
+    sub = await world.ctx.bus.subscribe([SCHEDULE_UPDATED], str(world.stations["wgmr"]))
+    async with world.client("manager") as client:
+        built = await client.post("/api/v1/stations/wgmr/timeline/rebuild")
+        assert built.status_code == 200, built.text
+        await sub.get(timeout=5)
+        first = await _entries(world)
+        # the item on air now: its current play is locked, its later ones are not
+        media_id = first[0].media_id
+        assert media_id is not None
+        edited = await client.patch(
+            f"{MEDIA}/{media_id}", json={"cue_in_ms": 30_000, "intro_end_ms": 40_000}
+        )
+        locked_at = datetime.now(UTC) + LOCK
+        event = await sub.get(timeout=5)
+        again = await client.patch(f"{MEDIA}/{media_id}", json={"cue_in_ms": 30_000})
+        ends = await client.patch(f"{MEDIA}/{media_id}", json={"cue_out_ms": None})
+    await sub.close()
+    assert edited.status_code == 200, edited.text
+    item = edited.json()
+    assert (item["cue_in_ms"], item["cue_out_ms"], item["intro_end_ms"]) == (
+        30_000,
+        180_000,
+        40_000,
+    )
+    assert event.station_id == str(world.stations["wgmr"])
+    assert event.data["planned"] > 0
+    plays = [e for e in await _entries(world) if e.media_id == media_id]
+    kept = [e for e in plays if e.starts_at < locked_at]
+    replanned = [e for e in plays if e.starts_at >= locked_at]
+    assert kept
+    assert kept[0].id == first[0].id
+    assert all(e.cue_in_ms == 0 for e in kept)
+    assert replanned
+    assert all(e.cue_in_ms == 30_000 for e in replanned)
+    assert all(e.ends_at - e.starts_at == timedelta(seconds=150) for e in replanned)
+    # the same points again change nothing and rebuild nothing; null is the file's end
+    assert again.status_code == 200
+    assert ends.status_code == 200
+    assert ends.json()["cue_out_ms"] is None
+    assert await _actions(world) == [
+        "timeline.rebuild",
+        "media.update",
+        "timeline.rebuild",
+        "media.update",
+        "media.update",
+        "timeline.rebuild",
+    ]
+    async with world.ctx.sessions() as session:
+        audit = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "media.update").order_by(AuditLog.id)
+        )
+    assert audit is not None
+    assert audit.target == str(media_id)
+    assert audit.details["fields"] == ["cue_in_ms", "intro_end_ms"]
+    assert audit.details["cues"]["cue_in_ms"] == 30_000
+
+
+async def _entries(world: ApiWorld) -> list[TimelineEntry]:
+    async with world.ctx.sessions() as session:
+        rows = await session.scalars(
+            select(TimelineEntry)
+            .where(TimelineEntry.station_id == world.stations["wgmr"])
+            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+        )
+        return list(rows)

@@ -1,4 +1,4 @@
-"""Bodies of the media routes: an item out, a tag edit in, a waveform out."""
+"""Bodies of the media routes: an item out, a tag and cue point edit in, a waveform out."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 Tag255 = Annotated[str, Field(max_length=255)]
 Tag128 = Annotated[str, Field(max_length=128)]
 CustomValue = str | int | float | bool | None
+CUES = frozenset({"cue_in_ms", "cue_out_ms", "intro_end_ms", "segue_ms"})
+_MAX_MS = 2**31 - 1
+"""The largest time the database holds (a 32-bit integer column)."""
+
+
+def _cue(what: str) -> Any:
+    return Field(default=None, ge=0, le=_MAX_MS, description=what)
 
 
 class MediaOut(BaseModel):
@@ -96,7 +103,14 @@ def _no_nul(value: Any) -> Any:
 
 
 class MediaPatch(BaseModel):
-    """Tags to change; fields left out stay, ``null`` clears one."""
+    """Tags and cue points to change; fields left out stay, ``null`` clears one.
+
+    Cue points are milliseconds from the start of the file, checked together
+    (the new ones with the stored ones not sent) against the item's duration:
+    0 ≤ cue_in_ms < cue_out_ms ≤ duration_ms, at least 1000 ms apart;
+    cue_in_ms ≤ intro_end_ms ≤ cue_out_ms; cue_in_ms < segue_ms ≤ cue_out_ms.
+    Only a ready item takes them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -121,6 +135,10 @@ class MediaPatch(BaseModel):
     custom_tags: dict[Annotated[str, Field(min_length=1, max_length=255)], CustomValue] | None = (
         Field(default=None, description="Replaces all custom tags (values: text, number, bool).")
     )
+    cue_in_ms: int | None = _cue("Where airplay starts; null: at the start of the file (0).")
+    cue_out_ms: int | None = _cue("Where airplay ends; null: at the end of the file.")
+    intro_end_ms: int | None = _cue("Where the intro ends (talk-over up to here); null: none.")
+    segue_ms: int | None = _cue("Where the next item may start; null: at cue_out_ms.")
 
     _strings = field_validator(
         "title",
@@ -164,10 +182,14 @@ class MediaPatch(BaseModel):
             raise ValueError("custom tag numbers must be finite")
         return value
 
+    def cue_points(self) -> dict[str, int | None]:
+        """The cue points the client sent (``null`` as sent: the service reads it)."""
+        return {name: getattr(self, name) for name in self.model_fields_set & CUES}
+
     def changes(self) -> dict[str, Any]:
-        """The fields the client sent, cleaned (text trimmed, empty text as ``null``)."""
+        """The tags the client sent, cleaned (text trimmed, empty text as ``null``)."""
         out: dict[str, Any] = {}
-        for name in self.model_fields_set:
+        for name in self.model_fields_set - CUES:
             value = getattr(self, name)
             if isinstance(value, str):
                 value = value.strip() or None

@@ -7,17 +7,21 @@ crashes a decoder costs that worker, never the API). An upload is kept only
 when its analysis makes it ready to air (damage it plays through, such as a
 file cut short, comes back as warnings); any other file is refused and
 leaves nothing behind: 415 when it holds no audio that decodes, 422 when its
-audio cannot go on air (silent, too corrupt, too long). Tag edits are written
-to the database only: the database is what the planner and the engine read,
-and the stored file stays byte-identical to its ``sha256``.
+audio cannot go on air (silent, too corrupt, too long). Tag and cue point edits
+are written to the database only: the database is what the planner and the
+engine read, and the stored file stays byte-identical to its ``sha256``. New
+cue points rebuild the station's timeline from now, so what is planned from
+the rebuild lock (two minutes ahead) on plays them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
@@ -43,7 +47,8 @@ from grimnir.api.routes._media_upload import (
     receive_file,
     remove,
 )
-from grimnir.domain import ConflictError, LibraryError, MediaState, NotFoundError
+from grimnir.api.routes.timeline import rebuild
+from grimnir.domain import ConflictError, LibraryError, MediaState, NotFoundError, PlannerError
 from grimnir.library import queries
 from grimnir.library.analysis import AnalysisOptions, probe_audio
 from grimnir.library.ingest import Outcome, discard_item, ingest_file
@@ -51,6 +56,8 @@ from grimnir.library.pool import AnalysisPool
 from grimnir.library.storage import LocalStorage
 from grimnir.services import library
 from grimnir.store.models import MediaItem, Station
+
+log = logging.getLogger("grimnir.api")
 
 router = APIRouter(tags=["media"])
 
@@ -276,21 +283,60 @@ async def get_media(
         return MediaOut.of(await _item(session, scope, media_id))
 
 
-@router.patch(ITEM, response_model=MediaOut)
+@router.patch(
+    ITEM,
+    response_model=MediaOut,
+    responses={
+        409: {
+            "model": ProblemBody,
+            "content": {PROBLEM_JSON: {}},
+            "description": "Cue points for an item that is not ready (nothing is changed).",
+        },
+        422: {
+            "model": ProblemBody,
+            "content": {PROBLEM_JSON: {}},
+            "description": "Invalid fields, or cue points that do not fit the item.",
+        },
+    },
+)
 async def edit_media(
     media_id: uuid.UUID,
     body: MediaPatch,
     request: Request,
     scope: Annotated[StationScope, Depends(ManagerDep)],
 ) -> MediaOut:
-    """Change tags: send only the fields to change (``null`` clears one). The
-    database is changed, not the file; the planner sees the new tags at once."""
-    changes = body.changes()
+    """Change tags and cue points: send only the fields to change (``null`` clears
+    one). The database is changed, not the file; the planner sees the new tags at
+    once. Cue points (ready items only, checked with the stored ones against the
+    duration) that change rebuild the timeline from now, as ``POST
+    …/timeline/rebuild`` does: entries from two minutes ahead on play them; the
+    item on air and those about to start keep the old ones."""
+    changes, cues = body.changes(), body.cue_points()
     async with context(request).sessions() as session:
-        item = await library.update_tags(session, await _item(session, scope, media_id), changes)
-        audit(session, request, scope, "media.update", str(item.id), fields=sorted(changes))
+        item = await _item(session, scope, media_id)
+        try:
+            moved = await library.set_cue_points(session, item, cues)
+        except ConflictError as exc:
+            raise Problem(409, str(exc)) from None
+        except library.CuePointError as exc:
+            errors = [{"loc": ["body", field], "msg": msg} for field, msg in exc.problems]
+            raise Problem(422, str(exc), errors=errors) from None
+        item = await library.update_tags(session, item, changes)
+        details: dict[str, Any] = {"fields": sorted([*changes, *cues])}
+        if moved:
+            details["cues"] = {name: getattr(item, name) for name in library.CUE_FIELDS}
+        audit(session, request, scope, "media.update", str(item.id), **details)
         await session.commit()
-        return MediaOut.of(item)
+        out = MediaOut.of(item)
+    if moved:
+        now = datetime.now(UTC)
+        try:
+            await rebuild(request, scope, now, now=now, media=str(media_id))
+        except PlannerError as exc:
+            # NOTE: the cue points are stored; the rolling planner plans with them once
+            # the station's rules plan again (a rebuild answers this error too)
+            log.warning("cue points of %s stored, timeline not rebuilt: %s", media_id, exc)
+    return out
 
 
 @router.delete(ITEM, status_code=204)

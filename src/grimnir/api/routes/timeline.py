@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from grimnir.api.audit import audit
-from grimnir.api.auth import DjScope, ManagerScope, context
+from grimnir.api.auth import DjScope, ManagerScope, StationScope, context
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import Problem
 from grimnir.api.routes.programming.report import DiffOut, EntryOut, ReportOut
 from grimnir.bus import SCHEDULE_UPDATED, Event
 from grimnir.domain import NotFoundError
-from grimnir.planner.builder import LOCK, build, simulate
+from grimnir.planner.builder import LOCK, BuildReport, build, simulate
 from grimnir.planner.reports import PlannedEntry, diff
 from grimnir.services import timeline
 
 router = APIRouter(tags=["timeline"])
 
 MAX_HOURS = 14 * 24
+REBUILD_HOURS = 48.0
+"""What a rebuild plans unless told otherwise (as the rolling planner of ``grimnir up``)."""
 
 Dj = DjScope
 Manager = ManagerScope
@@ -85,19 +87,34 @@ async def get_entry(entry_id: uuid.UUID, request: Request, scope: Dj) -> EntryOu
 
 @router.post("/stations/{station}/timeline/rebuild", response_model=ReportOut)
 async def rebuild_timeline(
-    request: Request, scope: Manager, hours: HoursQ = 48, start: FromQ = None
+    request: Request, scope: Manager, hours: HoursQ = REBUILD_HOURS, start: FromQ = None
 ) -> ReportOut:
     """Plan ``hours`` from ``from`` and store it: planned entries from two minutes
     ahead on are replaced, aired and queued ones stay. Publishes ``schedule.updated``."""
-    ctx = context(request)
     now = datetime.now(UTC)
     begin = (start or now).astimezone(UTC)
+    return ReportOut.of(await rebuild(request, scope, begin, hours, now=now))
+
+
+async def rebuild(
+    request: Request,
+    scope: StationScope,
+    begin: datetime,
+    hours: float = REBUILD_HOURS,
+    *,
+    now: datetime,
+    **details: Any,
+) -> BuildReport:
+    """Plan ``hours`` from ``begin`` for the scope's station and store it, audit it as
+    ``timeline.rebuild`` (with ``details``) and publish ``schedule.updated``: what
+    ``POST …/timeline/rebuild`` does, for routes whose change the timeline must follow."""
+    ctx = context(request)
     report = await build(ctx.sessions, scope.station.id, begin, hours, now=now)
     async with ctx.sessions() as session:
         audit(
             session, request, scope, "timeline.rebuild", scope.station.short_name,
             start=report.start.isoformat(), end=report.end.isoformat(),
-            planned=len(report.entries), removed=report.removed,
+            planned=len(report.entries), removed=report.removed, **details,
         )  # fmt: skip
         await session.commit()
     await ctx.bus.publish(
@@ -110,7 +127,7 @@ async def rebuild_timeline(
             removed=report.removed,
         )
     )
-    return ReportOut.of(report)
+    return report
 
 
 @router.post("/stations/{station}/timeline/diff", response_model=DiffOut)

@@ -45,7 +45,10 @@ _ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self'; "
+        # NOTE: inline styles allowed (not scripts): the waveform editor (wavesurfer.js)
+        # styles its shadow DOM with a <style> element
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; "
+        "media-src 'self' blob:; "
         "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -85,8 +88,9 @@ def ui_built() -> bool:
 
 
 @root_router.get("/")
+@root_router.get("/library")
 async def web_ui(request: Request) -> Response:
-    """The web UI: sign in, then the station's dashboard."""
+    """The web UI: sign in, then the station's dashboard (``/``) or library (``/library``)."""
     if not ui_built():
         return Response(NOT_BUILT, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
     return _file_response(request, "app/index.html", "text/html; charset=utf-8")
