@@ -57,6 +57,16 @@ async def shoot(base: str, out: Path) -> list[Path]:
                 await page.set_viewport_size({"width": w, "height": h})
                 saved.append(out / f"library-{width}.png")
                 await page.screenshot(path=str(saved[-1]), full_page=True)
+            pages = (("asrun", "As-run", "As-run log"), ("people", "People", "People and keys"))
+            for name, link, heading in pages:
+                await page.get_by_role("link", name=link).click()
+                await page.get_by_role("heading", name=heading).wait_for()
+                await page.wait_for_timeout(500)
+                for width, (w, h) in WIDTHS.items():
+                    await page.set_viewport_size({"width": w, "height": h})
+                    saved.append(out / f"{name}-{width}.png")
+                    await page.screenshot(path=str(saved[-1]), full_page=True)
+            await page.get_by_role("link", name="Library").click()
             await page.get_by_role("button", name="track0").click()
             await page.locator('[part~="marker"][part~="cue_in_ms"]').wait_for()
             for width, (w, h) in WIDTHS.items():

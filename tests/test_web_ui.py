@@ -150,12 +150,46 @@ async def test_each_role_signs_in_and_sees_what_it_may_do(
                     violations += await _axe(page, f"dashboard ({user}, {width_name})")
                     shot = tmp_path / f"dashboard-{user}-{width_name}.png"
                     await page.screenshot(path=str(shot), full_page=True)
+                await page.set_viewport_size({"width": 1440, "height": 900})
+                violations += await _people(page, up.base, user, role)
                 await page.get_by_role("button", name="Sign out").click()
                 await page.get_by_role("heading", name="Sign in").wait_for()
                 await page.close()
         finally:
             await browser.close()
     assert violations == []
+
+
+async def _people(page: Any, base: str, user: str, role: str) -> list[str]:
+    """The people page shows each role what it may change: a DJ their own API keys,
+    a manager also the station's members, an administrator also the accounts."""
+    await page.get_by_role("link", name="People").click()
+    await page.get_by_role("heading", name="Your API keys").wait_for()
+    members = page.get_by_role("heading", name="Members of Tone Test")
+    accounts = page.get_by_role("heading", name="Accounts")
+    assert await members.count() == (0 if role == "dj" else 1)
+    assert await accounts.count() == (1 if role == "admin" else 0)
+    if role == "admin":
+        await page.get_by_label("Username").fill("zoe")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Create account").click()
+        await page.get_by_role("status").filter(has_text="Account zoe created").wait_for()
+        await page.get_by_label("Add a member").select_option(label="zoe")
+        await page.get_by_role("button", name="Add", exact=True).click()
+        await page.get_by_role("status").filter(has_text="zoe is now a DJ").wait_for()
+        assert await page.get_by_label("Role of zoe").input_value() == "dj"
+    if role == "dj":
+        await page.get_by_label("Name of a new key").fill("playout script")
+        await page.get_by_role("button", name="Make a key").click()
+        key = (await page.get_by_test_id("new-key").text_content()) or ""
+        me = httpx.get(f"{base}/api/v1/auth/me", headers={"X-API-Key": key.strip()}, timeout=10)
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == user
+        await page.get_by_role("button", name="Revoke playout script").click()
+        await page.get_by_role("status").filter(has_text="revoked").wait_for()
+        gone = httpx.get(f"{base}/api/v1/auth/me", headers={"X-API-Key": key.strip()}, timeout=10)
+        assert gone.status_code == 401
+    return await _axe(page, f"people ({user})")
 
 
 def _on_air_title(base: str) -> str:
@@ -173,7 +207,6 @@ async def test_skip_from_the_dashboard_puts_the_next_item_on_air_without_dead_ai
 
     up, _ = station_up
     recorder = Recorder(f"{up.base}/listen/{SHORT}/onair.mp3", tmp_path / "heard.wav")
-    recorder.start()
     try:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(
@@ -187,6 +220,7 @@ async def test_skip_from_the_dashboard_puts_the_next_item_on_air_without_dead_ai
                     "el => el.textContent.includes('track')", arg=await now.element_handle()
                 )
                 before = (await now.text_content()) or ""
+                recorder.start()  # a listener, once the station is on air
                 await asyncio.sleep(3)  # the listener hears some of the item first
                 await page.get_by_role("button", name="Skip").click()
                 dialog = page.get_by_role("dialog")
@@ -204,6 +238,24 @@ async def test_skip_from_the_dashboard_puts_the_next_item_on_air_without_dead_ai
                 assert after != before
                 assert _on_air_title(up.base) in after
                 await asyncio.sleep(4)  # the listener hears the next item
+
+                # the as-run log shows both, the skipped one ended by the skip, and
+                # exports what it shows as CSV
+                await page.get_by_role("link", name="As-run").click()
+                table = page.get_by_role("table")
+                skipped = table.get_by_role("row").filter(has_text=before.strip())
+                await skipped.first.wait_for()
+                assert await skipped.filter(has_text="skipped").count() >= 1
+                assert await table.get_by_role("row").filter(has_text="on air").count() == 1
+                assert await _axe(page, "as-run") == []
+                async with page.expect_download() as download_info:
+                    await page.get_by_role("button", name="Export CSV").click()
+                download = await download_info.value
+                csv_path = tmp_path / download.suggested_filename
+                await download.save_as(csv_path)
+                csv_text = csv_path.read_text(encoding="utf-8")
+                assert "started_at" in csv_text.splitlines()[0], csv_text[:200]
+                assert before.strip() in csv_text
             finally:
                 await browser.close()
     finally:

@@ -1,12 +1,20 @@
-// Pages by address (/ and /library; the server answers each with the app), moved
+// Pages by address (/, /library, /asrun, /people; the server answers each with the app), moved
 // between with the History API so the browser's back button works.
 
-export type Page = "dashboard" | "library";
+export type Page = "dashboard" | "library" | "asrun" | "people";
 
-const PATHS: Record<Page, string> = { dashboard: "/", library: "/library" };
+const PATHS: Record<Page, string> = {
+  dashboard: "/",
+  library: "/library",
+  asrun: "/asrun",
+  people: "/people",
+};
 
 function fromPath(path: string): Page {
-  return path.startsWith("/library") ? "library" : "dashboard";
+  if (path.startsWith("/library")) return "library";
+  if (path.startsWith("/asrun")) return "asrun";
+  if (path.startsWith("/people")) return "people";
+  return "dashboard";
 }
 
 class Router {

@@ -89,8 +89,11 @@ def ui_built() -> bool:
 
 @root_router.get("/")
 @root_router.get("/library")
+@root_router.get("/asrun")
+@root_router.get("/people")
 async def web_ui(request: Request) -> Response:
-    """The web UI: sign in, then the station's dashboard (``/``) or library (``/library``)."""
+    """The web UI: sign in, then the station's dashboard (``/``), library (``/library``),
+    as-run log (``/asrun``) or people and keys (``/people``)."""
     if not ui_built():
         return Response(NOT_BUILT, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
     return _file_response(request, "app/index.html", "text/html; charset=utf-8")
