@@ -42,6 +42,11 @@ class MediaItem(UuidPk, Timestamps, Base):
         UniqueConstraint("station_id", "sha256"),
         Index(None, "station_id", "state"),
         Index(None, "station_id", "artist"),
+        # NOTE: the library's other sort keys: a page is a walk of the index, not a
+        # sort of every item of the station (migration 0005)
+        Index(None, "station_id", "title"),
+        Index(None, "station_id", "created_at"),
+        Index(None, "station_id", "duration_ms"),
         CheckConstraint("size_bytes >= 0", name="size_nonneg"),
         CheckConstraint("duration_ms >= 0", name="duration_nonneg"),
         CheckConstraint("cue_in_ms >= 0", name="cue_in_nonneg"),
