@@ -57,7 +57,11 @@ async def shoot(base: str, out: Path) -> list[Path]:
                 await page.set_viewport_size({"width": w, "height": h})
                 saved.append(out / f"library-{width}.png")
                 await page.screenshot(path=str(saved[-1]), full_page=True)
-            pages = (("asrun", "As-run", "As-run log"), ("people", "People", "People and keys"))
+            pages = (
+                ("live", "Live", "Live"),
+                ("asrun", "As-run", "As-run log"),
+                ("people", "People", "People and keys"),
+            )
             for name, link, heading in pages:
                 await page.get_by_role("link", name=link).click()
                 await page.get_by_role("heading", name=heading).wait_for()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from tests._onair import (
     Api,
     Recorder,
     Up,
+    end_popen,
     make_station,
     silences,
     write_tone,
@@ -359,3 +361,53 @@ async def test_the_library_uploads_files_and_edits_cue_points_on_the_waveform(
         assert {e["cue_in_ms"] for e in mine} == {item["cue_in_ms"]}
     finally:
         api.close()
+
+
+@pytest.mark.asyncio
+async def test_a_dj_goes_live_with_the_settings_the_live_page_shows(
+    station_up: tuple[Up, Path], tmp_path: Path
+) -> None:
+    """The DJ makes a live token on the page, connects ffmpeg with the command the page
+    shows, sees the dashboard switch to live, and disconnects from the page."""
+    from playwright.async_api import async_playwright
+
+    up, _ = station_up
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=require_peer("chromium"), args=["--no-sandbox"]
+        )
+        dj: subprocess.Popen[bytes] | None = None
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900})
+            await _sign_in(page, up.base, "dan", PASSWORD)
+            await page.get_by_role("link", name="Live").click()
+            await page.get_by_label("Note").fill("web UI test show")
+            await page.get_by_role("button", name="Make a live token").click()
+            command = (await page.get_by_test_id("ffmpeg-command").text_content()) or ""
+            target = command.split()[-1]
+            assert target.startswith("icecast://dj:"), command
+            assert await _axe(page, "live") == []
+            # what the page says, with a tone instead of show.mp3
+            args = command.split()
+            source = args.index("-i")
+            args[source - 1 : source + 2] = ["-re", "-f", "lavfi", "-i", "sine=f=1200:d=60"]
+            args[0] = require_peer("ffmpeg")
+            dj = subprocess.Popen(
+                [args[0], "-nostdin", "-loglevel", "error", *args[1:]],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            on_air = page.get_by_test_id("live-on-air")
+            await on_air.filter(has_text="live on /live").wait_for(timeout=30_000)
+            await page.get_by_role("link", name="Dashboard").click()
+            # the dashboard says the live layer is on air
+            await page.locator(".meta").filter(has_text="layer live").wait_for(timeout=20_000)
+            await page.get_by_role("link", name="Live").click()
+            await page.get_by_role("button", name="Disconnect /live").click()
+            await on_air.filter(has_text="automation").wait_for(timeout=30_000)
+        finally:
+            if dj is not None:
+                end_popen(dj)
+            await browser.close()

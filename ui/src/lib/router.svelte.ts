@@ -1,11 +1,12 @@
-// Pages by address (/, /library, /asrun, /people; the server answers each with the app), moved
+// Pages by address (/, /library, /live, /asrun, /people; the server answers each with the app), moved
 // between with the History API so the browser's back button works.
 
-export type Page = "dashboard" | "library" | "asrun" | "people";
+export type Page = "dashboard" | "library" | "live" | "asrun" | "people";
 
 const PATHS: Record<Page, string> = {
   dashboard: "/",
   library: "/library",
+  live: "/live",
   asrun: "/asrun",
   people: "/people",
 };
@@ -13,6 +14,7 @@ const PATHS: Record<Page, string> = {
 function fromPath(path: string): Page {
   if (path.startsWith("/library")) return "library";
   if (path.startsWith("/asrun")) return "asrun";
+  if (path.startsWith("/live")) return "live";
   if (path.startsWith("/people")) return "people";
   return "dashboard";
 }

@@ -105,6 +105,12 @@ class LiveStatus(BaseModel):
     )
     live_mount: str | None = Field(description="The mount on air now (none: automation).")
     connections: list[LiveConnection]
+    harbor_host: str | None = Field(
+        default=None,
+        description="Where encoders connect (the engine's server; 0.0.0.0 or :: means "
+        "every address of this machine). Null when the engine is not on air here.",
+    )
+    harbor_port: int | None = None
 
 
 class Handover(BaseModel):
@@ -278,6 +284,7 @@ async def _status(request: Request, scope: StationScope) -> LiveStatus:
         )
     status = await engine.status()
     harbor = status.harbor or HarborStatus()
+    server = status.stream_server
     live = status.live if status.on_air == "live" else None
     now = datetime.now(UTC)
     connections = []
@@ -301,6 +308,8 @@ async def _status(request: Request, scope: StationScope) -> LiveStatus:
         routed=harbor.routed,
         live_mount=live,
         connections=connections,
+        harbor_host=server.host if server is not None else None,
+        harbor_port=server.port if server is not None else None,
     )
 
 

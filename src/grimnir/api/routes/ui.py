@@ -91,9 +91,10 @@ def ui_built() -> bool:
 @root_router.get("/library")
 @root_router.get("/asrun")
 @root_router.get("/people")
+@root_router.get("/live")
 async def web_ui(request: Request) -> Response:
     """The web UI: sign in, then the station's dashboard (``/``), library (``/library``),
-    as-run log (``/asrun``) or people and keys (``/people``)."""
+    live (``/live``), as-run log (``/asrun``) or people and keys (``/people``)."""
     if not ui_built():
         return Response(NOT_BUILT, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
     return _file_response(request, "app/index.html", "text/html; charset=utf-8")
