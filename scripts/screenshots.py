@@ -64,7 +64,7 @@ async def shoot(base: str, out: Path) -> list[Path]:
             )
             for name, link, heading in pages:
                 await page.get_by_role("link", name=link).click()
-                await page.get_by_role("heading", name=heading).wait_for()
+                await page.get_by_role("heading", name=heading, exact=True).wait_for()
                 await page.wait_for_timeout(500)
                 for width, (w, h) in WIDTHS.items():
                     await page.set_viewport_size({"width": w, "height": h})
