@@ -29,6 +29,11 @@ from grimnir.bus import EventBus, MemoryBus
 from grimnir.config.settings import Settings
 from grimnir.config.station import StationConfig
 from grimnir.domain import Role
+from grimnir.engine.client import EngineClient, InProcessEngineClient
+from grimnir.engine.clock import VirtualClock
+from grimnir.engine.control import LocalControl
+from grimnir.engine.engine import Engine
+from grimnir.executor.station import StationExecutor
 from grimnir.services.accounts import create_user
 from grimnir.services.stations import register_station
 from grimnir.store import create_engine, upgrade
@@ -188,3 +193,24 @@ async def api_world(
         yield world
     finally:
         await world.close()
+
+
+def in_lockstep(
+    world: ApiWorld, engine: Engine, station: str = "wgmr"
+) -> tuple[EngineClient, StationExecutor]:
+    """A client of ``engine`` (in process, on its virtual clock) and ``station``'s
+    executor driving it in lock-step (the test steps the engine)."""
+    station_id = world.stations[station]
+    clock = engine.clock
+    assert isinstance(clock, VirtualClock)
+    client = InProcessEngineClient(LocalControl(engine, str(station_id)))
+    executor = StationExecutor(
+        station_id,
+        world.ctx.sessions,
+        client,
+        world.ctx.bus,
+        clock=lambda: clock.time_at(clock.frame),
+        preload_s=10.0,
+        lockstep=True,
+    )
+    return client, executor

@@ -19,15 +19,14 @@ from grimnir.config import DspGraph
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Timing
 from grimnir.domain.catalog import AudioFormat
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.client import EngineClient, InProcessEngineClient
+from grimnir.engine.client import EngineClient
 from grimnir.engine.clock import VirtualClock
-from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.executor.station import StationExecutor
 from grimnir.planner.builder import build
 from grimnir.store.models import MediaItem, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
-from tests._api import ApiWorld, api_world
+from tests._api import ApiWorld, api_world, in_lockstep
 
 ORIGIN = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 
@@ -138,32 +137,13 @@ async def _plan(world: ApiWorld, folder: Path, *, silent_bravo: bool = False) ->
             )
 
 
-def _in_lockstep(world: ApiWorld, engine: Engine) -> tuple[EngineClient, StationExecutor]:
-    """A client of ``engine`` (in process, on its virtual clock) and wgmr's executor
-    driving it in lock-step."""
-    station = world.stations["wgmr"]
-    clock = engine.clock
-    assert isinstance(clock, VirtualClock)
-    client = InProcessEngineClient(LocalControl(engine, str(station)))
-    executor = StationExecutor(
-        station,
-        world.ctx.sessions,
-        client,
-        world.ctx.bus,
-        clock=lambda: clock.time_at(clock.frame),
-        preload_s=10.0,
-        lockstep=True,
-    )
-    return client, executor
-
-
 async def test_station_metrics_and_now_playing_follow_the_engine(tmp_path: Path) -> None:
     async with api_world(tmp_path) as world:
         await _plan(world, tmp_path)
         station = world.stations["wgmr"]
         clock = VirtualClock(ORIGIN)
         engine = Engine(clock, EngineOptions())
-        client, executor = _in_lockstep(world, engine)
+        client, executor = in_lockstep(world, engine)
         world.ctx.on_air = _OnAirHere(station, executor, client)
         anon = world.client()
         await anon.get("/metrics")  # the metrics start following the bus
@@ -233,7 +213,7 @@ async def _scrape_on_air(folder: Path, graph: dict[str, Any]) -> str:
         clock = VirtualClock(ORIGIN)
         engine = Engine(clock, EngineOptions(dsp_graph=DspGraph.model_validate(graph)))
         engine.add_file_output(folder / "out.wav", AudioFormat.WAV, synchronous=True)
-        client, executor = _in_lockstep(world, engine)
+        client, executor = in_lockstep(world, engine)
         world.ctx.on_air = _Supervised(station, executor, client)
         anon = world.client()
         await anon.get("/metrics")  # the metrics start following the bus

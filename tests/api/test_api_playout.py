@@ -22,14 +22,13 @@ from sqlalchemy import select
 from grimnir.config.station import Failover
 from grimnir.domain import EntryKind, EntryStatus, MediaState, Priority, Timing
 from grimnir.engine.audio import BLOCK, RATE
-from grimnir.engine.client import EngineClient, InProcessEngineClient
+from grimnir.engine.client import EngineClient
 from grimnir.engine.clock import VirtualClock
-from grimnir.engine.control import LocalControl
 from grimnir.engine.engine import Engine, EngineOptions
 from grimnir.executor.station import StationExecutor
 from grimnir.store.models import AuditLog, MediaItem, Station, TimelineEntry
 from grimnir.store.repos import allocate_timeline_seq
-from tests._api import ApiWorld, api_world
+from tests._api import ApiWorld, api_world, in_lockstep
 
 ORIGIN = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 TRACKS = [("Alpha", 330.0), ("Bravo", 440.0), ("Charlie", 550.0)]
@@ -159,16 +158,7 @@ async def air(tmp_path: Path) -> AsyncIterator[Air]:
         media = await _add_media(world, station, tmp_path)
         clock = VirtualClock(ORIGIN)
         engine = Engine(clock, EngineOptions(failover=Failover(live_grace_sec=1.0)))
-        client = InProcessEngineClient(LocalControl(engine, str(station)))
-        executor = StationExecutor(
-            station,
-            world.ctx.sessions,
-            client,
-            world.ctx.bus,
-            clock=lambda: clock.time_at(clock.frame),
-            preload_s=10.0,
-            lockstep=True,
-        )
+        client, executor = in_lockstep(world, engine)
         world.ctx.on_air = OnAirHere(station, executor, client)
         await executor.start()
         try:
