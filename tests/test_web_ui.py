@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests._browser import PASSWORD, WIDTHS, station_with_people
+from tests._browser import axe as _axe
+from tests._browser import sign_in as _sign_in
 from tests._onair import (
     ADMIN,
     DEAD_AIR_S,
@@ -32,66 +34,16 @@ from tests._onair import (
     Recorder,
     Up,
     end_popen,
-    make_station,
     silences,
     write_tone,
 )
-from tests._require import require_peer, skip_or_fail
-
-ROOT = Path(__file__).resolve().parents[1]
-AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
-PASSWORD = "web-ui-test-pw-1"
-WIDTHS = {"phone": (360, 780), "desktop": (1440, 900)}
+from tests._require import require_peer
 
 
 @pytest.fixture(scope="module")
 def station_up() -> Iterator[tuple[Up, Path]]:
-    require_peer("ffmpeg")
-    # NOTE: not under pytest's tmp_path (module scope); removed at the end
-    with tempfile.TemporaryDirectory(prefix="grimnir-ui-") as temp:
-        root = Path(temp)
-        station = make_station(root, tracks=4, track_s=40.0, emergency=False)
-        up = Up(station)
-        try:
-            up.wait_ready(120)
-            api = Api(up.base)
-            try:
-                for name, role in (("mia", "manager"), ("dan", "dj")):
-                    made = api.client.post("/users", json={"username": name, "password": PASSWORD})
-                    made.raise_for_status()
-                    api.client.put(
-                        f"/stations/{SHORT}/members/{made.json()['id']}", json={"role": role}
-                    ).raise_for_status()
-            finally:
-                api.close()
-            yield up, root
-        finally:
-            up.stop()
-
-
-async def _axe(page: Any, where: str) -> list[str]:
-    """Serious and critical axe-core violations on the page as it is now."""
-    if not AXE.exists():
-        skip_or_fail(f"needs axe-core from the UI's packages ({AXE}): run make install")
-    # NOTE: evaluated through the DevTools protocol, which the page's Content
-    # Security Policy does not govern (a <script> tag it would refuse, rightly)
-    if not await page.evaluate("() => typeof window.axe === 'object'"):
-        await page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
-    result = await page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
-    return [
-        f"{where}: {v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(n["target"][0] for n in v["nodes"][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-async def _sign_in(page: Any, base: str, user: str, password: str) -> None:
-    await page.goto(base + "/")
-    await page.get_by_label("Username").fill(user)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("heading", name="On air").wait_for(timeout=20_000)
+    with station_with_people("grimnir-ui-") as running:
+        yield running
 
 
 @pytest.mark.asyncio

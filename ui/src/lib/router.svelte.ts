@@ -1,21 +1,36 @@
-// Pages by address (/, /library, /live, /asrun, /people; the server answers each with the app), moved
-// between with the History API so the browser's back button works.
+// Pages by address (/, /library, /programming, /clocks, /schedule, /timeline, /live,
+// /asrun, /people, /settings; the server answers each with the app), moved between
+// with the History API so the browser's back button works.
 
-export type Page = "dashboard" | "library" | "live" | "asrun" | "people";
+export type Page =
+  | "dashboard"
+  | "library"
+  | "programming"
+  | "clocks"
+  | "schedule"
+  | "timeline"
+  | "live"
+  | "asrun"
+  | "people"
+  | "settings";
 
 const PATHS: Record<Page, string> = {
   dashboard: "/",
   library: "/library",
+  programming: "/programming",
+  clocks: "/clocks",
+  schedule: "/schedule",
+  timeline: "/timeline",
   live: "/live",
   asrun: "/asrun",
   people: "/people",
+  settings: "/settings",
 };
 
 function fromPath(path: string): Page {
-  if (path.startsWith("/library")) return "library";
-  if (path.startsWith("/asrun")) return "asrun";
-  if (path.startsWith("/live")) return "live";
-  if (path.startsWith("/people")) return "people";
+  for (const [page, prefix] of Object.entries(PATHS) as [Page, string][]) {
+    if (page !== "dashboard" && path.startsWith(prefix)) return page;
+  }
   return "dashboard";
 }
 

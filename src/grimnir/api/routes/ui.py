@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import os
 import re
 from functools import lru_cache
+from importlib.resources.abc import Traversable
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -67,11 +70,33 @@ carries it already. The API is at <a href="/api/v1/docs">/api/v1/docs</a>.</p>
 """
 
 
+UI_DIR_ENV = "GRIMNIR_UI_DIR"
+"""A folder holding a built UI to serve instead of the packaged one (for
+whoever works on the UI: ``vite build --outDir`` there, or ``--watch``)."""
+
+
+def _web(name: str) -> Traversable:
+    """A file of :mod:`grimnir.web`; ``app/…`` from :data:`UI_DIR_ENV`'s folder when set."""
+    override = os.environ.get(UI_DIR_ENV)
+    if override and (name == "app" or name.startswith("app/")):
+        return FilePath(override).joinpath(name.removeprefix("app").lstrip("/"))
+    return importlib.resources.files("grimnir.web").joinpath(name)
+
+
 @lru_cache(maxsize=64)
+def _cached(name: str, override: str | None) -> tuple[bytes, str]:
+    data = _web(name).read_bytes()
+    return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+
+
 def asset(name: str) -> tuple[bytes, str]:
     """The bytes of a file of :mod:`grimnir.web` and its ETag."""
-    data = importlib.resources.files("grimnir.web").joinpath(name).read_bytes()
-    return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+    override = os.environ.get(UI_DIR_ENV)
+    if override and name == "app/index.html":
+        # NOTE: a UI built again in that folder replaces its page
+        data = _web(name).read_bytes()
+        return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+    return _cached(name, override)
 
 
 def _file_response(request: Request, name: str, media_type: str) -> Response:
@@ -84,7 +109,7 @@ def _file_response(request: Request, name: str, media_type: str) -> Response:
 
 def ui_built() -> bool:
     """Whether this installation carries the built UI."""
-    return importlib.resources.files("grimnir.web").joinpath("app", "index.html").is_file()
+    return _web("app/index.html").is_file()
 
 
 @root_router.get("/")
@@ -92,9 +117,17 @@ def ui_built() -> bool:
 @root_router.get("/asrun")
 @root_router.get("/people")
 @root_router.get("/live")
+@root_router.get("/programming")
+@root_router.get("/clocks")
+@root_router.get("/schedule")
+@root_router.get("/timeline")
+@root_router.get("/settings")
 async def web_ui(request: Request) -> Response:
     """The web UI: sign in, then the station's dashboard (``/``), library (``/library``),
-    live (``/live``), as-run log (``/asrun``) or people and keys (``/people``)."""
+    playlists and smart blocks (``/programming``), clocks (``/clocks``), show
+    calendar (``/schedule``), the next 48 hours (``/timeline``), live and web
+    streams (``/live``), as-run log (``/asrun``), people and keys (``/people``)
+    or its settings (``/settings``)."""
     if not ui_built():
         return Response(NOT_BUILT, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
     return _file_response(request, "app/index.html", "text/html; charset=utf-8")
@@ -107,7 +140,7 @@ async def app_asset(
     """A file of the built UI (its name carries a hash of its content)."""
     suffix = name[name.rfind(".") :] if "." in name else ""
     media_type = APP_TYPES.get(suffix)
-    resource = importlib.resources.files("grimnir.web").joinpath("app", "assets", name)
+    resource = _web(f"app/assets/{name}")
     if media_type is None or not _ASSET_NAME.match(name) or not resource.is_file():
         raise Problem(404, f"no UI file {name!r}")
     data, etag = asset(f"app/assets/{name}")
