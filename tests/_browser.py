@@ -27,13 +27,16 @@ PEOPLE = (("mia", "manager"), ("dan", "dj"))
 
 @contextlib.contextmanager
 def station_with_people(
-    prefix: str, *, tracks: int = 4, track_s: float = 40.0
+    prefix: str, *, tracks: int = 4, track_s: float = 40.0, timezone: str = "UTC"
 ) -> Iterator[tuple[Up, Path]]:
-    """A real ``grimnir up`` on a temporary data dir with :data:`PEOPLE` as members."""
+    """A real ``grimnir up`` on a temporary data dir with :data:`PEOPLE` as members
+    (``GRIMNIR_UI_DIR``, when set, reaches it: the UI under test)."""
     require_peer("ffmpeg")
     with tempfile.TemporaryDirectory(prefix=prefix) as temp:
         root = Path(temp)
-        station = make_station(root, tracks=tracks, track_s=track_s, emergency=False)
+        station = make_station(
+            root, tracks=tracks, track_s=track_s, emergency=False, timezone=timezone
+        )
         up = Up(station)
         try:
             up.wait_ready(120)

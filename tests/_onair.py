@@ -13,6 +13,7 @@ of that recording (``silencedetect``, what was on air when).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -341,6 +342,18 @@ class Station:
         return done
 
 
+_IN_ONE = """
+import json, sys
+from grimnir.cli._app import app
+for args in json.loads(sys.argv[1]):
+    code = app(args=args, standalone_mode=False, prog_name="grimnir")
+    if code:
+        sys.exit(f"grimnir {' '.join(args)} exited with {code}")
+"""
+"""Several ``grimnir`` commands in one interpreter (each start imports the whole
+CLI: seconds per station on a busy machine)."""
+
+
 def make_station(
     root: Path,
     *,
@@ -351,6 +364,7 @@ def make_station(
     bus_url: str | None = None,
     outputs: Sequence[Mapping[str, object]] = (),
     extra: Mapping[str, object] | None = None,
+    timezone: str = "UTC",
 ) -> Station:
     """A registered station (one MP3 mount on the engine's server, no fallback_paths),
     an admin account and, with ``tracks``, a scanned library of tones.
@@ -358,7 +372,10 @@ def make_station(
     ``outputs`` are more outputs of the mount (after the MP3 one), ``extra`` more
     top-level sections of the station file (``dsp_graph``, …); the file is
     ``station.yaml`` in ``root``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIMNIR_")}
+    # NOTE: the caller's GRIMNIR_* settings stay out, but for a UI built elsewhere
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("GRIMNIR_") or k == "GRIMNIR_UI_DIR"
+    }
     env["GRIMNIR_DATA_DIR"] = str(root / "data")
     if database_url is not None:
         env["GRIMNIR_DATABASE_URL"] = database_url
@@ -369,7 +386,7 @@ def make_station(
             "id": str(uuid.uuid4()),
             "name": "Tone Test",
             "short_name": SHORT,
-            "timezone": "UTC",
+            "timezone": timezone,
         },
         "mounts": [
             {
@@ -393,14 +410,25 @@ def make_station(
     station = Station(root, env, tracks)
     if database_url is not None:
         station.grimnir("db", "upgrade")
-    station.grimnir("station", "add", "--config", str(root / "station.yaml"))
-    station.grimnir(
-        "user", "create", ADMIN[0], "--admin", "--password-stdin", stdin=ADMIN[1] + "\n"
-    )
+    commands = [
+        ["station", "add", "--config", str(root / "station.yaml")],
+        ["user", "create", ADMIN[0], "--admin", "--password-stdin"],
+    ]
     if tracks:
         for n in range(tracks):
             write_tone(root / "music" / f"track{n}.wav", TRACK_HZ + TRACK_STEP_HZ * n, track_s)
-        station.grimnir("library", "scan", str(root / "music"), "--station", SHORT)
+        commands.append(["library", "scan", str(root / "music"), "--station", SHORT])
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_ONE, json.dumps(commands)],
+        env=station.env,
+        input=ADMIN[1] + "\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"setting up the station failed:\n{done.stdout}{done.stderr}")
     return station
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from grimnir.bus import SCHEDULE_UPDATED
 from grimnir.domain import EntryKind, EntryStatus, MediaState
@@ -239,6 +240,85 @@ async def test_search_filter_sort_and_paginate(world: ApiWorld) -> None:
     assert [t for titles, _ in pages for t in titles] == every
     assert all(count == 7 for _, count in pages)
     assert await _titles(world, sort="title", limit=3, offset=7) == ([], 7)
+
+
+async def test_the_search_follows_edited_tags_and_rows_added_without_the_orm(
+    world: ApiWorld,
+) -> None:
+    """The search reads one folded column; an edit of title, artist or album, and a
+    row inserted with plain SQL (an import), keep it right."""
+    ids = await _library(world)
+    async with world.client("manager") as client:
+        r = await client.patch(f"{MEDIA}/{ids['Ceremony']}", json={"title": "Cérémonie"})
+        assert r.status_code == 200, r.text
+        r = await client.patch(f"{MEDIA}/{ids['Blue Monday']}", json={"album": "Substance"})
+        assert r.status_code == 200, r.text
+    async with world.ctx.sessions() as session:
+        await session.execute(
+            insert(MediaItem),
+            [
+                {
+                    "station_id": world.stations["wgmr"],
+                    "sha256": "e" * 64,
+                    "path": "/music/imported.mp3",
+                    "size_bytes": 1,
+                    "title": "Ωmega",
+                    "artist": "Imported",
+                    "custom_tags": {},
+                }
+            ],
+        )
+        await session.commit()
+    assert await _titles(world, q="CÉRÉMONIE") == (["Cérémonie"], 1)
+    assert await _titles(world, q="ceremony") == ([], 0)
+    assert await _titles(world, q="substance") == (["Blue Monday"], 1)
+    assert (await _titles(world, q="power"))[1] == 1  # Age of Consent only now
+    assert await _titles(world, q="ωMEGA") == (["Ωmega"], 1)
+    # the fields are apart: nothing matches across the end of one and the start of the next
+    assert await _titles(world, q="monday\x1fnew") == ([], 0)
+    assert await _titles(world, q="mondaynew") == ([], 0)
+
+
+async def test_the_library_filters_by_smart_block_rules(world: ApiWorld) -> None:
+    """``rules`` select what a smart block's filter would: every field and modifier."""
+    await _library(world)
+    synth_long = {
+        "groups": [
+            [{"field": "genre", "modifier": "is", "value": "SYNTH"}],
+            [{"field": "duration", "modifier": "greater_than", "value": 300}],
+        ]
+    }
+    assert await _titles(world, rules=json.dumps(synth_long)) == (["Blue Monday"], 1)
+    either = {
+        "groups": [
+            [
+                {"field": "artist", "modifier": "starts_with", "value": "joe"},
+                {"field": "title", "modifier": "contains", "value": "PURE"},
+            ]
+        ]
+    }
+    titles, total = await _titles(world, rules=json.dumps(either))
+    assert total == 4
+    assert sorted(titles) == sorted(
+        ["100% Pure", "Été indien", "Les Champs-Élysées", "Pure Morning"]
+    )
+    # with the search and the other filters, all at once
+    assert await _titles(world, rules=json.dumps(either), q="morning") == (["Pure Morning"], 1)
+    async with world.client("dj") as client:
+        for bad, says in (
+            ("{not json", "not JSON"),
+            (
+                json.dumps({"groups": [[{"field": "colour", "modifier": "is", "value": "x"}]]}),
+                "colour",
+            ),
+            (
+                json.dumps({"groups": [[{"field": "year", "modifier": "contains", "value": 1}]]}),
+                "number field",
+            ),
+        ):
+            r = await client.get(MEDIA, params={"rules": bad})
+            assert r.status_code == 422, r.text
+            assert says in r.json()["detail"], r.text
 
 
 async def test_search_rejects_bad_parameters(world: ApiWorld) -> None:

@@ -222,7 +222,8 @@ def test_non_blocking_reads_never_wait_and_count_underruns(
     try:
         assert held.wait(60)
         # With the decoder held (until we let it go) every read still returns: zeros,
-        # each counted as an underrun. A read that waited for the decoder would not.
+        # each counted (before the first frames: as a wait to start, not an
+        # underrun). A read that waited for the decoder would not.
         reader = threading.Thread(
             target=lambda: reads.extend(source.read(BLOCK) for _ in range(50))
         )
@@ -231,7 +232,7 @@ def test_non_blocking_reads_never_wait_and_count_underruns(
         assert not reader.is_alive(), "a non-blocking read waited for the held decoder"
         assert [real for _, real in reads] == [0] * 50
         assert not any(block.any() for block, _ in reads)
-        assert source.underruns == 50
+        assert (source.start_waits, source.underruns) == (50, 0)
         hold.set()
         deadline = time.monotonic() + 60  # a bound for waiting, not a claim
         while not source.finished and time.monotonic() < deadline:
@@ -244,14 +245,38 @@ def test_non_blocking_reads_never_wait_and_count_underruns(
         source.close()
     assert ended
     assert source.error is None
-    assert source.underruns >= 50
+    assert source.start_waits >= 50
     # Underruns cost time, never audio: what arrived is the file, in order.
     got = np.concatenate(parts, axis=1)
     assert source.position_frames == got.shape[1]
     assert np.array_equal(got, whole)
 
 
-def test_analysis_in_real_time_counts_as_underruns(
+def test_a_decoder_held_mid_item_counts_underruns(
+    make_media: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the item has begun, a read the decoder cannot fill is an underrun: a gap
+    in the item (the dashboard's dropouts)."""
+    path = make_media("long", seconds=4.0, fmt="flac", signal="noise")
+    hold = threading.Event()
+    held = held_decoder(monkeypatch, hold, at_chunk=3)
+    source = FileSource(path, blocking=False)
+    source.start()
+    try:
+        assert held.wait(60)
+        buffered = source.buffered_frames
+        assert buffered > 0
+        reads = [source.read(BLOCK)[1] for _ in range(buffered // BLOCK + 20)]
+    finally:
+        hold.set()
+        source.close()
+    short = [real for real in reads if real < BLOCK]
+    assert sum(reads) == buffered
+    assert source.start_waits == 0
+    assert source.underruns == len(short) >= 20
+
+
+def test_analysis_in_real_time_waits_to_start(
     make_media: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = make_media("tone", seconds=3.0, fmt="wav", level_db=-30)
@@ -270,7 +295,8 @@ def test_analysis_in_real_time_counts_as_underruns(
     source.close()
     assert real == 0
     assert not block.any()
-    assert source.underruns >= 1
+    assert source.start_waits >= 1
+    assert source.underruns == 0
     assert source.analysis is not None
 
 

@@ -39,6 +39,7 @@ from grimnir.config.station import (
     StationConfig,
     StationFile,
     check_station_file,
+    check_station_text,
     load_station_config,
     parse_station_config,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "StationConfig",
     "StationFile",
     "check_station_file",
+    "check_station_text",
     "create_output_folders",
     "load_settings",
     "load_station_config",

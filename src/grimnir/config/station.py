@@ -38,7 +38,7 @@ from grimnir.config._base import (
 from grimnir.config._dsp import DspGraph
 from grimnir.config._errors import format_problem, raise_problems
 from grimnir.config._outputs import Mount, MountPath
-from grimnir.config._paths import check_paths, resolve_paths
+from grimnir.config._paths import check_paths, path_keys, resolve_paths
 from grimnir.config._yamlpos import PositionedYaml, Problem
 from grimnir.config.documents import parse_document, parse_positioned, read_document
 from grimnir.domain.priority import Priority
@@ -52,6 +52,7 @@ __all__ = [
     "StationFile",
     "StationInfo",
     "check_station_file",
+    "check_station_text",
     "load_station_config",
     "parse_station_config",
     "slugify",
@@ -303,7 +304,39 @@ def check_station_file(path: str | os.PathLike[str]) -> StationFile:
     created (``grimnir engine`` creates the output folders when it starts).
     """
     config, document = _read_station_file(path)
-    filename = os.fspath(path)
+    return _checked(config, document, os.fspath(path))
+
+
+def check_station_text(text: str, filename: str) -> StationFile:
+    """``check_station_file`` for station YAML in no file (the web UI's editor, an
+    API request): the same problems in the same words, ``filename`` standing in
+    for the file's name.
+
+    Text has no folder to count a relative path from, so one is an error here
+    (``~`` is the home folder of the process checking it).
+    """
+    config, document = parse_positioned(
+        text, filename, StationConfig, what="station config", keys=_KEYS
+    )
+    relative = [
+        Problem(
+            document.line_of(key.key),
+            key.key,
+            f"{key.path!r} is a relative path; write it in full, like /srv/radio/{key.path} "
+            "(a config that is not in a file has no folder to count it from)",
+        )
+        for key in path_keys(config)
+        if not os.path.isabs(os.path.expanduser(key.path))
+    ]
+    if relative:
+        raise_problems(relative, filename)
+    config = resolve_paths(config, Path(os.path.abspath(os.sep)))
+    return _checked(config, document, filename)
+
+
+def _checked(config: StationConfig, document: PositionedYaml, filename: str) -> StationFile:
+    """``config`` with its path warnings, or a ``ConfigError`` naming the paths the
+    station cannot use."""
     errors: list[Problem] = []
     warnings: list[Problem] = []
     for found in check_paths(config):

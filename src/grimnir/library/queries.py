@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grimnir.domain import MediaState, NotFoundError
 from grimnir.domain.text import fold
 from grimnir.store.models import MediaItem
+from grimnir.store.models.media import SEARCH_SEPARATOR
 
 _SEARCHED = (MediaItem.title, MediaItem.artist, MediaItem.album, MediaItem.path)
 
@@ -88,14 +89,16 @@ class MediaFilter:
     album: str | None = None
     genre: str | None = None
     states: tuple[MediaState, ...] = ()
+    clause: ColumnElement[bool] | None = None
+    """Any further condition over ``MediaItem`` (smart-block rules, built by the planner)."""
 
 
 def _conditions(station_id: uuid.UUID, where: MediaFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [MediaItem.station_id == station_id]
     if where.text:
-        pattern = _like(where.text)
-        columns = (MediaItem.title, MediaItem.artist, MediaItem.album)
-        conditions.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
+        # NOTE: one folded column (title, artist, album) read from its index
+        text = "".join(c for c in where.text if c != SEARCH_SEPARATOR)
+        conditions.append(MediaItem.search_text.like(_like(text), escape="\\"))
     for column, value in (
         (MediaItem.artist, where.artist),
         (MediaItem.album, where.album),
@@ -105,6 +108,8 @@ def _conditions(station_id: uuid.UUID, where: MediaFilter) -> list[ColumnElement
             conditions.append(func.lower(column) == fold(value))
     if where.states:
         conditions.append(MediaItem.state.in_(where.states))
+    if where.clause is not None:
+        conditions.append(where.clause)
     return conditions
 
 
@@ -121,12 +126,18 @@ async def search_media(
     """One page of the station's items matching ``where``, and how many match in all.
 
     Items without a value for the sort key come last either way; ties are
-    broken by title and id, so pages never overlap or skip an item.
+    broken by title and id (in the same direction), so pages never overlap or
+    skip an item.
     """
     conditions = _conditions(station_id, where)
     total = await session.scalar(select(func.count()).select_from(MediaItem).where(*conditions))
     key = _SORT_COLUMNS[sort]
     order = (key.desc() if descending else key.asc()).nulls_last()
+    # NOTE: tie-breaks (title, id) in the key's direction: the index (key, title, id)
+    # walked one way gives the whole order, and a deep offset skips index entries only
+    ties: tuple[Any, ...] = (MediaItem.id.desc(),) if descending else (MediaItem.id.asc(),)
+    if sort != "title":
+        ties = (MediaItem.title.desc() if descending else MediaItem.title.asc(), *ties)
     # NOTE: the page's ids first, then their rows: the sort then carries three
     # columns per item instead of whole rows (waveforms of kilobytes each), which
     # made pages of a 100k-track library sort hundreds of megabytes.
@@ -134,7 +145,7 @@ async def search_media(
         await session.scalars(
             select(MediaItem.id)
             .where(*conditions)
-            .order_by(order, MediaItem.title.asc().nulls_last(), MediaItem.id)
+            .order_by(order, *ties)
             .limit(limit)
             .offset(offset)
         )

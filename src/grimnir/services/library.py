@@ -8,16 +8,37 @@ Searching and reading items is :mod:`grimnir.library.queries`; ingest is
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grimnir.domain import ConflictError, LibraryError, MediaState
+from grimnir.domain import ConflictError, LibraryError, MediaState, NotFoundError, PlannerError
+from grimnir.planner.rules import RuleSet
 from grimnir.services.timeline import planned_plays
 from grimnir.store.models import MediaItem
+
+
+def rules_clause(text: str, now: datetime) -> ColumnElement[bool]:
+    """The SQL condition of smart-block rules sent as JSON (``{"groups": [[rule, …]]}``,
+    what a smart block's ``filter`` holds), as the planner would select at ``now``;
+    ``LibraryError`` saying what to fix when they are not valid."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise LibraryError(
+            f'rules: not JSON ({exc}); send {{"groups": [[{{"field": "genre", '
+            f'"modifier": "is", "value": "Jazz"}}]]}}'
+        ) from None
+    try:
+        rules = RuleSet.parse(raw, "rules")
+    except PlannerError as exc:
+        raise LibraryError(str(exc)) from None
+    return rules.clause(now)
 
 
 async def path_in_use(session: AsyncSession, path: str) -> bool:
@@ -38,6 +59,40 @@ async def update_tags(
     await session.flush()
     await session.refresh(item)
     return item
+
+
+async def station_items(
+    session: AsyncSession, station_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[MediaItem]:
+    """The station's items with these ids, in the order given; ``NotFoundError``
+    naming the ids that are not the station's (nothing is changed then)."""
+    rows = await session.scalars(
+        select(MediaItem).where(MediaItem.station_id == station_id, MediaItem.id.in_(ids))
+    )
+    found = {item.id: item for item in rows}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise NotFoundError(
+            f"no media item {shown} on this station: reload the list and choose again"
+        )
+    return [found[i] for i in ids]
+
+
+async def update_many(
+    session: AsyncSession, station_id: uuid.UUID, ids: list[uuid.UUID], changes: Mapping[str, Any]
+) -> list[MediaItem]:
+    """Set the same ``changes`` on each of the station's items ``ids`` (all or none)."""
+    items = await station_items(session, station_id, ids)
+    for item in items:
+        for name, value in changes.items():
+            setattr(item, name, value)
+    await session.flush()
+    for item in items:
+        await session.refresh(item)
+    return items
 
 
 async def delete_item(session: AsyncSession, item: MediaItem, *, force: bool = False) -> int:

@@ -72,6 +72,24 @@ async def planned_from(
     return rows.all()
 
 
+async def replanable_from(
+    session: AsyncSession, station_id: uuid.UUID, since: datetime
+) -> Sequence[TimelineEntry]:
+    """The station's planned or queued entries starting at ``since`` or later, in air
+    order: what a rebuild from then on replaces (the executor takes back from the
+    engine what it had queued), so what a diff compares a new plan with."""
+    rows = await session.scalars(
+        select(TimelineEntry)
+        .where(
+            TimelineEntry.station_id == station_id,
+            TimelineEntry.status.in_((EntryStatus.PLANNED, EntryStatus.QUEUED)),
+            TimelineEntry.starts_at >= since,
+        )
+        .order_by(*_AIR_ORDER)
+    )
+    return rows.all()
+
+
 async def next_entries(
     session: AsyncSession, station_id: uuid.UUID, now: datetime, limit: int
 ) -> Sequence[TimelineEntry]:
@@ -108,6 +126,7 @@ __all__ = [
     "next_entries",
     "planned_from",
     "planned_plays",
+    "replanable_from",
 ]
 
 

@@ -220,3 +220,55 @@ def waveform_out(data: bytes, duration_ms: int) -> WaveformOut:
     return WaveformOut(
         resolution_ms=step, duration_ms=duration_ms, min=values[0::2], max=values[1::2]
     )
+
+
+class MediaBulkPatch(BaseModel):
+    """The same tag changes for several items at once (all of them or none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=500, description="Up to 500 items.")
+    changes: MediaPatch = Field(description="Tags to set on each; cue points are per item.")
+
+    @field_validator("ids")
+    @classmethod
+    def _unique(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("changes")
+    @classmethod
+    def _tags_only(cls, value: MediaPatch) -> MediaPatch:
+        cues = sorted(value.model_fields_set & CUES)
+        if cues:
+            raise ValueError(
+                f"{', '.join(cues)}: cue points belong to one item; set them on each "
+                "(PATCH …/media/{id})"
+            )
+        if not value.model_fields_set:
+            raise ValueError('say which tags to change (e.g. {"genre": "Jazz"})')
+        return value
+
+
+class MediaBulkOut(BaseModel):
+    """What a change of several items did."""
+
+    updated: int
+    items: list[MediaOut]
+
+
+class ReanalyzeBody(BaseModel):
+    """Items to analyse again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=20, description="Up to 20 items (send more in turns)."
+    )
+
+
+class ReanalyzeOut(BaseModel):
+    """The items as the new analysis left them (ready, or failed with the reason)."""
+
+    ready: int
+    failed: int
+    items: list[MediaOut]

@@ -34,9 +34,13 @@ from grimnir.api.context import ApiContext
 from grimnir.api.pages import Page, PageParams, page_params
 from grimnir.api.problems import PROBLEM_JSON, Problem, ProblemBody
 from grimnir.api.routes._media_models import (
+    MediaBulkOut,
+    MediaBulkPatch,
     MediaOut,
     MediaPatch,
     MediaUploaded,
+    ReanalyzeBody,
+    ReanalyzeOut,
     WaveformOut,
     waveform_out,
 )
@@ -51,7 +55,7 @@ from grimnir.api.routes.timeline import rebuild
 from grimnir.domain import ConflictError, LibraryError, MediaState, NotFoundError, PlannerError
 from grimnir.library import queries
 from grimnir.library.analysis import AnalysisOptions, probe_audio
-from grimnir.library.ingest import Outcome, discard_item, ingest_file
+from grimnir.library.ingest import Outcome, discard_item, ingest_file, reanalyze
 from grimnir.library.pool import AnalysisPool
 from grimnir.library.storage import LocalStorage
 from grimnir.services import library
@@ -247,11 +251,21 @@ async def list_media(
     genre: Text = None,
     state: Annotated[MediaState | None, Query(description="Only items in this state.")] = None,
     ready_only: Annotated[bool, Query(description="Only items that can go on air.")] = False,
+    rules: Annotated[
+        str | None,
+        Query(
+            max_length=8000,
+            description="Smart-block rules as JSON, what a block's filter holds: "
+            '{"groups": [[{"field": "year", "modifier": "between", "value": [1960, 1969]}]]} '
+            "(rules ORed in a group, groups ANDed): every field and modifier a block takes.",
+        ),
+    ] = None,
     sort: queries.SortKey = "artist",
     order: Literal["asc", "desc"] = "asc",
 ) -> Page[MediaOut]:
     """Search the station's library; ``artist``, ``album`` and ``genre`` match the
-    whole value, case-insensitively in every script (``ÉTÉ`` finds ``été``)."""
+    whole value, case-insensitively in every script (``ÉTÉ`` finds ``été``);
+    ``rules`` select as a smart block's filter would."""
     states: tuple[MediaState, ...] = ()
     if ready_only:
         if state not in (None, MediaState.READY):
@@ -259,7 +273,13 @@ async def list_media(
         states = (MediaState.READY,)
     elif state is not None:
         states = (state,)
-    where = queries.MediaFilter(q, artist, album, genre, states)
+    clause = None
+    if rules:
+        try:
+            clause = library.rules_clause(rules, datetime.now(UTC))
+        except LibraryError as exc:
+            raise Problem(422, str(exc)) from None
+    where = queries.MediaFilter(q, artist, album, genre, states, clause)
     async with context(request).sessions() as session:
         rows, total = await queries.search_media(
             session,
@@ -272,6 +292,84 @@ async def list_media(
         )
         items = [MediaOut.of(item) for item in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.patch(
+    MEDIA,
+    response_model=MediaBulkOut,
+    responses={
+        404: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Unknown ids."},
+        422: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Bad changes."},
+    },
+)
+async def edit_many(
+    body: MediaBulkPatch, request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> MediaBulkOut:
+    """Set the same tags on several items (the library's bulk edit): every item
+    or, when one id is not the station's, none. Cue points are set per item."""
+    changes = body.changes.changes()
+    async with context(request).sessions() as session:
+        try:
+            items = await library.update_many(session, scope.station.id, body.ids, changes)
+        except NotFoundError as exc:
+            raise Problem(404, str(exc)) from None
+        audit(
+            session,
+            request,
+            scope,
+            "media.update_many",
+            ",".join(str(i) for i in body.ids[:20]),
+            fields=sorted(changes),
+            count=len(items),
+        )
+        out = [MediaOut.of(item) for item in items]
+        await session.commit()
+    return MediaBulkOut(updated=len(out), items=out)
+
+
+@router.post(
+    MEDIA + "/reanalyze",
+    response_model=ReanalyzeOut,
+    responses={
+        404: {"model": ProblemBody, "content": {PROBLEM_JSON: {}}, "description": "Unknown ids."}
+    },
+)
+async def reanalyze_media(
+    body: ReanalyzeBody, request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> ReanalyzeOut:
+    """Analyse items again (after a file was replaced or mended, or to retry a
+    failed one) and answer when done: each is then ready, or failed with the
+    reason. Tags stay; loudness, cue points (hand-set ones too) and the waveform
+    are measured anew."""
+    ctx = context(request)
+    ids = list(dict.fromkeys(body.ids))
+    async with ctx.sessions() as session:
+        try:
+            await library.station_items(session, scope.station.id, ids)
+        except NotFoundError as exc:
+            raise Problem(404, str(exc)) from None
+    async with AnalysisPool(workers=min(2, len(ids)), timeout_s=_ANALYSIS_TIMEOUT_S) as pool:
+        report = await reanalyze(
+            ctx.sessions, scope.station.id, pool=pool, options=_options(scope.station), ids=ids
+        )
+    async with ctx.sessions() as session:
+        items = await library.station_items(session, scope.station.id, ids)
+        audit(
+            session,
+            request,
+            scope,
+            "media.reanalyze",
+            ",".join(str(i) for i in ids),
+            ready=report.ready,
+            failed=report.failed,
+        )
+        await session.commit()
+        out = [MediaOut.of(item) for item in items]
+    return ReanalyzeOut(
+        ready=sum(i.state is MediaState.READY for i in out),
+        failed=sum(i.state is MediaState.FAILED for i in out),
+        items=out,
+    )
 
 
 @router.get(ITEM, response_model=MediaOut)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from grimnir.api._urls import listen_urls
 from grimnir.api.audit import audit
@@ -22,6 +22,16 @@ from grimnir.api.auth import (
     context,
 )
 from grimnir.api.problems import Problem
+from grimnir.api.routes._station_config import (
+    INVALID,
+    YAML_BODY,
+    ConfigMessage,
+    check_text,
+    checked_json,
+    config_yaml,
+    warnings_of,
+    yaml_body,
+)
 from grimnir.config.station import StationConfig
 from grimnir.domain import NotFoundError, Role
 from grimnir.domain.urls import mask_url
@@ -134,6 +144,26 @@ def _config(raw: dict[str, Any]) -> StationConfig:
         ) from None
 
 
+class ConfigChecked(BaseModel):
+    """A station config that passed every check (nothing stored)."""
+
+    name: str
+    short_name: str
+    timezone: str
+    mounts: int
+    outputs: int
+    warnings: list[ConfigMessage] = Field(
+        description="Inputs missing today (an emergency file, say): fine to save."
+    )
+
+
+class ConfigSaved(BaseModel):
+    """The station after a config was stored, and what to look at in it."""
+
+    station: StationDetail
+    warnings: list[ConfigMessage]
+
+
 ConfigBody = Annotated[
     dict[str, Any],
     Body(description="The station config, as in the station YAML file (station, mounts, …)."),
@@ -200,19 +230,73 @@ async def get_config(
     return dict(scope.station.config)
 
 
+@router.get(
+    "/stations/{station}/config.yaml",
+    response_class=Response,
+    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+async def get_config_yaml(
+    request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> Response:
+    """The station config as YAML (what ``PUT …/config.yaml`` takes back); keys left
+    out have their defaults."""
+    return Response(config_yaml(dict(scope.station.config)), media_type="application/yaml")
+
+
 @router.put("/stations/{station}/config", response_model=StationDetail)
 async def put_config(
     body: ConfigBody, request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
 ) -> StationDetail:
     """Replace the station config; mounts and outputs follow it, the library and
-    programming stay. Engines pick it up when they restart."""
-    config = _config(body)
-    if config.station.id != scope.station.id:
-        raise Problem(
-            422,
-            f"station.id in the body is {config.station.id}, but this is station "
-            f"{scope.station.id}: keep the id (POST /stations adds a new station)",
-        )
+    programming stay. Engines pick it up when they restart. Checked as
+    ``grimnir config check`` checks a file (paths included); nothing is stored
+    when it fails."""
+    config = checked_json(body, station_id=scope.station.id).config
+    return await _store(request, scope, config)
+
+
+@router.post(
+    "/stations/{station}/config/check",
+    response_model=ConfigChecked,
+    openapi_extra=YAML_BODY,
+    responses=INVALID,
+)
+async def check_config_yaml(
+    request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> ConfigChecked:
+    """Check a station config written as YAML without storing it: 422 lists every
+    problem with its line, as ``grimnir config check`` does."""
+    text = await yaml_body(request)
+    checked = check_text(text, station_id=scope.station.id)
+    config = checked.config
+    return ConfigChecked(
+        name=config.station.name,
+        short_name=config.station.resolved_short_name,
+        timezone=config.station.timezone,
+        mounts=len(config.mounts),
+        outputs=sum(len(m.outputs) for m in config.mounts),
+        warnings=warnings_of(checked, text),
+    )
+
+
+@router.put(
+    "/stations/{station}/config.yaml",
+    response_model=ConfigSaved,
+    openapi_extra=YAML_BODY,
+    responses=INVALID,
+)
+async def put_config_yaml(
+    request: Request, scope: Annotated[StationScope, Depends(ManagerDep)]
+) -> ConfigSaved:
+    """Replace the station config with one written as YAML, checked first as
+    ``POST …/config/check`` checks it; nothing is stored when it fails."""
+    text = await yaml_body(request)
+    checked = check_text(text, station_id=scope.station.id)
+    detail = await _store(request, scope, checked.config)
+    return ConfigSaved(station=detail, warnings=warnings_of(checked, text))
+
+
+async def _store(request: Request, scope: StationScope, config: StationConfig) -> StationDetail:
     async with context(request).sessions() as session:
         station, _ = await stations.register_station(session, config)
         audit(session, request, scope, "station.config", station.short_name)

@@ -141,6 +141,7 @@ async def diff_timeline(
     begin = (start or now).astimezone(UTC)
     report = await simulate(ctx.sessions, scope.station.id, begin, hours, now=now)
     async with ctx.sessions() as session:
-        rows = await timeline.planned_from(session, scope.station.id, now + LOCK)
+        # NOTE: queued entries too: a rebuild replaces them like planned ones
+        rows = await timeline.replanable_from(session, scope.station.id, now + LOCK)
         old = [PlannedEntry.from_row(r) for r in rows]
     return DiffOut.of(diff(old, report.entries), report)

@@ -38,7 +38,8 @@ class FileSource(Source):
     ``blocking=True`` (virtual clock: offline render, tests) makes ``read``
     wait for the decoder, so output is deterministic and never underruns.
     ``blocking=False`` (real time) makes ``read`` return at once: whatever is
-    buffered plus zeros, counted as an underrun. A file that cannot be
+    buffered plus zeros, counted as an underrun once the item has begun
+    (before its first frames, as ``start_waits``). A file that cannot be
     decoded finishes the source with ``error`` set; ``read`` never raises.
 
     With ``analyze`` the worker first measures the whole file and then plays
@@ -80,6 +81,8 @@ class FileSource(Source):
         self._closed = False
         self._error: str | None = None
         self._underruns = 0
+        self.start_waits = 0
+        """Reads before the decoder delivered its first frames (not underruns)."""
         self._position = 0
         self._duration: int | None = None
         self._progress_at = time.monotonic()  # the worker's last sign of life
@@ -121,7 +124,13 @@ class FileSource(Source):
         if got < frames:
             out[:, got:] = 0.0
             if not self._buffer.done:
-                self._underruns += 1
+                if self._position:
+                    self._underruns += 1
+                else:
+                    # NOTE: nothing delivered yet (an item started at once, the engine's
+                    # first): the item starts that much later, with no gap in it, so no
+                    # dropout (the wait shows as lag and, when long, as silence on air)
+                    self.start_waits += 1
         return got
 
     def settle(self, frames: int) -> None:

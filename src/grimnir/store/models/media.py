@@ -18,14 +18,33 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from grimnir.domain import MediaState
+from grimnir.domain.text import fold
 from grimnir.store.models._base import Base, JsonDict, Timestamps, UuidPk, json_dict
 from grimnir.store.types import enum_type
 
 # NOTE: MariaDB's BLOB holds only 64 KiB; a detailed waveform can be larger.
 Waveform = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+SEARCH_SEPARATOR = "\x1f"
+"""Between the fields of ``search_text`` (a control character no search holds)."""
+
+
+def search_key(title: str | None, artist: str | None, album: str | None) -> str:
+    """What the library's text search looks in: title, artist and album, folded."""
+    return fold(SEARCH_SEPARATOR.join(v or "" for v in (title, artist, album)))
+
+
+_SEARCH_PREFIX = {"search_text": 100}
+
+
+def _search_default(context: DefaultExecutionContext) -> str:
+    # NOTE: rows inserted without the ORM (bulk imports, tests) get theirs too
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return search_key(row.get("title"), row.get("artist"), row.get("album"))
 
 
 class MediaItem(UuidPk, Timestamps, Base):
@@ -41,12 +60,35 @@ class MediaItem(UuidPk, Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("station_id", "sha256"),
         Index(None, "station_id", "state"),
-        Index(None, "station_id", "artist"),
-        # NOTE: the library's other sort keys: a page is a walk of the index, not a
-        # sort of every item of the station (migration 0005)
-        Index(None, "station_id", "title"),
-        Index(None, "station_id", "created_at"),
-        Index(None, "station_id", "duration_ms"),
+        # NOTE: an index per sort key of the library's pages, with the tie-breaks
+        # (title, id) and the search text: a page, searched or not, is a walk of one
+        # index, and rows a deep offset skips are never read (SQLite keeps the
+        # waveforms in the rows: reading 100k of them reads hundreds of MB).
+        # MariaDB indexes a prefix of the search text (its key length limit).
+        Index(
+            None, "station_id", "artist", "title", "id", "search_text", mysql_length=_SEARCH_PREFIX
+        ),
+        Index(None, "station_id", "title", "id", "search_text", mysql_length=_SEARCH_PREFIX),
+        Index(
+            None,
+            "station_id",
+            "created_at",
+            "title",
+            "id",
+            "search_text",
+            mysql_length=_SEARCH_PREFIX,
+        ),
+        Index(
+            None,
+            "station_id",
+            "duration_ms",
+            "title",
+            "id",
+            "search_text",
+            mysql_length=_SEARCH_PREFIX,
+        ),
+        # NOTE: the narrowest: how many match a search
+        Index(None, "station_id", "search_text", mysql_length=_SEARCH_PREFIX),
         CheckConstraint("size_bytes >= 0", name="size_nonneg"),
         CheckConstraint("duration_ms >= 0", name="duration_nonneg"),
         CheckConstraint("cue_in_ms >= 0", name="cue_in_nonneg"),
@@ -78,6 +120,8 @@ class MediaItem(UuidPk, Timestamps, Base):
     isrc: Mapped[str | None] = mapped_column(String(16))
     label: Mapped[str | None] = mapped_column(String(255))
     composer: Mapped[str | None] = mapped_column(String(255))
+    search_text: Mapped[str] = mapped_column(String(800), default=_search_default)
+    """Title, artist and album folded, for the library's search (kept by the ORM)."""
     language: Mapped[str | None] = mapped_column(String(32))
     track_number: Mapped[int | None] = mapped_column(Integer)
     disc_number: Mapped[int | None] = mapped_column(Integer)
@@ -113,6 +157,12 @@ class MediaItem(UuidPk, Timestamps, Base):
     # airplay
     play_count: Mapped[int] = mapped_column(Integer, default=0)
     last_played_at: Mapped[datetime | None]
+
+    @validates("title", "artist", "album")
+    def _keep_search_text(self, key: str, value: str | None) -> str | None:
+        values = {"title": self.title, "artist": self.artist, "album": self.album, key: value}
+        self.search_text = search_key(values["title"], values["artist"], values["album"])
+        return value
 
     def __repr__(self) -> str:
         return f"<MediaItem {self.artist!r} – {self.title!r} ({self.state.value})>"

@@ -26,7 +26,7 @@ from grimnir.api.routes.programming.common import (
 )
 from grimnir.planner.history import PlayHistory
 from grimnir.planner.smartblock import SmartBlockSpec, fill, load_smart_blocks
-from grimnir.planner.tracks import TrackLibrary
+from grimnir.planner.tracks import TrackLibrary, block_candidates
 from grimnir.services import programming
 from grimnir.services.programming import blocks as service
 from grimnir.store.models import SmartBlock
@@ -86,10 +86,17 @@ class PreviewOut(BaseModel):
     duration_ms: int
     shortfall_ms: int
     library_size: int = Field(description="READY tracks of the station.")
+    matching: int = Field(
+        description="READY tracks of the block's filter with a playable length and a weight "
+        "above 0, before separation and quotas (the fallback block's are not counted)."
+    )
     tracks: list[PickOut]
     relaxations: list[str]
     notes: list[str]
     used_block_id: uuid.UUID | None
+    trim_last_to_ms: int | None = Field(
+        description="Under overflow trim_last: the length the last track is faded out at."
+    )
 
 
 def _spec(body: SmartBlockIn, block_id: str) -> SmartBlockSpec:
@@ -232,6 +239,7 @@ async def _preview(
     blocks = await load_smart_blocks(session, sid)
     seed = hashlib.sha256(f"{sid}|{spec.id}|{at.isoformat()}".encode()).hexdigest()
     rng = random.Random(int(seed, 16))  # noqa: S311 — programming choices, not secrets
+    matching = int(block_candidates(spec, library, at).index.size)
     result = fill(spec, library, history, at, target, rng, blocks=blocks)
     picks = [
         PickOut(
@@ -253,10 +261,12 @@ async def _preview(
         duration_ms=result.duration_ms,
         shortfall_ms=result.shortfall_ms,
         library_size=len(library),
+        matching=matching,
         tracks=picks,
         relaxations=result.relaxations,
         notes=result.notes,
         used_block_id=_uuid(result.used_block_id),
+        trim_last_to_ms=result.trim_last_to_ms,
     )
 
 

@@ -113,12 +113,29 @@ class OccurrenceOut(BaseModel):
     exception: ShowExceptionKind | None
 
 
+class OverlapOut(BaseModel):
+    """One conflict, as data: two shows claim ``start`` … ``end``; ``winner`` airs."""
+
+    winner_show_id: uuid.UUID
+    winner_name: str
+    winner_rule_start: datetime = Field(description="The winning occurrence's rule start.")
+    loser_show_id: uuid.UUID
+    loser_name: str
+    loser_rule_start: datetime = Field(description="The losing occurrence's rule start.")
+    start: datetime = Field(description="In the station's time zone.")
+    end: datetime
+
+
 class OccurrencesOut(BaseModel):
     timezone: str
     start: datetime
     end: datetime
     occurrences: list[OccurrenceOut]
     conflicts: list[str]
+    overlaps: list[OverlapOut] = Field(
+        description="The conflicts as data, in the order of ``conflicts`` (what a page "
+        "marks on a calendar)."
+    )
     warnings: list[str]
 
 
@@ -258,6 +275,19 @@ async def list_occurrences(
             for o in found.occurrences
         ],
         conflicts=[c.describe(tz) for c in found.conflicts],
+        overlaps=[
+            OverlapOut(
+                winner_show_id=c.winner.show_id,
+                winner_name=c.winner.name,
+                winner_rule_start=c.winner.rule_start.astimezone(tz),
+                loser_show_id=c.loser.show_id,
+                loser_name=c.loser.name,
+                loser_rule_start=c.loser.rule_start.astimezone(tz),
+                start=c.start.astimezone(tz),
+                end=c.end.astimezone(tz),
+            )
+            for c in found.conflicts
+        ],
         warnings=found.warnings,
     )
 
