@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 UV     := .tools/uv/bin/uv
 PYTEST_ARGS ?=
-# pytest-xdist workers; PYTEST_ARGS=-n0 runs in one process. One more than the 2 cores
-# CI has: many tests wait on real time (stations in processes, real-time engines), and a
-# third worker fills those waits (measured: 13m50 against 16m50 with two).
-PYTEST_WORKERS ?= 3
+# pytest-xdist workers; PYTEST_ARGS=-n0 runs in one process. Two more than the 2 cores
+# CI has: many tests wait on real time (stations in processes, real-time engines, the
+# browser tests' stations), and more workers fill those waits (measured: 13m50 with
+# three against 16m50 with two; with the web UI's pages, 12m20 with four against 14m26).
+PYTEST_WORKERS ?= 4
 # uv never downloads an interpreter: the virtualenv uses $(PYTHON).
 export UV_PYTHON_DOWNLOADS := never
 
