@@ -240,6 +240,15 @@ async def test_search_filter_sort_and_paginate(world: ApiWorld) -> None:
     assert [t for titles, _ in pages for t in titles] == every
     assert all(count == 7 for _, count in pages)
     assert await _titles(world, sort="title", limit=3, offset=7) == ([], 7)
+    # across the items without a value (two have no length): they come last either way
+    for order in ("asc", "desc"):
+        every, _ = await _titles(world, sort="duration", order=order, limit=100)
+        assert every[-2:] in (["Age of Consent", "Ceremony"], ["Ceremony", "Age of Consent"])
+        pages = [
+            await _titles(world, sort="duration", order=order, limit=2, offset=o)
+            for o in (0, 2, 4, 6)
+        ]
+        assert [t for titles, _ in pages for t in titles] == every, order
 
 
 async def test_the_search_follows_edited_tags_and_rows_added_without_the_orm(

@@ -132,7 +132,6 @@ async def search_media(
     conditions = _conditions(station_id, where)
     total = await session.scalar(select(func.count()).select_from(MediaItem).where(*conditions))
     key = _SORT_COLUMNS[sort]
-    order = (key.desc() if descending else key.asc()).nulls_last()
     # NOTE: tie-breaks (title, id) in the key's direction: the index (key, title, id)
     # walked one way gives the whole order, and a deep offset skips index entries only
     ties: tuple[Any, ...] = (MediaItem.id.desc(),) if descending else (MediaItem.id.asc(),)
@@ -141,15 +140,34 @@ async def search_media(
     # NOTE: the page's ids first, then their rows: the sort then carries three
     # columns per item instead of whole rows (waveforms of kilobytes each), which
     # made pages of a 100k-track library sort hundreds of megabytes.
-    ids = (
-        await session.scalars(
-            select(MediaItem.id)
-            .where(*conditions)
-            .order_by(order, *ties)
-            .limit(limit)
-            .offset(offset)
+    # The items with a value for the key first, then those without: "NULLS LAST" is
+    # no index's order both ways (PostgreSQL's ascending index read backwards puts
+    # NULLs first), so asked of one query it sorted the whole station per page.
+    valued = [*conditions, key.is_not(None)]
+    ids = list(
+        (
+            await session.scalars(
+                select(MediaItem.id)
+                .where(*valued)
+                .order_by(key.desc() if descending else key.asc(), *ties)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+    )
+    if len(ids) < limit:
+        with_value = await session.scalar(
+            select(func.count()).select_from(MediaItem).where(*valued)
         )
-    ).all()
+        ids += (
+            await session.scalars(
+                select(MediaItem.id)
+                .where(*conditions, key.is_(None))
+                .order_by(*ties)
+                .limit(limit - len(ids))
+                .offset(max(0, offset - (with_value or 0)))
+            )
+        ).all()
     if not ids:
         return [], total or 0
     rows = await session.scalars(select(MediaItem).where(MediaItem.id.in_(ids)))
