@@ -29,15 +29,21 @@ class Session {
       return;
     }
     const me = ok(await api.GET("/api/v1/auth/me"));
-    this.me = me;
     const wanted = new URLSearchParams(location.search).get("station") ?? sessionStorage.getItem("station");
     const found = me.stations.find((s) => s.short_name === wanted) ?? me.stations[0] ?? null;
+    // NOTE: who is signed in is set with the station, not before it: in between the
+    // page would say "not a member of any station"
     await this.choose(found);
+    this.me = me;
   }
 
+  /** Make ``station`` the current one, with its time zone: the pages see both at
+   * once (a page shown with the old zone would place times in the wrong hours). */
   async choose(station: Membership | null): Promise<void> {
-    this.station = station;
-    if (!station) return;
+    if (!station) {
+      this.station = null;
+      return;
+    }
     sessionStorage.setItem("station", station.short_name);
     const detail = ok(
       await api.GET("/api/v1/stations/{station}", {
@@ -45,6 +51,7 @@ class Session {
       }),
     );
     this.timezone = detail.timezone;
+    this.station = station;
   }
 
   async signIn(username: string, password: string): Promise<void> {
