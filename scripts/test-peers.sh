@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the peers the test suite talks to are installed and running:
-#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng, mpg123, chromium, stress,
+#   programs: ffmpeg, icecast2, srt-live-transmit, espeak-ng, multimon-ng, zip, mariadb-dump,
+#             pg_dump, mpg123, chromium, stress,
 #             promtool (prometheus), amtool (prometheus-alertmanager) (Debian packages)
 #   services: PostgreSQL :5432, MariaDB :3306, Redis :6379, NATS (JetStream) :4222
 #   with --bench also: liquidsoap (make bench)
@@ -90,7 +91,11 @@ need_service() {  # name port package binary start-command...
 need_program ffmpeg ffmpeg
 need_program icecast2 icecast2
 need_program srt-live-transmit srt-tools
-need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo)
+need_program espeak-ng espeak-ng  # spoken station IDs of the demo (tests/demo), alert speech (tests/eas)
+need_program multimon-ng multimon-ng  # the independent SAME decoder (tests/eas)
+need_program zip zip  # AzuraCast backups are made the way its backup command makes them (tests/importers)
+need_program mariadb-dump mariadb-client  # the AzuraCast fixture's MariaDB dump (tests/importers)
+need_program pg_dump postgresql-client  # the LibreTime fixture's pg_dump (tests/importers)
 need_program mpg123 mpg123  # an HTTP/1.0 player (tests/test_up_api.py)
 need_program chromium chromium  # the public player page in a browser (tests/test_up_api.py; Playwright drives it)
 need_program stress stress  # CPU load beside the suite: no test may depend on wall-clock speed

@@ -51,6 +51,8 @@ from grimnir.executor import ShowEndKicker
 from grimnir.executor.station import StationExecutor
 from grimnir.faults import FailureRun
 from grimnir.planner.builder import build
+from grimnir.services.alerts import AlertContext
+from grimnir.services.alerts_sources import AlertSources
 from grimnir.store.db import session_factory
 from grimnir.store.repos import list_stations
 
@@ -161,6 +163,11 @@ class ControlPlane:
                 graph=slot.config.dsp_graph.model_dump(mode="json"),
             )
             await slot.executor.start()
+        sources = AlertSources(
+            AlertContext(self.sessions, self.bus, data_dir, self.executor),
+            [slot.station.id for slot in self.slots],
+        )
+        self._tasks.append(asyncio.create_task(sources.run()))
         if self.http is not None:
             for slot in self.slots:
                 if slot.config.harbor.kick_at_show_end:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from tests.simulation._sim import BLOCK_S, ORIGIN, SILENT_PEAK, Outcome
+from tests.simulation._sim import BLOCK_S, SILENT_PEAK, Outcome
 
 FRAME = timedelta(seconds=1 / 48_000)
 EDGE_S = 0.6
@@ -16,8 +16,8 @@ MISMATCH_S = 1.0
 """Audio and as-run may disagree this long at a stretch before the check fails."""
 
 
-def _block(at: datetime) -> int:
-    return round((at - ORIGIN) / timedelta(seconds=BLOCK_S))
+def _block(at: datetime, origin: datetime) -> int:
+    return round((at - origin) / timedelta(seconds=BLOCK_S))
 
 
 def hard_entries_late(outcome: Outcome) -> list[str]:
@@ -33,7 +33,7 @@ def hard_entries_late(outcome: Outcome) -> list[str]:
     ]
     problems = []
     exempt = [
-        (ORIGIN + timedelta(seconds=a), ORIGIN + timedelta(seconds=b))
+        (outcome.origin + timedelta(seconds=a), outcome.origin + timedelta(seconds=b))
         for a, b in outcome.scenario.hard_exempt
     ]
     for entry in outcome.hard:
@@ -60,8 +60,8 @@ def asrun_disagrees(outcome: Outcome) -> list[str]:
     edges = np.zeros(total, dtype=bool)
     pad = round(EDGE_S / BLOCK_S)
     for row in outcome.asrun:
-        a = max(0, _block(row.started_at))
-        b = total if row.ended_at is None else min(total, _block(row.ended_at))
+        a = max(0, _block(row.started_at, outcome.origin))
+        b = total if row.ended_at is None else min(total, _block(row.ended_at, outcome.origin))
         if b <= a:
             continue
         covered[a:b] = True
@@ -70,7 +70,9 @@ def asrun_disagrees(outcome: Outcome) -> list[str]:
     # NOTE: where the scenario asks for silence (the engine process was dead) a row
     # may go on: the item is resumed where it was cut and keeps its one row
     for since, until in outcome.scenario.allowed_silence:
-        first, last = (_block(ORIGIN + timedelta(seconds=s)) for s in (since, until))
+        first, last = (
+            _block(outcome.origin + timedelta(seconds=s), outcome.origin) for s in (since, until)
+        )
         edges[first:last] = True
     audible = outcome.peaks >= SILENT_PEAK
     problems = []

@@ -248,6 +248,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
     """Warnings and errors the station logged."""
+    origin: datetime = ORIGIN
+    """Station time at the start of the run."""
 
     def time_of(self, block: int) -> float:
         return block * BLOCK_S
@@ -271,11 +273,14 @@ class Outcome:
 class Simulation:
     """One scenario, run on a fresh database (``url``) with media from ``media``."""
 
-    def __init__(self, scenario: Scenario, url: str, media: Path) -> None:
+    def __init__(
+        self, scenario: Scenario, url: str, media: Path, *, origin: datetime = ORIGIN
+    ) -> None:
         self.scenario = scenario
         self.url = url
         self.media = media
-        self.clock = VirtualClock(ORIGIN)
+        self.origin = origin
+        self.clock = VirtualClock(origin)
         self.failover = Failover.model_validate(
             {key: _placed(value, media) for key, value in scenario.failover.items()}
         )
@@ -386,7 +391,7 @@ class Simulation:
                         station_id=self.station_id,
                         name=f"Relayed show {n}",
                         rrule="FREQ=DAILY;COUNT=1",
-                        dtstart=ORIGIN + timedelta(seconds=relay.at),
+                        dtstart=self.origin + timedelta(seconds=relay.at),
                         duration_ms=round(relay.length * 1000),
                         content=ShowContent.WEBSTREAM,
                         webstream_id=stream.id,
@@ -515,7 +520,7 @@ class Simulation:
         """A new engine process, its clock starting at ``at`` s of station time; the
         executor finds it the way it finds any engine (reconnects, lines up)."""
         self.engine_back_at = None
-        self.clock = VirtualClock(ORIGIN + timedelta(seconds=at))
+        self.clock = VirtualClock(self.origin + timedelta(seconds=at))
         self.engine = SimEngine(self.clock, self.options, self.relays)
         self.client.attach(LocalControl(self.engine, "sim"))
         await self._executor_sees(engine_up=True)
@@ -632,20 +637,20 @@ class Simulation:
                         .order_by(AsRun.started_at, AsRun.id)
                     )
                 )
-                end = ORIGIN + timedelta(seconds=scenario.duration_s)
+                end = self.origin + timedelta(seconds=scenario.duration_s)
                 hard = list(
                     await session.scalars(
                         select(TimelineEntry).where(
                             TimelineEntry.station_id == self.station_id,
                             TimelineEntry.timing == Timing.HARD,
-                            TimelineEntry.starts_at >= ORIGIN,
+                            TimelineEntry.starts_at >= self.origin,
                             TimelineEntry.starts_at < end - timedelta(seconds=1),
                             TimelineEntry.status.in_((EntryStatus.AIRED, EntryStatus.SKIPPED)),
                         )
                     )
                 )
         self.engine.close()
-        return Outcome(scenario, peaks, asrun, hard, self.notes, logged.lines)
+        return Outcome(scenario, peaks, asrun, hard, self.notes, logged.lines, self.origin)
 
 
 def _block_at(seconds: float) -> int:

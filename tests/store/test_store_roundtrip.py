@@ -23,7 +23,11 @@ from grimnir.store.models import (
     Base,
     Clock,
     ClockSlot,
+    EasAiring,
+    EasAlert,
     ExecutorStateRecord,
+    Import,
+    ImportRecord,
     LiveSession,
     LiveToken,
     MediaItem,
@@ -159,9 +163,13 @@ def _build(f: Filler) -> list[Base]:
         seq=2**40,  # beyond 32 bits
         gain_db=-3.5,
     )
+    imported = f.make(Import, station_id=station.id, report={"counts": {"media": {"created": 1}}})
+    alert = f.make(EasAlert, station_id=station.id, original=b"<alert>\x00\xff</alert>")
     return [
         user,
         station,
+        imported,
+        f.make(ImportRecord, import_id=imported.id, row_id=media.id),
         f.make(Membership, user_id=user.id, station_id=station.id),
         f.make(ApiKey, user_id=user.id, scopes=["stations:read", "media:write"]),
         f.make(AuditLog, user_id=user.id, station_id=station.id),
@@ -190,6 +198,8 @@ def _build(f: Filler) -> list[Base]:
         f.make(LiveSession, station_id=station.id, user_id=user.id),
         f.make(PrioritySource, station_id=station.id, priority=Priority.FALLBACK),
         f.make(ExecutorStateRecord, station_id=station.id, current_entry_id=entry.id),
+        alert,
+        f.make(EasAiring, alert_id=alert.id, station_id=station.id, outputs=[{"mount": "m"}]),
     ]
 
 

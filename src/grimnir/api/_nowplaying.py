@@ -118,7 +118,7 @@ def _aired(row: AsRun, durations: dict[uuid.UUID, int]) -> Track:
         duration_ms=duration,
         media_id=row.media_id,
         layer=row.layer,
-        kind="live" if row.layer == "live" else "track",
+        kind={"live": "live", "emergency": "alert"}.get(row.layer, "track"),
     )
 
 

@@ -17,10 +17,12 @@ from grimnir.api._tracing import TracingMiddleware
 from grimnir.api._urls import CallerBase
 from grimnir.api.context import ApiContext
 from grimnir.api.routes import (
+    alerts,
     auth,
     azuracast,
     events,
     health,
+    imports,
     listen,
     live,
     media,
@@ -52,7 +54,9 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     live,
     webstreams,
     priority,
+    alerts,
     playout,
+    imports,
     events,
     listen,
     ui,  # NOTE: last: the page's routes after everything more specific

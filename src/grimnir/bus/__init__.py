@@ -14,9 +14,14 @@ from urllib.parse import urlsplit
 
 from grimnir.bus._api import DEFAULT_MAX_PENDING, BusError, EventBus, Subscription
 from grimnir.bus._event import (
+    ALERT_AIRED,
+    ALERT_ENDED,
+    ALERT_RECEIVED,
     BUS_GAP,
     EAS_ALERT,
     EVENT_TYPES,
+    IMPORT_FINISHED,
+    IMPORT_PROGRESS,
     ITEM_ENDED,
     ITEM_STARTED,
     LIVE_CONNECTED,
@@ -41,10 +46,15 @@ from grimnir.domain.errors import ConfigError
 from grimnir.domain.urls import mask_url
 
 __all__ = [
+    "ALERT_AIRED",
+    "ALERT_ENDED",
+    "ALERT_RECEIVED",
     "BUS_GAP",
     "DEFAULT_MAX_PENDING",
     "EAS_ALERT",
     "EVENT_TYPES",
+    "IMPORT_FINISHED",
+    "IMPORT_PROGRESS",
     "ITEM_ENDED",
     "ITEM_STARTED",
     "LIVE_CONNECTED",

@@ -11,6 +11,7 @@ from grimnir.cli._admin import config_app, db_app, station_app, user_app, versio
 from grimnir.cli._asrun import asrun_app
 from grimnir.cli._common import State
 from grimnir.cli._engine import engine_command
+from grimnir.cli._import import import_app
 from grimnir.cli._library import library_app
 from grimnir.cli._plan import plan_app
 from grimnir.cli._render import render_command
@@ -33,6 +34,7 @@ app.add_typer(station_app, name="station")
 app.add_typer(library_app, name="library")
 app.add_typer(plan_app, name="plan")
 app.add_typer(asrun_app, name="asrun")
+app.add_typer(import_app, name="import")
 
 
 @app.callback()

@@ -36,6 +36,7 @@ from grimnir.config._base import (
     did_you_mean,
 )
 from grimnir.config._dsp import DspGraph
+from grimnir.config._eas import EasConfig
 from grimnir.config._errors import format_problem, raise_problems
 from grimnir.config._outputs import Mount, MountPath
 from grimnir.config._paths import check_paths, path_keys, resolve_paths
@@ -44,6 +45,7 @@ from grimnir.config.documents import parse_document, parse_positioned, read_docu
 from grimnir.domain.priority import Priority
 
 __all__ = [
+    "EasConfig",
     "Failover",
     "Harbor",
     "HarborMount",
@@ -249,6 +251,7 @@ class StationConfig(ConfigModel):
     priorities: Priorities = Field(
         default_factory=Priorities.default, description="The priority ladder."
     )
+    eas: EasConfig | None = Field(default=None, description="Emergency alerts (optional).")
 
     @field_validator("dsp_graph", "failover", "harbor", "priorities", mode="before")
     @classmethod

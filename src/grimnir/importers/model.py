@@ -110,6 +110,10 @@ class Media:
     replay_gain_db: float | None = None
     """LibreTime's ReplayGain analysis (dB); it applied it on air only when the
     station enabled replay gain. A hint: our pipeline measures loudness itself."""
+    added_at: datetime | None = None
+    """When the other product added the track (UTC); smart blocks select on it."""
+    last_played_at: datetime | None = None
+    """When the other product last played it (UTC)."""
 
 
 @dataclass

@@ -5,10 +5,14 @@ Shared by the CLI and the API so both enforce the same rules.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import uuid
 from collections.abc import Sequence
 
+import bcrypt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -29,12 +33,68 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_BCRYPT = ("$2a$", "$2b$", "$2y$")
+_DJANGO_PBKDF2 = "pbkdf2_sha256$"
+_DJANGO_ARGON2 = "argon2$"
+_UNSALTED_MD5 = re.compile(r"[0-9a-f]{32}")
+"""LibreTime's: the bare MD5 hex digest of the password (its PHP side and its API both
+write it). Weak, so it is only ever checked once: the first good sign-in replaces it."""
+
+
+def usable_hash(stored_hash: str) -> bool:
+    """True when ``stored_hash`` is one :func:`verify_password` can check: ours
+    (argon2id), any argon2, bcrypt (``$2a$``/``$2b$``/``$2y$``, as AzuraCast stores
+    them), Django's ``pbkdf2_sha256$`` and ``argon2$``, or LibreTime's unsalted MD5."""
+    prefixes = ("$argon2", *_BCRYPT, _DJANGO_PBKDF2, _DJANGO_ARGON2)
+    return stored_hash.startswith(prefixes) or bool(_UNSALTED_MD5.fullmatch(stored_hash))
+
+
+def _verify_pbkdf2(stored_hash: str, password: str) -> bool:
+    try:
+        _, iterations, salt, expected = stored_hash.split("$", 3)
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(base64.b64encode(digest).decode("ascii"), expected)
+
+
+def _verify_bcrypt(stored_hash: str, password: str) -> bool:
+    # NOTE: PHP writes $2y$, the same algorithm the library knows as $2b$; bcrypt
+    # reads at most 72 bytes of a password (PHP cut longer ones there silently)
+    fixed = "$2b$" + stored_hash[4:]
+    try:
+        return bcrypt.checkpw(password.encode()[:72], fixed.encode("ascii"))
+    except ValueError:
+        return False
+
+
 def verify_password(stored_hash: str, password: str) -> bool:
-    """True when ``password`` matches ``stored_hash``."""
+    """True when ``password`` matches ``stored_hash``: ours, or one carried over from
+    AzuraCast or LibreTime as it was (see :func:`usable_hash`)."""
+    if stored_hash.startswith(_BCRYPT):
+        return _verify_bcrypt(stored_hash, password)
+    if stored_hash.startswith(_DJANGO_PBKDF2):
+        return _verify_pbkdf2(stored_hash, password)
+    if _UNSALTED_MD5.fullmatch(stored_hash):
+        digest = hashlib.md5(password.encode(), usedforsecurity=False).hexdigest()
+        return hmac.compare_digest(digest, stored_hash)
+    if stored_hash.startswith(_DJANGO_ARGON2):
+        stored_hash = stored_hash[len(_DJANGO_ARGON2) - 1 :]
     try:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True when ``stored_hash`` is not our argon2id with today's parameters (one
+    carried over from another product): the next good sign-in replaces it."""
+    if not stored_hash.startswith("$argon2id$"):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
 
 
 def check_new_credentials(username: str, password: str) -> None:
@@ -70,6 +130,32 @@ async def create_user(
     )
     if display_name is not None:
         user.display_name = display_name
+    return user
+
+
+LOCKED_HASH = "!no-password"
+"""The hash of an account that cannot sign in until an administrator sets a password."""
+
+
+async def import_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    password_hash: str | None,
+    is_admin: bool = False,
+    email: str | None = None,
+    display_name: str | None = None,
+    disabled: bool = False,
+) -> User:
+    """A user carried over from another product with their password hash as it was
+    (checked and rehashed at their first sign-in; see :func:`usable_hash`). A hash
+    we cannot check is not kept: the account gets no password until an
+    administrator sets one (``ConflictError`` if the name is taken)."""
+    kept = password_hash if password_hash and usable_hash(password_hash) else LOCKED_HASH
+    user = await repos.create_user(
+        session, username=username, password_hash=kept, is_admin=is_admin, email=email
+    )
+    user.display_name, user.disabled = display_name, disabled
     return user
 
 

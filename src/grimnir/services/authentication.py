@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import Role
-from grimnir.services.accounts import find_user, hash_password, verify_password
+from grimnir.services.accounts import find_user, hash_password, needs_rehash, verify_password
 from grimnir.store.models import Membership, User
 
 
@@ -27,12 +27,16 @@ def _dummy_hash() -> str:
 async def check_login(session: AsyncSession, username: str, password: str) -> User | None:
     """The enabled user these credentials belong to, else ``None`` (unknown name,
     wrong password or disabled account alike). argon2 takes tens of milliseconds of
-    CPU: it runs off the event loop."""
+    CPU: it runs off the event loop. A good password over a hash carried over from
+    another product (bcrypt, Django's) is rehashed to ours on the way (the caller
+    commits it)."""
     user = await find_user(session, username)
     stored = user.password_hash if user is not None else _dummy_hash()
     ok = await asyncio.to_thread(verify_password, stored, password)
     if user is None or not ok or user.disabled:
         return None
+    if needs_rehash(stored):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
     return user
 
 

@@ -1,5 +1,5 @@
 // Pages by address (/, /library, /programming, /clocks, /schedule, /timeline, /live,
-// /asrun, /people, /settings; the server answers each with the app), moved between
+// /asrun, /people, /settings, /import; the server answers each with the app), moved between
 // with the History API so the browser's back button works.
 
 export type Page =
@@ -12,7 +12,8 @@ export type Page =
   | "live"
   | "asrun"
   | "people"
-  | "settings";
+  | "settings"
+  | "import";
 
 const PATHS: Record<Page, string> = {
   dashboard: "/",
@@ -25,6 +26,7 @@ const PATHS: Record<Page, string> = {
   asrun: "/asrun",
   people: "/people",
   settings: "/settings",
+  import: "/import",
 };
 
 function fromPath(path: string): Page {

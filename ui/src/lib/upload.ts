@@ -33,16 +33,16 @@ function send(url: string, file: File, onProgress: (fraction: number) => void): 
   });
 }
 
-/** Upload ``file`` to the station's library (once more after a 401, with new tokens). */
-export async function upload(
-  station: string,
-  file: File,
-  onProgress: (fraction: number) => void,
-): Promise<UploadResult> {
-  const url = `/api/v1/stations/${encodeURIComponent(station)}/media`;
+/** POST ``file`` to ``url`` as multipart field ``file`` (once more after a 401, with new tokens). */
+export async function sendFile(url: string, file: File, onProgress: (fraction: number) => void): Promise<UploadResult> {
   const first = await send(url, file, onProgress);
   if (first.status === 401 && (await refreshTokens())) return send(url, file, onProgress);
   return first;
+}
+
+/** Upload ``file`` to the station's library. */
+export function upload(station: string, file: File, onProgress: (fraction: number) => void): Promise<UploadResult> {
+  return sendFile(`/api/v1/stations/${encodeURIComponent(station)}/media`, file, onProgress);
 }
 
 /** Every file of a drop, folders walked (``webkitGetAsEntry``). */

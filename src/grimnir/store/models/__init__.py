@@ -9,6 +9,8 @@ from grimnir.store.models.accounts import (
     RefreshToken,
     User,
 )
+from grimnir.store.models.alerts import EasAiring, EasAlert
+from grimnir.store.models.imports import Import, ImportRecord
 from grimnir.store.models.media import MediaItem
 from grimnir.store.models.programming import (
     Clock,
@@ -40,7 +42,11 @@ __all__ = [
     "Base",
     "Clock",
     "ClockSlot",
+    "EasAiring",
+    "EasAlert",
     "ExecutorStateRecord",
+    "Import",
+    "ImportRecord",
     "LiveSession",
     "LiveToken",
     "MediaItem",

@@ -1,0 +1,1 @@
+"""Tests of the alert sources: feeds, NAAD stream, SAME monitor, scheduled tests."""

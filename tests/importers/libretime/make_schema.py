@@ -1,0 +1,139 @@
+# ruff: noqa: S608 - writes SQL text from LibreTime's own migration files
+"""Write ``schema.sql``: a fresh LibreTime database's schema, from LibreTime's own files.
+
+    python -m tests.importers.libretime.make_schema /path/to/libretime[.git]
+
+A fresh LibreTime install runs its Django migrations in order
+(``api/libretime_api/legacy/migrations``). The first loads the legacy schema
+(``sql/schema.sql``, the ``cc_*`` tables) and its data (``sql/data.sql``), then
+sets ``cc_pref.schema_version`` to ``LEGACY_SCHEMA_VERSION``. Every later
+migration runs its ``UP`` SQL only when the recorded version is older than its
+``target`` (``legacy_migration_factory``). This script replays exactly that: it
+reads each migration's ``target`` and ``UP`` with ``ast`` and keeps the SQL that a
+fresh install runs, in order, then records every migration in
+``django_migrations`` as Django does. The upstream commit and the newest migration
+(the schema version a dump of that release carries) go in the header.
+
+The output is test fixture data derived from LibreTime's schema; the tests load it
+without the network or the upstream repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+MIGRATIONS = "api/libretime_api/legacy/migrations"
+OUT = Path(__file__).resolve().parent / "schema.sql"
+_VERSION = re.compile(
+    r"(?P<release>\d+(?:\.\d+)*)(?:-(?P<pre>alpha|beta)(?:\.(?P<pre_n>\d+(?:\.\d+)?))?)?",
+    re.IGNORECASE,
+)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """LibreTime's ordering of schema versions (``_version.parse_version``):
+    ``2.5.2`` < ``3.0.0-alpha.14.1`` < ``3.0.0-beta.0.1`` < ``41`` < ``46``."""
+    m = _VERSION.search(version)
+    if m is None:
+        raise ValueError(f"invalid LibreTime schema version {version!r}")
+    release = [int(x) for x in m["release"].split(".")] + [0, 0, 0]
+    pre = {"alpha": -2, "beta": -1}.get((m["pre"] or "").lower(), 0)
+    pre_n = [int(x) for x in (m["pre_n"] or "0").split(".")] + [0]
+    return (*release[:3], pre, pre_n[0], pre_n[1])
+
+
+GIT = shutil.which("git") or "/usr/bin/git"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        [GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _migration(source: str) -> tuple[str | None, str | None]:
+    """(target, UP SQL) of a legacy migration module; (None, None) for the first."""
+    tree = ast.parse(source)
+    up: str | None = None
+    target: str | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "UP" for t in node.targets
+        ):
+            up = ast.literal_eval(node.value)
+        if isinstance(node, ast.keyword) and node.arg == "target":
+            target = ast.literal_eval(node.value)
+    return target, up
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def build(repo: Path) -> str:
+    """The schema a fresh install of the LibreTime checkout at ``repo`` creates."""
+    commit = _git(repo, "rev-parse", "HEAD").strip()
+    names = sorted(
+        Path(p).name
+        for p in _git(repo, "ls-tree", "--name-only", "HEAD", f"{MIGRATIONS}/").split()
+        if re.match(r"^\d{4}_.*\.py$", Path(p).name)
+    )
+    init = _git(repo, "show", f"HEAD:{MIGRATIONS}/__init__.py")
+    found = re.search(r'LEGACY_SCHEMA_VERSION\s*=\s*"([^"]+)"', init)
+    if found is None:
+        raise SystemExit("LEGACY_SCHEMA_VERSION not found in the migrations' __init__.py")
+    version = found[1]
+    parts = [
+        _git(repo, "show", f"HEAD:{MIGRATIONS}/sql/schema.sql"),
+        _git(repo, "show", f"HEAD:{MIGRATIONS}/sql/data.sql"),
+        f"INSERT INTO cc_pref (keystr, valstr) VALUES ('schema_version', {_quote(version)});\n",
+    ]
+    skipped = []
+    for name in names[1:]:
+        target, up = _migration(_git(repo, "show", f"HEAD:{MIGRATIONS}/{name}"))
+        if target is None:
+            raise SystemExit(f"{name}: no target version found")
+        if version_key(version) >= version_key(target):
+            skipped.append(name)
+            continue
+        parts.append(f"-- {name}\n{up or ''}\n")
+        parts.append(
+            f"UPDATE cc_pref SET valstr = {_quote(target)} WHERE keystr = 'schema_version';\n"
+        )
+        version = target
+    rows = ",\n".join(f"    ('legacy', {_quote(n[:-3])}, now())" for n in names)
+    parts.append(
+        "CREATE TABLE django_migrations (\n"
+        "    id bigserial PRIMARY KEY,\n"
+        "    app varchar(255) NOT NULL,\n"
+        "    name varchar(255) NOT NULL,\n"
+        "    applied timestamp with time zone NOT NULL\n"
+        ");\n"
+        f"INSERT INTO django_migrations (app, name, applied) VALUES\n{rows};\n"
+    )
+    header = (
+        "-- LibreTime's database schema as a fresh install creates it (test fixture data).\n"
+        "-- Generated by tests/importers/libretime/make_schema.py; do not edit by hand.\n"
+        f"-- upstream: github.com/libretime/libretime commit {commit}\n"
+        f"-- newest migration: legacy.{names[-1][:-3]}\n"
+        f"-- schema version (cc_pref.schema_version): {version}\n"
+        f"-- migrations a fresh install skips (schema.sql already has them): "
+        f"{len(skipped)} of {len(names) - 1}\n\n"
+    )
+    return header + "\n".join(parts)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1:
+        raise SystemExit("usage: make_schema.py LIBRETIME_GIT_DIR")
+    OUT.write_text(build(Path(argv[0])), encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
