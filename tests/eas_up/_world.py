@@ -12,14 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Self, TypeVar
+from typing import Any, Self
 
 import httpx
 
 from tests.eas._cap_samples import alert, info
 from tests.eas_sources._http import Handler, HttpServer
-
-T = TypeVar("T")
 
 EAS = {
     "enabled": True,
@@ -80,7 +78,7 @@ class AlertEvents:
         self.types: list[str] = []
         self.data: list[dict[str, object]] = []
         self._url = f"{base}/api/v1/events/stream"
-        self._params = [
+        self._params: list[tuple[str, str | int | float | bool | None]] = [
             ("station", station),
             ("types", "alert.received"),
             ("types", "alert.aired"),
@@ -130,8 +128,9 @@ class AlertEvents:
         self._thread.join(10)
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout_s: float, tail: str = "") -> T:
-    """``check()`` once it is truthy; AssertionError naming ``what`` at the deadline."""
+def wait_for(what: str, check: Callable[[], object], timeout_s: float, tail: str = "") -> Any:
+    """``check()`` once it is truthy (what it gave: a JSON object, as the tests use it);
+    AssertionError naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout_s
     while True:
         got = check()

@@ -11,6 +11,7 @@ import asyncio
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import lameenc
 import numpy as np
@@ -24,7 +25,7 @@ from tests.eas_sources._http import Request, respond
 from tests.eas_up._world import EAS, AlertEvents, ThreadedServer, wait_for
 
 
-def _mp3(pcm: npt.NDArray[np.float64]) -> bytes:
+def _mp3(pcm: npt.NDArray[np.floating[Any]]) -> bytes:
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(128)
     encoder.set_in_sample_rate(RATE)

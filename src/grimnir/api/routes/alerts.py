@@ -338,7 +338,7 @@ async def monthly_log(
     return HTMLResponse(alerts_log.as_html(scope.station, month, items))
 
 
-class SourceOut(BaseModel):
+class AlertSourceOut(BaseModel):
     kind: str = Field(description="feed, naad, same-monitor or rwt.")
     label: str
     running: bool
@@ -356,7 +356,7 @@ class SourcesOut(BaseModel):
     active: bool = Field(
         description="Whether this process runs the station's sources (on air here, alerts on)."
     )
-    sources: list[SourceOut]
+    sources: list[AlertSourceOut]
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -370,7 +370,7 @@ async def list_sources(scope: Annotated[StationScope, Depends(ManagerDep)]) -> S
     return SourcesOut(
         active=found is not None,
         sources=[
-            SourceOut(
+            AlertSourceOut(
                 kind=alerts_sources.kind_of(h.label),
                 label=h.label,
                 running=h.running,
