@@ -371,7 +371,9 @@ async def test_shows_conflicts_under_fill_and_webstreams_are_reported(
     assert live[0].timing == Timing.HARD
     before_live = entries[entries.index(live[0]) - 1]
     assert before_live.ends_at == live[0].starts_at
-    assert before_live.fade_out_ms > 0
+    # cut short at the hard start, it fades out (a track that fits exactly needs no cut:
+    # the tracks the station's seed picks can do so)
+    assert before_live.fade_out_ms > 0 or "trimmed_ms" not in before_live.meta, before_live
     assert len(report.conflicts) == 1
     assert "'Relay' airs" in report.conflicts[0]
     assert any("Nothing matches" in " ".join(u.notes) for u in report.underfilled)
