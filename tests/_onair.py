@@ -438,20 +438,24 @@ class Up:
 
     def __init__(self, station: Station) -> None:
         self.station = station
+        self.lines: list[str] = []
+        self.log = station.root / "up.log"
+        self.relaunches = 0
+        self._launch()
+
+    def _launch(self) -> None:
         self.http = f"127.0.0.1:{free_port()}"
         self.stream_port = free_port()
         """The engine's HTTP server (its mounts, the harbor)."""
         self.grpc_port = free_port()
         """The engine's control port (gRPC)."""
-        self.lines: list[str] = []
-        self.log = station.root / "up.log"
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "grimnir", "up", "--http", self.http),
                 *("--stream-port", str(self.stream_port), "--grpc-port", str(self.grpc_port)),
                 *("--hours", "2", "--harbor-user", f"{DJ[0]}:{DJ[1]}"),
             ],
-            env=station.env,
+            env=self.station.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -476,6 +480,14 @@ class Up:
         deadline = time.monotonic() + timeout_s
         while not self._ready.wait(0.5):
             if self.proc.poll() is not None:
+                self._thread.join(5)
+                # NOTE: a port found free was taken by another test's process before
+                # grimnir up bound it (tests run in parallel): other ports, once more
+                if "is already in use" in self.tail() and self.relaunches < 3:
+                    self.relaunches += 1
+                    end_popen(self.proc)
+                    self._launch()
+                    continue
                 raise RuntimeError(f"grimnir up exited ({self.proc.returncode}):\n" + self.tail())
             if time.monotonic() > deadline:
                 raise RuntimeError("grimnir up did not come on air in time:\n" + self.tail())
