@@ -71,11 +71,11 @@ class IcecastServer:
                 self.proc = self._spawn()
                 continue
             try:
-                self.status()
-                if self.proc.poll() is None:
+                if self._stats() is not None and self.proc.poll() is None:
                     return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError("icecast2 did not start")
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -89,16 +89,26 @@ class IcecastServer:
             self.proc.wait(timeout=5)
             self.proc = None
 
-    def status(self) -> list[dict[str, object]]:
+    def _stats(self) -> dict[str, object] | None:
+        """Icecast's status, or None while what answers is not (yet) a whole Icecast status."""
         with urllib.request.urlopen(
             f"http://127.0.0.1:{self.port}/status-json.xsl", timeout=2
         ) as answer:
             raw = answer.read().decode("utf-8", "replace")
         try:
-            stats = json.loads(raw)["icestats"]
-        except json.JSONDecodeError:
-            return []  # NOTE: Icecast 2.4's status page is not always valid JSON
-        source = stats.get("source", [])
+            stats = json.loads(raw).get("icestats")
+        except (json.JSONDecodeError, AttributeError):
+            return None  # NOTE: Icecast 2.4's status page is not always valid JSON
+        # NOTE: a starting icecast2 once answered {"icestats": null}
+        if not isinstance(stats, dict) or "server_id" not in stats:
+            return None
+        return stats
+
+    def status(self) -> list[dict[str, object]]:
+        stats = self._stats()
+        source = (stats or {}).get("source", [])
+        if not isinstance(source, (list, dict)):
+            return []
         return source if isinstance(source, list) else [source]
 
 

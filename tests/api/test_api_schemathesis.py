@@ -4,7 +4,11 @@ uvicorn server: no answer may be a 5xx.
 Runs three times: as the manager of station "wgmr" with every {station} path
 parameter set to it (so the station routes get past the lookup into their
 handlers), as an administrator (the admin-only routes; random stations) and
-without credentials (the access layer itself).
+without credentials (the access layer itself). ``make test`` runs every phase
+(coverage: boundary values, fuzzing, stateful links) as the manager and the
+fuzzing and stateful phases for the other two, a few cases per operation;
+``make soak`` runs both signed-in roles through every phase with many more
+cases (``GRIMNIR_FUZZ_EXAMPLES`` overrides the count).
 """
 
 from __future__ import annotations
@@ -52,7 +56,20 @@ async def _serving(world: ApiWorld) -> AsyncIterator[str]:
         await task
 
 
-async def _fuzz(base: str, folder: Path, *headers: str) -> tuple[int, str]:
+QUICK_EXAMPLES = 5
+"""Cases per operation in ``make test`` (about 160 operations, three roles)."""
+SOAK_EXAMPLES = 30
+"""Cases per operation in ``make soak``."""
+
+
+ALL_PHASES = "examples,coverage,fuzzing,stateful"
+QUICK_PHASES = "examples,fuzzing,stateful"
+"""Without the coverage phase: about 4,900 boundary cases, most of a run's time."""
+
+
+async def _fuzz(
+    base: str, folder: Path, examples: int, phases: str, *headers: str
+) -> tuple[int, str]:
     args = [
         str(SCHEMATHESIS),
         "run",
@@ -60,7 +77,9 @@ async def _fuzz(base: str, folder: Path, *headers: str) -> tuple[int, str]:
         "--checks",
         "not_a_server_error",
         "--max-examples",
-        os.environ.get("GRIMNIR_FUZZ_EXAMPLES", "12"),
+        os.environ.get("GRIMNIR_FUZZ_EXAMPLES", str(examples)),
+        "--phases",
+        phases,
         "--seed",
         "8",
         "--exclude-path-regex",
@@ -86,9 +105,19 @@ async def _fuzz(base: str, folder: Path, *headers: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(
-    ("who", "station"), [("manager", "wgmr"), ("admin", None), ("anonymous", None)]
+    ("who", "station", "examples", "phases"),
+    [
+        ("manager", "wgmr", QUICK_EXAMPLES, ALL_PHASES),
+        ("admin", None, QUICK_EXAMPLES, QUICK_PHASES),
+        ("anonymous", None, QUICK_EXAMPLES, QUICK_PHASES),
+        pytest.param("manager", "wgmr", SOAK_EXAMPLES, ALL_PHASES, marks=pytest.mark.slow),
+        pytest.param("admin", None, SOAK_EXAMPLES, ALL_PHASES, marks=pytest.mark.slow),
+    ],
+    ids=["manager", "admin", "anonymous", "manager-soak", "admin-soak"],
 )
-async def test_no_operation_answers_5xx(tmp_path: Path, who: str, station: str | None) -> None:
+async def test_no_operation_answers_5xx(
+    tmp_path: Path, who: str, station: str | None, examples: int, phases: str
+) -> None:
     if station is not None:
         (tmp_path / "schemathesis.toml").write_text(
             f'[parameters]\n"path.station" = "{station}"\n', encoding="utf-8"
@@ -97,7 +126,7 @@ async def test_no_operation_answers_5xx(tmp_path: Path, who: str, station: str |
         headers: list[str] = (
             [] if who == "anonymous" else [f"Authorization: Bearer {world.token(who)}"]
         )
-        code, output = await _fuzz(base, tmp_path, *headers)
+        code, output = await _fuzz(base, tmp_path, examples, phases, *headers)
     tail = output[-6000:]
     assert code == 0, tail
     tested = re.search(r"Tested: (\d+)", output)

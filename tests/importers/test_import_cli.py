@@ -92,6 +92,25 @@ def test_dry_run_import_again_list_and_rollback(runner: CliRunner, backup: Path)
     assert "media row 'Lost Signal': file missing from the backup" in dry
     assert "Grimnir has no webhooks" in dry
     assert "no imports yet" in run(runner, "import", "list")
+    planned = json.loads(
+        run(
+            runner,
+            *("import", "azuracast", "--backup", str(backup), "--station", "grimnir_fm"),
+            *("--dry-run", "--json"),
+        )
+    )[0]
+    [clock] = [r for r in planned["rows"] if r["part"] == "clock"]
+    # the fixture's songs last seconds: once per 4 songs is every 2 minutes
+    assert clock["detail"] == (
+        "Jingles every 4 (1 min) at "
+        + " ".join(f":{m:02d}" for m in range(0, 60, 2))
+        + ", Half-hourly Features (1 min) at :01 :31, Daytime Rotation 27 min, "
+        "Top of the Hour (1 min) at :05"
+    )
+    reasons = {f["name"]: f["reason"] for f in planned["findings"] if f["part"] == "playlist"}
+    assert "about every" in reasons["Jingles every 4"]
+    assert "at :05 of every hour" in reasons["Top of the Hour"]
+    assert not [r for r in reasons.values() if "add it to the 'default' clock" in r]
 
     real = run(runner, "import", "azuracast", "--backup", str(backup), "--station", "grimnir_fm")
     found = re.search(r"Import ([0-9a-f-]{36}): done \(station 'grimnir-fm'\)", real)

@@ -412,8 +412,15 @@ async def test_dry_run_writes_nothing_and_reports_row_by_row(
         for m in messages
     )
     assert any(
-        m.startswith("clock row 'default'") and "Rock 50 min (weight 5)" in m for m in messages
+        m.startswith("clock row 'default'") and "Rock 47 min (weight 5)" in m for m in messages
     )
+    # the once-per playlist slips into the general rotation: a slot of the clock, no
+    # "add it by hand"
+    assert any(
+        m.startswith("playlist row 'IDs'") and "1-min slot at :00 :15 :30 :45" in m
+        for m in messages
+    )
+    assert not [m for m in messages if "add it to the 'default' clock" in m]
     assert planned.to_json()["counts"] == counts
     for model in (Station, MediaItem, UserRow, Import, ImportRecord):
         assert await count(sessions, model) == 0
@@ -509,9 +516,17 @@ async def test_every_mapping_then_idempotent_then_rollback(
                 .order_by(ClockSlot.offset_ms)
             )
         )
-        assert [(s.name, s.offset_ms, s.duration_ms) for s in slots] == [
-            ("Rock", 0, 3_000_000),
-            ("Pop", 3_000_000, 600_000),
+        minute = 60_000
+        assert [(s.name, s.offset_ms // minute, s.duration_ms // minute) for s in slots] == [
+            ("IDs", 0, 1),
+            ("Rock", 1, 14),
+            ("IDs", 15, 1),
+            ("Rock", 16, 14),
+            ("IDs", 30, 1),
+            ("Rock", 31, 14),
+            ("IDs", 45, 1),
+            ("Rock", 46, 5),
+            ("Pop", 51, 9),
         ]
 
         shows = {s.name: s for s in await session.scalars(select(ShowRow))}
@@ -525,6 +540,7 @@ async def test_every_mapping_then_idempotent_then_rollback(
         assert (night.rrule, night.duration_ms) == ("FREQ=DAILY", 3 * 3_600_000)
         station_id, morning_list = station.id, lists["Morning"].id
         rock_id, pop_id, night_list = lists["Rock"].id, lists["Pop"].id, lists["Night"].id
+        ids_list = lists["IDs"].id
         morning_show, night_show = morning.id, night.id
 
         stream = await session.scalar(select(WebstreamRow))
@@ -562,10 +578,11 @@ async def test_every_mapping_then_idempotent_then_rollback(
     night_hour = await first_hour(23)
     assert (night_hour[0].playlist_id, night_hour[0].show_id) == (night_list, night_show)
     noon = await first_hour(12)
-    assert noon[0].playlist_id == rock_id
+    # the once-per IDs' slot at :00 plays its one jingle, then Rock's share starts
+    assert [e.playlist_id for e in noon[:2]] == [ids_list, rock_id]
     assert {e.show_id for e in noon} == {None}
     slot_names = {e.meta["slot"].split(" (")[0] for e in noon}
-    assert slot_names == {"'Rock'", "'Pop'"}
+    assert slot_names == {"'Rock'", "'Pop'", "'IDs'"}
     assert {e.playlist_id for e in noon if e.meta["slot"].startswith("'Pop'")} >= {pop_id}
 
     before = {

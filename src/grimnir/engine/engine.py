@@ -103,8 +103,10 @@ class Engine:
             mix=mix,
             duck=duck,
         )
-        self.automation = AutomationPlayer(self._make_source, self._emit, Layer.AUTOMATION.value)
         self.emergency = AutomationPlayer(self._make_source, self._emit, Layer.EMERGENCY.value)
+        self.automation = AutomationPlayer(
+            self._make_source, self._emit, Layer.AUTOMATION.value, yields_to=self.emergency
+        )
         emergency_audio = failover.emergency_audio_path
         self.fallback = FallbackPlayer(
             [Path(p) for p in failover.fallback_paths],

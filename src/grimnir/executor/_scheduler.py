@@ -102,7 +102,7 @@ async def _send(
             await tl.set_status(ex.sessions, [entry.id], EntryStatus.SKIPPED)
             continue
         await ex.client.play(request)
-        ex.items.sent(entry.item_id)
+        ex.items.sent(entry.item_id, offset)
         queued.append(entry.id)
         if ex.state is ExecutorState.IDLE:
             ex.set_state(ExecutorState.PRELOADING)

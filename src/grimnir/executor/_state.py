@@ -34,6 +34,7 @@ class OnAirItems:
         self._interrupted: dict[str, bool] = {}
         self._stream_urls: dict[str, str] = {}
         self._resumed: list[tuple[str, int]] = []
+        self._offsets: dict[str, int] = {}
 
     @property
     def in_engine(self) -> Set[str]:
@@ -69,6 +70,10 @@ class OnAirItems:
         """The ``item.started`` record of an automation item that plays."""
         return self._started.get(item_id)
 
+    def offset_ms(self, item_id: str) -> int:
+        """How far into its entry (after its cue-in) ``item_id`` was sent to start."""
+        return self._offsets.get(item_id, 0)
+
     def position_ms(self, now: datetime) -> int:
         """How far into the current item the station is (0 when nothing plays)."""
         if self._current is None or self._current_started is None:
@@ -77,13 +82,19 @@ class OnAirItems:
 
     # -- changes ------------------------------------------------------------------------
 
-    def sent(self, item_id: str) -> None:
-        """The engine was given ``item_id`` for the automation layer."""
+    def sent(self, item_id: str, offset_ms: int = 0) -> None:
+        """The engine was given ``item_id`` for the automation layer (``offset_ms`` > 0:
+        joined that far into its entry)."""
         self._in_engine.add(item_id)
+        if offset_ms > 0:
+            self._offsets[item_id] = offset_ms
 
     def taken_back(self, item_ids: Iterable[str]) -> None:
         """The engine's queue no longer has ``item_ids`` (unqueued)."""
-        self._in_engine.difference_update(item_ids)
+        gone = set(item_ids)
+        self._in_engine -= gone
+        for item_id in gone:
+            self._offsets.pop(item_id, None)
 
     def lined_up(self, engine_ids: Iterable[str], current_id: str | None) -> None:
         """The engine's status says it holds ``engine_ids`` and plays ``current_id``."""
@@ -94,7 +105,7 @@ class OnAirItems:
 
     def resumed_at(self, item_id: str, offset_ms: int) -> None:
         """An item cut by an engine restart was sent again from ``offset_ms``."""
-        self._in_engine.add(item_id)
+        self.sent(item_id, offset_ms)
         self._resumed.append((item_id, offset_ms))
 
     def stream_switched(self, item_id: str, url: str) -> None:
@@ -123,6 +134,7 @@ class OnAirItems:
         preempted = self._interrupted.pop(item_id, False)
         self._stream_urls.pop(item_id, None)
         if layer == "automation":
+            self._offsets.pop(item_id, None)
             self._in_engine.discard(item_id)
             self._playing.discard(item_id)
             if self._current == item_id:
@@ -131,6 +143,10 @@ class OnAirItems:
         self._covered.discard(item_id)
         self._started.pop(item_id, None)
         return interrupted, preempted, covered
+
+    def cut(self, item_id: str) -> None:
+        """The executor takes ``item_id`` off air under an emergency (pre-empted)."""
+        self._interrupted[item_id] = True
 
     def interrupt(self, *, preempted: bool) -> set[str]:
         """The executor takes automation off air: the items playing will end as

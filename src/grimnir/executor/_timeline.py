@@ -339,24 +339,50 @@ async def shift_following(sessions: Sessions, entry_id: uuid.UUID, started: date
         delta = started - entry.starts_at
         if delta > -SHIFT_MIN:
             return 0
-        later = (
-            await session.scalars(
-                select(TimelineEntry)
-                .where(
-                    TimelineEntry.station_id == entry.station_id,
-                    TimelineEntry.starts_at > entry.starts_at,
-                    TimelineEntry.status.in_(PENDING),
-                )
-                .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
-                .limit(500)
-            )
-        ).all()
-        moved = [entry]
-        for row in later:
-            if row.timing is Timing.HARD or row.kind is EntryKind.LIVE:
-                break
-            moved.append(row)
+        moved = [entry, *await _soft_after(session, entry)]
         for row in moved:
             row.starts_at += delta
             row.ends_at += delta
     return len(moved)
+
+
+async def shift_later(sessions: Sessions, entry_id: uuid.UUID, by: timedelta) -> int:
+    """An entry an emergency cut went on air again ``by`` after it was cut (resumed
+    where it was heard last): its end and the soft entries after it, up to the next
+    hard entry, move later by as much. A hard entry keeps its time; what still plays
+    then is faded out or dropped by the engine, as after a skip. Returns how many
+    entries moved."""
+    if by <= timedelta(0):
+        return 0
+    async with sessions() as session, session.begin():
+        entry = await session.get(TimelineEntry, entry_id)
+        if entry is None:
+            return 0
+        following = await _soft_after(session, entry)
+        entry.ends_at += by
+        for row in following:
+            row.starts_at += by
+            row.ends_at += by
+    return 1 + len(following)
+
+
+async def _soft_after(session: AsyncSession, entry: TimelineEntry) -> list[TimelineEntry]:
+    """The pending soft entries after ``entry``, up to the next hard or live entry."""
+    later = (
+        await session.scalars(
+            select(TimelineEntry)
+            .where(
+                TimelineEntry.station_id == entry.station_id,
+                TimelineEntry.starts_at > entry.starts_at,
+                TimelineEntry.status.in_(PENDING),
+            )
+            .order_by(TimelineEntry.starts_at, TimelineEntry.seq)
+            .limit(500)
+        )
+    ).all()
+    soft: list[TimelineEntry] = []
+    for row in later:
+        if row.timing is Timing.HARD or row.kind is EntryKind.LIVE:
+            break
+        soft.append(row)
+    return soft

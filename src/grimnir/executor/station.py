@@ -17,10 +17,12 @@ Two asyncio tasks per station:
 "Now" comes from ``clock`` (UTC; wall time on air, the engine's virtual clock
 in tests), so nothing here sleeps on the schedule itself.
 
-When a higher source takes the air (a DJ, an emergency) automation plays on
-underneath, unheard: the moment the DJ's audio stops or the alert ends, the
-timeline is audible where it is due (the engine's mixer decides, within the
-layer fade, with or without us). The as-run log follows the ear: an
+When a DJ takes the air automation plays on underneath, unheard: the moment
+the DJ's audio stops, the timeline is audible where it is due (the engine's
+mixer decides, within the layer fade, with or without us). An emergency instead
+cuts the automation item audible then and resumes it after the alert from
+where listeners last heard it, moving the soft entries after it later
+(``_resume``). The as-run log follows the ear: an
 automation row closes as *pre-empted* when a higher layer takes the air and
 a new row opens for the same item when automation is heard again; items that
 play entirely under a DJ get no row.
@@ -99,6 +101,7 @@ from grimnir.engine.client import (
 )
 from grimnir.executor import _timeline as tl
 from grimnir.executor._persist import StateRow
+from grimnir.executor._resume import EmergencyResume
 from grimnir.executor._scheduler import live_windows, timeline_pass
 from grimnir.executor._state import EngineLink, LiveWindow, OnAirItems
 from grimnir.executor.asrun import AsRunLog
@@ -188,6 +191,8 @@ class StationExecutor:
         """The scheduled live show whose window is open, and the DJ on air."""
         self.state_row = StateRow()
         """The ``executor_states`` row the UI reads (written from the timeline pass)."""
+        self._resume = EmergencyResume(self)
+        """What an emergency cut, resumed afterwards where it was heard last."""
         self.held = False
         """Manually stopped: nothing is sent until ``resume()``."""
         self.telemetry: dict[str, Any] | None = None
@@ -647,6 +652,7 @@ class StationExecutor:
             self.items.automation_started(item_id, record)
             if entry is not None:
                 await tl.set_status(self.sessions, [entry], EntryStatus.ON_AIR)
+                await self._resume.started(item_id, record)
             if self.state not in (ExecutorState.LIVE, ExecutorState.EMERGENCY):
                 self.set_state(ExecutorState.PLAYING)
         elif layer == "emergency":
@@ -683,6 +689,8 @@ class StationExecutor:
                 # NOTE: back to planned: it rejoins (failback, resume) if its slot is not over
                 status = EntryStatus.PLANNED
             await tl.set_status(self.sessions, [entry], status)
+        if layer == "automation":
+            await self._resume.ended(item_id)
         if layer == "emergency":
             await self.priority.release("emergency", item_id)
             keys = HoldKey.emergency(item_id), HoldKey.emergency(None)
@@ -704,6 +712,8 @@ class StationExecutor:
         layer = to if isinstance(to, str) else None
         before, self.audible = self.audible, layer
         await self._follow_the_ear(before, layer, record)
+        if before == "automation" and layer == "emergency":
+            await self._resume.take_over(record)
         await self.priority.layer_changed(layer, record.time)
         await self._follow_priority()
 

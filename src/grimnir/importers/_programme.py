@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grimnir.domain import SlotKind, Timing
-from grimnir.importers._mapping import general_rotation, rotation_of, rotation_slots
+from grimnir.importers._mapping import clock_layout, general_rotation, rotation_of
 from grimnir.importers._recurrence import schedule_rule
 from grimnir.importers._run import Run
 from grimnir.importers.model import Finding, Media, Playlist, PlaylistEntry
@@ -156,7 +156,7 @@ async def schedule_part(run: Run, session: AsyncSession) -> list[PlanRow]:
 
 async def clock_part(run: Run, session: AsyncSession) -> list[PlanRow]:
     """The general rotation as the station's ``default`` clock (every hour no show
-    claims), the hour shared by weight."""
+    claims): the hour shared by weight, the once-per playlists' short slots in it."""
     rotation = general_rotation(run.snapshot)
     action = run.action("clock", DEFAULT_ROTATION_KEY)
     names = ", ".join(p.name for p in rotation)
@@ -164,29 +164,28 @@ async def clock_part(run: Run, session: AsyncSession) -> list[PlanRow]:
         return []
     if action != "create" or run.ledger.find("clock", DEFAULT_ROTATION_KEY) is not None:
         return [run.done("clock", DEFAULT_ROTATION_KEY, "default", action, names)]
-    slots = []
-    for playlist, offset, duration in rotation_slots(rotation):
-        playlist_id = run.ledger.find("playlist", playlist.key)
-        if playlist_id is None:
-            continue
-        slots.append(
-            {
-                "name": playlist.name,
-                "offset_ms": offset,
-                "duration_ms": duration,
-                "kind": SlotKind.PLAYLIST,
-                "timing": Timing.SOFT,
-                "playlist_id": playlist_id,
-            }
-        )
+    ids = {p.key: run.ledger.find("playlist", p.key) for p in rotation}
+    layout = clock_layout(rotation, {key for key, found in ids.items() if found is not None})
+    slots = [
+        {
+            "name": slot.playlist.name,
+            "offset_ms": slot.offset_ms,
+            "duration_ms": slot.duration_ms,
+            "kind": SlotKind.PLAYLIST,
+            "timing": Timing.SOFT,
+            "playlist_id": ids[slot.playlist.key],
+        }
+        for slot in layout.slots
+    ]
     if not slots:
         return [run.done("clock", DEFAULT_ROTATION_KEY, "default", "skip", "no playlist came over")]
     clock = await create_clock(
         session,
         run.station(),
         name="default",
-        description="AzuraCast's general rotation: each playlist a share of the hour by weight",
+        description="AzuraCast's general rotation: each playlist a share of the hour by "
+        "weight, each once-per playlist a short slot where its rotation lets it air",
         slots=slots,
     )
     run.ledger.add(session, "clock", DEFAULT_ROTATION_KEY, "clocks", clock.id, created=True)
-    return [run.done("clock", DEFAULT_ROTATION_KEY, "default", "create", names)]
+    return [run.done("clock", DEFAULT_ROTATION_KEY, "default", "create", layout.summary())]

@@ -23,6 +23,7 @@ from grimnir.config.station import slugify
 from grimnir.importers._ledger import Known, known_rows
 from grimnir.importers._mapping import (
     clock_findings,
+    clock_layout,
     general_rotation,
     output_config,
     playlist_findings,
@@ -292,7 +293,9 @@ class _Planner:
                     "to play the general rotation",
                 )
             else:
-                self.row("clock", DEFAULT_ROTATION_KEY, "default", "create", names)
+                # NOTE: what the clock will hold, minute by minute, as the real run makes it
+                layout = clock_layout(rotation)
+                self.row("clock", DEFAULT_ROTATION_KEY, "default", "create", layout.summary())
                 self.note(clock_findings(rotation))
         for show in snap.shows:
             exists = self.known("show", show.key) or await self.named(Show, show.name)

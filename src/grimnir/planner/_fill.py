@@ -195,11 +195,17 @@ class _Picker:
         c = self.cands
         if self.spec.sort == "random":
             total = float(c.cum_weights[-1])
+            tried: set[int] = set()
             for _ in range(_TRIES):
                 j = int(np.searchsorted(c.cum_weights, self.rng.random() * total, side="right"))
                 i = int(c.index[min(j, c.index.size - 1)])
+                if i in tried:
+                    continue
                 if self.ok(i, at, max_ms):
                     return i
+                tried.add(i)
+                if len(tried) >= c.index.size:
+                    break  # NOTE: a small library: every candidate is already refused
             return None
         order = c.order
         if self.spec.sort == "least_recently_played":

@@ -6,6 +6,10 @@ current item's segue point (or when it ends, or is skipped): after an item
 its ``start_at`` is not waited for, so an early end (a skip, a failed file,
 a short file) moves the schedule instead of leaving silence. Only an idle
 layer waits for a soft item's ``start_at``.
+A layer that ``yields_to`` another (automation to emergency) starts no soft
+item while that one plays or has items queued: the programme waits for an
+alert to end, and the control plane resumes what the alert cut where it was
+heard last (hard items keep their frame and start all the same).
 Two voices overlap during a crossfade (the "two decks"); a transition with no
 fades is a butt splice on the exact frame, with no sample of silence added.
 
@@ -44,10 +48,14 @@ class AutomationPlayer:
         source_factory: SourceFactory,
         emit: Callable[[EngineEvent], None],
         layer: str = "automation",
+        *,
+        yields_to: AutomationPlayer | None = None,
     ) -> None:
         self._factory = source_factory
         self._emit = emit
         self.layer = layer
+        self._yields_to = yields_to
+        """While that layer plays (or has items queued), no soft item starts on this one."""
         self._queue: list[tuple[int, int, PlayItem]] = []
         self._seq = itertools.count()
         self.voices: list[Voice] = []
@@ -285,8 +293,14 @@ class AutomationPlayer:
                 voice.fade_out_at(at, length, item.curve, EndReason.PREEMPTED)
             self._start(item, at)
 
+    @property
+    def _held(self) -> bool:
+        """The layer this one yields to plays or has items queued: soft items wait."""
+        above = self._yields_to
+        return above is not None and (above.active or bool(above.queue))
+
     def _next_soft(self, at: int) -> PlayItem | None:
-        if not self._queue:
+        if not self._queue or self._held:
             return None
         _, _, item = self._queue[0]
         if item.timing is Timing.HARD:
@@ -303,7 +317,7 @@ class AutomationPlayer:
             if not self._queue:
                 return
             _, _, item = self._queue[0]
-            if item.timing is Timing.HARD:
+            if item.timing is Timing.HARD or self._held:
                 return
             # NOTE: never before the last item of this block ended (no overlap, no gap).
             # An idle layer waits for the item's time (fallback covers the wait); a
