@@ -5,7 +5,7 @@ let it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -25,8 +25,6 @@ from grimnir.importers._mapping import (
 from grimnir.importers.model import Media, Playlist, PlaylistEntry, Schedule, Snapshot
 from grimnir.planner._entries import EARLY
 from grimnir.planner.builder import simulate
-from grimnir.store import create_engine
-from grimnir.store.db import session_factory
 from grimnir.store.models import Clock, ClockSlot, Station
 from grimnir.store.models import Playlist as PlaylistRow
 from tests._databases import migrated_database
@@ -232,15 +230,6 @@ def test_findings_say_add_by_hand_only_for_what_is_not_placed() -> None:
 def db_url(tmp_path: Path) -> Iterator[str]:
     with migrated_database("sqlite", tmp_path / "db") as url:
         yield url
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 def real_station(folder: Path) -> Snapshot:

@@ -23,27 +23,11 @@ from argon2 import PasswordHasher
 from grimnir.importers import BackupError, Snapshot
 from grimnir.importers._azuracast_sql import read_dump
 from grimnir.importers.azuracast import DUMP_PATH, OLDEST, read_backup
-from tests._require import require_peer, skip_or_fail
+from tests._require import skip_or_fail
 from tests.importers.azuracast import _station as station
 from tests.importers.azuracast import make_backup as mb
 
 pytestmark = [pytest.mark.mariadb]
-
-
-@pytest.fixture(scope="module")
-def backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture backup zip, made once for the module."""
-    require_peer("ffmpeg")
-    require_peer("zip")
-    if shutil.which("mariadb") is None or shutil.which("mariadb-dump") is None:
-        skip_or_fail(
-            "needs the MariaDB client (mariadb, mariadb-dump): apt-get install mariadb-client"
-        )
-    if not mb.reachable():
-        skip_or_fail(
-            "needs MariaDB on 127.0.0.1:3306 (root, no password): apt-get install mariadb-server"
-        )
-    return mb.make_backup(tmp_path_factory.mktemp("azuracast") / "backup.zip")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,30 +17,13 @@ import websockets
 
 from grimnir.bus import IMPORT_FINISHED, IMPORT_PROGRESS, Event
 from tests._api import ApiWorld, api_world
-from tests._require import require_peer, skip_or_fail
 from tests.api.test_api_events import serving
-from tests.importers.azuracast import make_backup as mb
 from tests.importers.libretime._backup import Backup
 from tests.importers.libretime._backup import backup as libretime_backup
 
 __all__ = ["libretime_backup"]
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.postgres]
-
-
-@pytest.fixture(scope="module")
-def backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_peer("ffmpeg")
-    require_peer("zip")
-    if shutil.which("mariadb") is None or shutil.which("mariadb-dump") is None:
-        skip_or_fail(
-            "needs the MariaDB client (mariadb, mariadb-dump): apt-get install mariadb-client"
-        )
-    if not mb.reachable():
-        skip_or_fail(
-            "needs MariaDB on 127.0.0.1:3306 (root, no password): apt-get install mariadb-server"
-        )
-    return mb.make_backup(tmp_path_factory.mktemp("azuracast") / "backup.zip")
 
 
 @pytest.fixture

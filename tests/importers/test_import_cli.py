@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from grimnir.cli import app
 from grimnir.cli._common import current_settings, with_session
 from grimnir.services.authentication import sign_in
 from tests._databases import migrated_database
-from tests._require import require_peer, skip_or_fail
-from tests.importers.azuracast import make_backup as mb
 from tests.importers.libretime._backup import Backup
 from tests.importers.libretime._backup import backup as libretime_backup
 from tests.importers.libretime._station import PASSWORDS
@@ -28,21 +25,6 @@ from tests.importers.libretime._station import PASSWORDS
 __all__ = ["libretime_backup"]
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.postgres]
-
-
-@pytest.fixture(scope="module")
-def backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_peer("ffmpeg")
-    require_peer("zip")
-    if shutil.which("mariadb") is None or shutil.which("mariadb-dump") is None:
-        skip_or_fail(
-            "needs the MariaDB client (mariadb, mariadb-dump): apt-get install mariadb-client"
-        )
-    if not mb.reachable():
-        skip_or_fail(
-            "needs MariaDB on 127.0.0.1:3306 (root, no password): apt-get install mariadb-server"
-        )
-    return mb.make_backup(tmp_path_factory.mktemp("azuracast") / "backup.zip")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,7 +10,7 @@ import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -360,15 +360,6 @@ def libretime_snapshot(folder: Path) -> Snapshot:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with migrated_database(request.param, tmp_path / "db") as url:
         yield url
-
-
-@pytest.fixture
-async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(db_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def count(sessions: async_sessionmaker[AsyncSession], model: type) -> int:

@@ -10,7 +10,6 @@ silence, and an as-run log that agrees with the audio.
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,8 +21,6 @@ from grimnir.importers import apply
 from grimnir.importers.azuracast import read_backup
 from grimnir.store import create_engine, session_factory
 from grimnir.store.models import Playlist, Show, Station, TimelineEntry
-from tests._require import require_peer, skip_or_fail
-from tests.importers.azuracast import make_backup as mb
 from tests.simulation._checks import report
 from tests.simulation._scenario import Scenario
 from tests.simulation._sim import Sessions, Simulation
@@ -63,17 +60,6 @@ class ImportedStation(Simulation):
             )
         assert found is not None
         self.station_id = found
-
-
-@pytest.fixture(scope="module")
-def backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_peer("ffmpeg")
-    require_peer("zip")
-    if shutil.which("mariadb") is None or shutil.which("mariadb-dump") is None:
-        skip_or_fail("needs the MariaDB client (mariadb, mariadb-dump): run make install")
-    if not mb.reachable():
-        skip_or_fail("needs MariaDB on 127.0.0.1:3306 (root, no password)")
-    return mb.make_backup(tmp_path_factory.mktemp("azuracast") / "backup.zip")
 
 
 async def test_the_imported_schedule_plays_at_its_local_time(backup: Path, tmp_path: Path) -> None:

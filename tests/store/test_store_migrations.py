@@ -47,7 +47,7 @@ def _schema_diff(conn: Connection, target: MetaData = metadata) -> list[Any]:
 
 
 def test_head_revision_is_the_newest_migration() -> None:
-    assert head_revision() == "0008"
+    assert head_revision() == "0009"
 
 
 async def test_upgrading_a_filled_database_keeps_its_rows(empty_url: str) -> None:

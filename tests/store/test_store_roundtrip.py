@@ -23,11 +23,13 @@ from grimnir.store.models import (
     Base,
     Clock,
     ClockSlot,
+    ClusterNodeRecord,
     EasAiring,
     EasAlert,
     ExecutorStateRecord,
     Import,
     ImportRecord,
+    LeaseRecord,
     LiveSession,
     LiveToken,
     MediaItem,
@@ -200,6 +202,8 @@ def _build(f: Filler) -> list[Base]:
         f.make(ExecutorStateRecord, station_id=station.id, current_entry_id=entry.id),
         alert,
         f.make(EasAiring, alert_id=alert.id, station_id=station.id, outputs=[{"mount": "m"}]),
+        f.make(ClusterNodeRecord),
+        f.make(LeaseRecord),
     ]
 
 

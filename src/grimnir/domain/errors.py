@@ -75,3 +75,12 @@ class LibraryError(GrimnirError):
 
 class BusError(GrimnirError):
     """The event bus server is unreachable, or the bus was used after close()."""
+
+
+class FencingError(GrimnirError):
+    """An instance acted on a lease it no longer holds: its fencing token is stale.
+
+    Another instance took the resource over (or the lease ran out) while this
+    one was paused, cut off or slow; the write or command was refused so that
+    two instances never act for the same station at once.
+    """

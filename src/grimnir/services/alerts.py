@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +138,7 @@ async def receive(
     (``originated``, ``test``) skip the station's filters. Raises
     :class:`AlertsDisabled` when the station does not take alerts.
     """
+    arrived = time.monotonic()
     source = _LABELS.get(source.split(":")[0], source.split(":")[0])
     if source not in SOURCES:
         raise ValueError(f"alert source {source!r}: use one of {', '.join(SOURCES)}")
@@ -198,7 +200,9 @@ async def receive(
                 name=f"alert-queued-{row.id}",
             )
             return ReceiveResult(row.id, result.decision, reason, result.same_header)
-        airing, latency = await _air(ctx, station, executor, alert, decision, sound, row.id)
+        airing, latency = await _air(
+            ctx, station, executor, alert, decision, sound, row.id, arrived
+        )
         state.airing[alert.key] = airing
         return ReceiveResult(
             row.id, result.decision, result.reason, result.same_header, airing.airing_id, latency
@@ -333,17 +337,34 @@ async def _air(
     decision: Decision,
     sound: alerts_audio.Sound,
     alert_id: uuid.UUID,
+    arrived: float | None = None,
 ) -> tuple[Airing, int | None]:
-    """Opening on air now, the message rendered meanwhile and queued behind it."""
+    """Opening on air now, the message rendered meanwhile and queued behind it.
+
+    ``arrived``: when the alert came in (``time.monotonic()``), for the log line
+    that says how long each step took to air it (None: it waited in the queue)."""
     info = decision.infos[0]
     title = f"EAS: {info.headline or info.event}"[:200]
     folder = ctx.data_dir / "alerts" / str(station.id)
     settings = _stations[station.id].tracker.settings
     fallback = info.headline or info.event
+    checked = time.monotonic()
     opening = await asyncio.to_thread(
         lambda: alerts_audio.write_wav(folder, f"{alert_id}-1.wav", alerts_audio.opening(sound))
     )
+    rendered = time.monotonic()
     started, subscription = await alerts_air.start(executor, ctx.bus, station.id, opening, title)
+    if arrived is not None:
+        on_air = time.monotonic()
+        log.info(
+            "alert %s on air %.0f ms after it arrived (checks and log %.0f ms, opening "
+            "audio %.0f ms, to the engine and on air %.0f ms)",
+            alert_id,
+            (on_air - arrived) * 1000,
+            (checked - arrived) * 1000,
+            (rendered - checked) * 1000,
+            (on_air - rendered) * 1000,
+        )
     # NOTE: rendered once the opening is on air (it lasts over ten seconds), so the
     # speech does not compete with the opening for the CPU
     message = asyncio.create_task(

@@ -1,5 +1,5 @@
 // Pages by address (/, /library, /programming, /clocks, /schedule, /timeline, /live,
-// /asrun, /people, /settings, /import; the server answers each with the app), moved between
+// /asrun, /people, /alerts, /settings, /import; the server answers each with the app), moved between
 // with the History API so the browser's back button works.
 
 export type Page =
@@ -12,6 +12,7 @@ export type Page =
   | "live"
   | "asrun"
   | "people"
+  | "alerts"
   | "settings"
   | "import";
 
@@ -25,6 +26,7 @@ const PATHS: Record<Page, string> = {
   live: "/live",
   asrun: "/asrun",
   people: "/people",
+  alerts: "/alerts",
   settings: "/settings",
   import: "/import",
 };

@@ -122,12 +122,15 @@ def ui_built() -> bool:
 @root_router.get("/schedule")
 @root_router.get("/timeline")
 @root_router.get("/settings")
+@root_router.get("/alerts")
+@root_router.get("/import")
 async def web_ui(request: Request) -> Response:
     """The web UI: sign in, then the station's dashboard (``/``), library (``/library``),
     playlists and smart blocks (``/programming``), clocks (``/clocks``), show
     calendar (``/schedule``), the next 48 hours (``/timeline``), live and web
-    streams (``/live``), as-run log (``/asrun``), people and keys (``/people``)
-    or its settings (``/settings``)."""
+    streams (``/live``), as-run log (``/asrun``), people and keys (``/people``),
+    emergency alerts (``/alerts``), its settings (``/settings``) or imports
+    (``/import``)."""
     if not ui_built():
         return Response(NOT_BUILT, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
     return _file_response(request, "app/index.html", "text/html; charset=utf-8")

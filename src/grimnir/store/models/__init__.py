@@ -10,6 +10,7 @@ from grimnir.store.models.accounts import (
     User,
 )
 from grimnir.store.models.alerts import EasAiring, EasAlert
+from grimnir.store.models.cluster import ClusterNodeRecord, LeaseRecord
 from grimnir.store.models.imports import Import, ImportRecord
 from grimnir.store.models.media import MediaItem
 from grimnir.store.models.programming import (
@@ -42,11 +43,13 @@ __all__ = [
     "Base",
     "Clock",
     "ClockSlot",
+    "ClusterNodeRecord",
     "EasAiring",
     "EasAlert",
     "ExecutorStateRecord",
     "Import",
     "ImportRecord",
+    "LeaseRecord",
     "LiveSession",
     "LiveToken",
     "MediaItem",
