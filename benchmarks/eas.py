@@ -158,8 +158,12 @@ def main() -> int:
                 _skip_frames(f"127.0.0.1:{up.grpc_port}", station_id, max(5, args.alerts // 2))
             )
             api.close()
+            steps = [line for line in up.tail(100_000).splitlines() if "after it arrived" in line]
         finally:
             up.stop()
+    print("each alert's steps, as grimnir up logged them (the first is the cold one):")
+    for line in steps[:3] + (["…"] if len(steps) > 4 else []) + steps[-1:]:
+        print("  " + line[line.find("alert ") :])
     med, worst = statistics.median(engine), max(engine)
     base = statistics.median(skips)
     print()
