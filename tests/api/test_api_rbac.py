@@ -92,7 +92,7 @@ def _routes(world: ApiWorld) -> list[tuple[RouteContext, str]]:
 
 
 ROOT_PUBLIC = re.compile(
-    r"^/($|library$|live$|asrun$|people$|programming$|clocks$|schedule$|timeline$|settings$|static/|assets/|metrics$|healthz$|readyz$|api/nowplaying|api/stations$|api/station/"
+    r"^/($|library$|live$|asrun$|people$|programming$|clocks$|schedule$|timeline$|settings$|alerts$|import$|static/|assets/|metrics$|healthz$|readyz$|api/nowplaying|api/stations$|api/station/"
     r"|api/live/nowplaying/|public/|listen/)"
 )
 """Routes outside /api/v1 that are public by design (web UI, assets,

@@ -58,6 +58,10 @@ async def main(url: str, station_id: uuid.UUID, ttl: float) -> None:
                     say("command", token, n, f"{checked:.6f}")
                 n += 1
                 await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            # NOTE: ``lost`` (the node's watchdog) may come first and cancel this task
+            say("stopped", "cancelled", f"{time.monotonic():.6f}")
+            raise
         except FencingError as e:
             say("stopped", "refused", f"{time.monotonic():.6f}", e)
         except Exception as e:  # its transaction ended by the server while it was paused

@@ -119,12 +119,12 @@ def generate_rules(library: TrackLibrary, seed: int = 7) -> list[RuleSet]:
 async def test_sql_selection_equals_python_selection(
     sessions: async_sessionmaker[AsyncSession], station_id: uuid.UUID
 ) -> None:
-    rows = make_library(10_000, seed=3)
+    rows = make_library(3_000, seed=3)
     async with sessions() as session, session.begin():
         await store_library(session, station_id, rows)
     async with sessions() as session:
         library = await TrackLibrary.load(session, station_id)
-    assert len(library) == 10_000
+    assert len(library) == 3_000
     rule_sets = generate_rules(library)
     assert len(rule_sets) > 400
     by_sha = {row["sha256"]: str(row["id"]) for row in rows}
